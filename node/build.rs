@@ -23,7 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_build::configure()
         .build_client(true)
         .build_server(true)
-        .extern_path(".cosmos.base.v1beta1", "::cosmos_sdk_proto::cosmos::base::v1beta1")
+        .extern_path(
+            ".cosmos.base.v1beta1",
+            "::cosmos_sdk_proto::cosmos::base::v1beta1",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

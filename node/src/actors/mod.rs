@@ -1,0 +1,1 @@
+//! (stub — owned by the issue that builds it)

@@ -358,7 +358,7 @@ impl Adapter {
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
-        if list.len() == 0 {
+        if list.is_empty() {
             return Err(e(CallErrorKind::Output("no values returned".into())));
         }
         let mut values = Vec::with_capacity(list.len());

@@ -18,6 +18,7 @@ use super::exports::{
     self, ForecastResult, InferResult, LossResult, NeverNegativeResult, RoleExports, TruthResult,
     WitCallContext,
 };
+use super::host_http::ClientCache;
 use super::host_log::truncate;
 use super::netpolicy::Allowlist;
 use super::state::{CallState, HttpState, Limiter, LogCtx};
@@ -55,6 +56,7 @@ struct Inner {
     roles: Vec<Role>,
     limits: Limits,
     allow: Arc<Allowlist>,
+    clients: Arc<ClientCache>,
     info: LoadInfo,
 }
 
@@ -149,6 +151,7 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             roles: spec.roles.clone(),
             limits: spec.limits,
             allow: Arc::new(allow),
+            clients: Arc::default(),
             info,
         }),
     };
@@ -254,6 +257,7 @@ impl Adapter {
             },
             HttpState {
                 allow: self.inner.allow.clone(),
+                clients: self.inner.clients.clone(),
                 max_requests: limits.max_http_requests,
                 used: 0,
                 max_response_bytes: limits.max_response_bytes,

@@ -1,10 +1,82 @@
-//! `allora-node devnet` (stub — owned by the issue that builds it).
+//! `allora-node devnet`: runs the built-in simulated Allora chain (`crate::devnet`) in the
+//! foreground and prints its endpoints, chain id and a funded TEST mnemonic so a node — or
+//! any Cosmos client — can be pointed at it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::devnet::{DEFAULT_CHAIN_ID, Devnet, DevnetConfig, Genesis};
 
 /// Arguments of `allora-node devnet`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Genesis JSON (accounts, topics, params); default: 5 funded test accounts, 2 topics.
+    #[arg(long, env = "ALLORA_DEVNET_GENESIS")]
+    pub genesis: Option<PathBuf>,
+    /// Block time in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub block_time_ms: u64,
+    /// gRPC listen address.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    pub grpc_addr: SocketAddr,
+    /// CometBFT JSON-RPC + websocket listen address.
+    #[arg(long, default_value = "127.0.0.1:26657")]
+    pub rpc_addr: SocketAddr,
+    /// Chain id.
+    #[arg(long, default_value = DEFAULT_CHAIN_ID)]
+    pub chain_id: String,
+}
 
 /// Runs the subcommand; the returned value is the process exit code.
-pub async fn run(_args: Args) -> anyhow::Result<i32> {
-    anyhow::bail!("`devnet` is not implemented yet")
+pub async fn run(args: Args) -> anyhow::Result<i32> {
+    if args.block_time_ms == 0 {
+        anyhow::bail!("--block-time-ms must be greater than 0");
+    }
+    let genesis = match &args.genesis {
+        Some(p) => {
+            Genesis::from_file(p).with_context(|| format!("loading --genesis {}", p.display()))?
+        }
+        None => Genesis::default_devnet(),
+    };
+    let mnemonic = genesis.accounts.iter().find_map(|a| a.mnemonic.clone());
+    let topics: Vec<String> = genesis
+        .topics
+        .iter()
+        .map(|t| {
+            format!(
+                "  topic {}: epoch_length={} worker_submission_window={} ground_truth_lag={} loss_method={}",
+                t.id, t.epoch_length, t.worker_submission_window, t.ground_truth_lag, t.loss_method
+            )
+        })
+        .collect();
+    let cfg = DevnetConfig {
+        chain_id: args.chain_id.clone(),
+        block_time: Duration::from_millis(args.block_time_ms),
+        genesis,
+        grpc_addr: args.grpc_addr,
+        rpc_addr: args.rpc_addr,
+    };
+    let handle = Devnet::start(cfg).await.context("starting the devnet")?;
+    println!("allora-node devnet is running (Ctrl-C to stop)");
+    println!("  chain id:   {}", handle.chain_id());
+    println!("  gRPC:       {}", handle.grpc_url());
+    println!("  RPC:        {}", handle.rpc_url());
+    println!("  websocket:  {}", handle.ws_url());
+    println!("  block time: {} ms", args.block_time_ms);
+    for t in topics {
+        println!("{t}");
+    }
+    if let Some(m) = mnemonic {
+        // A public TEST mnemonic from the genesis (docs/DEVNET.md) — never use it elsewhere.
+        println!("  funded TEST mnemonic (public, devnet only): {m}");
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    println!("stopping devnet");
+    handle.shutdown().await;
+    Ok(0)
 }

@@ -19,8 +19,8 @@ struct Inner {
     paused: AtomicBool,
     /// Bumped to drop (generation change) every open connection.
     drop_gen: watch::Sender<u64>,
-    /// While set, open connections stop reading and writing (a half-open peer).
-    stalled: watch::Sender<bool>,
+    /// `(on, epoch)`: while on, connections opened before `epoch` began hang (half-open).
+    stalled: watch::Sender<(bool, u64)>,
 }
 
 /// Shared fault switches. All default to "no fault".
@@ -40,7 +40,7 @@ impl Default for Faults {
                 broadcasts_seen: AtomicU64::new(0),
                 paused: AtomicBool::new(false),
                 drop_gen: watch::channel(0).0,
-                stalled: watch::channel(false).0,
+                stalled: watch::channel((false, 0)).0,
             }),
         }
     }
@@ -92,7 +92,12 @@ impl Faults {
     /// Makes open connections go silent without closing them (a half-open peer): reads and
     /// writes hang until `set_stalled(false)` or `drop_connections()`. New connections work.
     pub fn set_stalled(&self, on: bool) {
-        self.inner.stalled.send_replace(on);
+        self.inner.stalled.send_modify(|(flag, epoch)| {
+            if on && !*flag {
+                *epoch += 1;
+            }
+            *flag = on;
+        });
     }
 
     /// Clears every fault.
@@ -136,7 +141,7 @@ impl Faults {
         self.inner.drop_gen.subscribe()
     }
 
-    pub(crate) fn stall_watch(&self) -> watch::Receiver<bool> {
+    pub(crate) fn stall_watch(&self) -> watch::Receiver<(bool, u64)> {
         self.inner.stalled.subscribe()
     }
 }

@@ -21,12 +21,14 @@ pub struct FaultyStream {
     inner: TcpStream,
     remote: Option<SocketAddr>,
     gen0: u64,
+    /// Stall epoch at accept time: only older connections hang when a stall begins.
+    stall0: u64,
     drop_rx: watch::Receiver<u64>,
-    stall_rx: watch::Receiver<bool>,
+    stall_rx: watch::Receiver<(bool, u64)>,
     wake: Wake,
 }
 
-fn wake_on_change(drop_rx: &watch::Receiver<u64>, stall_rx: &watch::Receiver<bool>) -> Wake {
+fn wake_on_change(drop_rx: &watch::Receiver<u64>, stall_rx: &watch::Receiver<(bool, u64)>) -> Wake {
     let mut d = drop_rx.clone();
     let mut s = stall_rx.clone();
     Box::pin(async move {
@@ -42,12 +44,14 @@ impl FaultyStream {
         let drop_rx = faults.drop_watch();
         let stall_rx = faults.stall_watch();
         let gen0 = *drop_rx.borrow();
+        let stall0 = stall_rx.borrow().1;
         let wake = wake_on_change(&drop_rx, &stall_rx);
         let remote = inner.peer_addr().ok();
         FaultyStream {
             inner,
             remote,
             gen0,
+            stall0,
             drop_rx,
             stall_rx,
             wake,
@@ -70,7 +74,8 @@ impl FaultyStream {
                 }
                 Poll::Pending => {}
             }
-            if *self.stall_rx.borrow() {
+            let (on, epoch) = *self.stall_rx.borrow();
+            if on && self.stall0 < epoch {
                 return Poll::Pending;
             }
             return Poll::Ready(Ok(()));

@@ -15,7 +15,12 @@ const NONCE: i64 = 8;
 
 fn topic() -> GenesisTopic {
     // Worker window for nonce 8: blocks 8..=12; reputer window: 18..=28.
-    GenesisTopic { epoch_length: 10, ground_truth_lag: 10, worker_submission_window: 5, ..fast_topic(TOPIC) }
+    GenesisTopic {
+        epoch_length: 10,
+        ground_truth_lag: 10,
+        worker_submission_window: 5,
+        ..fast_topic(TOPIC)
+    }
 }
 
 /// Broadcasts several txs from one wallet into the same block with explicit sequences.
@@ -23,7 +28,16 @@ async fn burst(c: &Client, w: &TestWallet, msgs: Vec<cosmrs::Any>) -> Vec<String
     let (_, seq) = c.account(&w.address).await;
     let mut hashes = Vec::new();
     for (i, m) in msgs.into_iter().enumerate() {
-        let tx = c.build_tx(w, vec![m], &TxOpts { sequence: Some(seq + i as u64), ..Default::default() }).await;
+        let tx = c
+            .build_tx(
+                w,
+                vec![m],
+                &TxOpts {
+                    sequence: Some(seq + i as u64),
+                    ..Default::default()
+                },
+            )
+            .await;
         let r = c.broadcast(tx).await;
         assert_eq!(r.code, 0, "CheckTx failed: {}", r.raw_log);
         hashes.push(r.txhash);
@@ -43,9 +57,20 @@ async fn registered_devnet() -> (DevnetHandle, Client, TestWallet, TestWallet, T
     let outsider = TestWallet::from_mnemonic(MNEMONICS[2]);
     let r = c.send(&worker, vec![register(&worker, TOPIC, false)]).await;
     assert_eq!(r.code, 0, "{}", r.raw_log);
-    let r = c.send(&reputer, vec![register(&reputer, TOPIC, true), add_stake(&reputer, TOPIC, 10_000)]).await;
+    let r = c
+        .send(
+            &reputer,
+            vec![
+                register(&reputer, TOPIC, true),
+                add_stake(&reputer, TOPIC, 10_000),
+            ],
+        )
+        .await;
     assert_eq!(r.code, 0, "{}", r.raw_log);
-    assert!(devnet.height() < NONCE, "registration must land before the first nonce");
+    assert!(
+        devnet.height() < NONCE,
+        "registration must land before the first nonce"
+    );
     (devnet, c, worker, reputer, outsider)
 }
 
@@ -55,12 +80,22 @@ async fn worker_payload_rules_and_network_inferences() {
     let mut q = c.emissions();
 
     // Before the nonce exists: not an unfulfilled nonce (75).
-    let r = c.send(&worker, vec![worker_payload(&worker, worker_bundle(&worker, TOPIC, NONCE, "1"))]).await;
+    let r = c
+        .send(
+            &worker,
+            vec![worker_payload(
+                &worker,
+                worker_bundle(&worker, TOPIC, NONCE, "1"),
+            )],
+        )
+        .await;
     assert_eq!(code(&r), ("emissions".into(), 75), "{}", r.raw_log);
 
     wait_height(&devnet, NONCE).await;
     let open = q
-        .get_open_worker_submission_windows(v10::GetOpenWorkerSubmissionWindowsRequest { topic_id: TOPIC })
+        .get_open_worker_submission_windows(v10::GetOpenWorkerSubmissionWindowsRequest {
+            topic_id: TOPIC,
+        })
         .await
         .expect("query")
         .into_inner();
@@ -74,11 +109,22 @@ async fn worker_payload_rules_and_network_inferences() {
         .expect("status")
         .into_inner();
     assert!(status.is_open && status.is_registered && status.is_whitelisted);
-    assert_eq!((status.window_start_block, status.window_end_block), (NONCE, NONCE + 4));
+    assert_eq!(
+        (status.window_start_block, status.window_end_block),
+        (NONCE, NONCE + 4)
+    );
 
     // Same block: unregistered actor; non-canonical decimal signed as sent ("0.0000001" is
     // re-encoded by the chain as "1E-7"); a valid payload; a second one from the same worker.
-    let unregistered = burst(&c, &outsider, vec![worker_payload(&outsider, worker_bundle(&outsider, TOPIC, NONCE, "5"))]).await;
+    let unregistered = burst(
+        &c,
+        &outsider,
+        vec![worker_payload(
+            &outsider,
+            worker_bundle(&outsider, TOPIC, NONCE, "5"),
+        )],
+    )
+    .await;
     let hashes = burst(
         &c,
         &worker,
@@ -93,7 +139,11 @@ async fn worker_payload_rules_and_network_inferences() {
     assert_eq!(code(&r), ("emissions".into(), 13), "{}", r.raw_log);
     let r = c.wait_tx(&hashes[0]).await;
     assert_eq!(code(&r), ("sdk".into(), 4), "{}", r.raw_log);
-    assert!(r.raw_log.contains("signature verification failed"), "{}", r.raw_log);
+    assert!(
+        r.raw_log.contains("signature verification failed"),
+        "{}",
+        r.raw_log
+    );
     let r = c.wait_tx(&hashes[1]).await;
     assert_eq!(r.code, 0, "{}", r.raw_log);
     let r = c.wait_tx(&hashes[2]).await;
@@ -107,7 +157,15 @@ async fn worker_payload_rules_and_network_inferences() {
     // After the window: the nonce is fulfilled (75), a reputer nonce exists, and the network
     // inferences carry the submitted value.
     wait_height(&devnet, NONCE + 5).await;
-    let r = c.send(&worker, vec![worker_payload(&worker, worker_bundle(&worker, TOPIC, NONCE, "7"))]).await;
+    let r = c
+        .send(
+            &worker,
+            vec![worker_payload(
+                &worker,
+                worker_bundle(&worker, TOPIC, NONCE, "7"),
+            )],
+        )
+        .await;
     assert_eq!(code(&r), ("emissions".into(), 75), "{}", r.raw_log);
     let reputer_nonces = q
         .get_unfulfilled_reputer_nonces(v10::GetUnfulfilledReputerNoncesRequest { topic_id: TOPIC })
@@ -116,7 +174,13 @@ async fn worker_payload_rules_and_network_inferences() {
         .into_inner()
         .nonces
         .expect("nonces");
-    assert_eq!(reputer_nonces.nonces[0].reputer_nonce.expect("nonce").block_height, NONCE);
+    assert_eq!(
+        reputer_nonces.nonces[0]
+            .reputer_nonce
+            .expect("nonce")
+            .block_height,
+        NONCE
+    );
     let ni = q
         .get_network_inferences_at_block(v10::GetNetworkInferencesAtBlockRequest {
             topic_id: TOPIC,
@@ -141,28 +205,66 @@ async fn worker_payload_rules_and_network_inferences() {
 async fn reputer_payload_window_registration_and_stake() {
     let (devnet, c, worker, reputer, outsider) = registered_devnet().await;
     wait_height(&devnet, NONCE).await;
-    let r = c.send(&worker, vec![worker_payload(&worker, worker_bundle(&worker, TOPIC, NONCE, "42"))]).await;
+    let r = c
+        .send(
+            &worker,
+            vec![worker_payload(
+                &worker,
+                worker_bundle(&worker, TOPIC, NONCE, "42"),
+            )],
+        )
+        .await;
     assert_eq!(r.code, 0, "{}", r.raw_log);
 
     // While the worker nonce is still open: 45.
-    let r = c.send(&reputer, vec![reputer_payload(&reputer, reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-1.5"))]).await;
+    let r = c
+        .send(
+            &reputer,
+            vec![reputer_payload(
+                &reputer,
+                reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-1.5"),
+            )],
+        )
+        .await;
     assert_eq!(code(&r), ("emissions".into(), 45), "{}", r.raw_log);
 
     // Worker window closed, reputer window not yet open (opens at 18): 68.
     wait_height(&devnet, NONCE + 5).await;
-    let r = c.send(&reputer, vec![reputer_payload(&reputer, reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-1.5"))]).await;
+    let r = c
+        .send(
+            &reputer,
+            vec![reputer_payload(
+                &reputer,
+                reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-1.5"),
+            )],
+        )
+        .await;
     assert!(r.height < NONCE + 10, "landed too late for this check");
     assert_eq!(code(&r), ("emissions".into(), 68), "{}", r.raw_log);
 
     // In the window: the unregistered outsider is refused (13), the reputer accepted once.
     wait_height(&devnet, NONCE + 9).await;
-    let outsider_hash = burst(&c, &outsider, vec![reputer_payload(&outsider, reputer_bundle(&outsider, TOPIC, NONCE, &[&worker.address], "1"))]).await;
+    let outsider_hash = burst(
+        &c,
+        &outsider,
+        vec![reputer_payload(
+            &outsider,
+            reputer_bundle(&outsider, TOPIC, NONCE, &[&worker.address], "1"),
+        )],
+    )
+    .await;
     let hashes = burst(
         &c,
         &reputer,
         vec![
-            reputer_payload(&reputer, reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-1.5")),
-            reputer_payload(&reputer, reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-2")),
+            reputer_payload(
+                &reputer,
+                reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-1.5"),
+            ),
+            reputer_payload(
+                &reputer,
+                reputer_bundle(&reputer, TOPIC, NONCE, &[&worker.address], "-2"),
+            ),
         ],
     )
     .await;
@@ -174,7 +276,10 @@ async fn reputer_payload_window_registration_and_stake() {
     assert_eq!(code(&r), ("emissions".into(), 78), "{}", r.raw_log);
     let stored = devnet.reputer_payloads(TOPIC, NONCE);
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].value_bundle.as_ref().expect("vb").combined_value, "-1.5");
+    assert_eq!(
+        stored[0].value_bundle.as_ref().expect("vb").combined_value,
+        "-1.5"
+    );
     devnet.shutdown().await;
 }
 
@@ -187,16 +292,45 @@ async fn reputer_without_enough_stake_is_refused() {
     let worker = TestWallet::from_mnemonic(MNEMONICS[0]);
     let reputer = TestWallet::from_mnemonic(MNEMONICS[1]);
     // Stake 9999 < required 10000.
-    assert_eq!(c.send(&worker, vec![register(&worker, 2, false)]).await.code, 0);
-    let r = c.send(&reputer, vec![register(&reputer, 2, true), add_stake(&reputer, 2, 9_999)]).await;
+    assert_eq!(
+        c.send(&worker, vec![register(&worker, 2, false)])
+            .await
+            .code,
+        0
+    );
+    let r = c
+        .send(
+            &reputer,
+            vec![register(&reputer, 2, true), add_stake(&reputer, 2, 9_999)],
+        )
+        .await;
     assert_eq!(r.code, 0, "{}", r.raw_log);
     // AddStake from a non-reputer fails with 10.
     let r = c.send(&worker, vec![add_stake(&worker, 2, 5)]).await;
     assert_eq!(code(&r), ("emissions".into(), 10), "{}", r.raw_log);
     wait_height(&devnet, NONCE).await;
-    assert_eq!(c.send(&worker, vec![worker_payload(&worker, worker_bundle(&worker, 2, NONCE, "3"))]).await.code, 0);
+    assert_eq!(
+        c.send(
+            &worker,
+            vec![worker_payload(
+                &worker,
+                worker_bundle(&worker, 2, NONCE, "3")
+            )]
+        )
+        .await
+        .code,
+        0
+    );
     wait_height(&devnet, NONCE + 9).await;
-    let r = c.send(&reputer, vec![reputer_payload(&reputer, reputer_bundle(&reputer, 2, NONCE, &[&worker.address], "0.5"))]).await;
+    let r = c
+        .send(
+            &reputer,
+            vec![reputer_payload(
+                &reputer,
+                reputer_bundle(&reputer, 2, NONCE, &[&worker.address], "0.5"),
+            )],
+        )
+        .await;
     assert_eq!(code(&r), ("emissions".into(), 11), "{}", r.raw_log);
     devnet.shutdown().await;
 }

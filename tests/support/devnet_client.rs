@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use allora_node::devnet::{Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, GenesisParams, GenesisTopic};
+use allora_node::devnet::{
+    Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, GenesisParams, GenesisTopic,
+};
 use allora_node::proto::emissions::{v3, v9, v10};
 use cosmos_sdk_proto::cosmos::auth::v1beta1 as auth;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
@@ -36,7 +38,11 @@ impl TestWallet {
         let seed = mnemonic.to_seed("");
         let path = "m/44'/118'/0'/0/0".parse().expect("path");
         let key = SigningKey::derive_from_path(seed, &path).expect("derive");
-        let address = key.public_key().account_id("allo").expect("address").to_string();
+        let address = key
+            .public_key()
+            .account_id("allo")
+            .expect("address")
+            .to_string();
         TestWallet { key, address }
     }
 
@@ -75,10 +81,17 @@ pub fn test_genesis(topics: Vec<GenesisTopic>) -> Genesis {
     Genesis {
         accounts: MNEMONICS
             .iter()
-            .map(|m| GenesisAccount { mnemonic: Some((*m).to_string()), address: None, balance: 10_000_000_000 })
+            .map(|m| GenesisAccount {
+                mnemonic: Some((*m).to_string()),
+                address: None,
+                balance: 10_000_000_000,
+            })
             .collect(),
         topics,
-        params: GenesisParams { min_gas_price: "1".to_string(), ..GenesisParams::default() },
+        params: GenesisParams {
+            min_gas_price: "1".to_string(),
+            ..GenesisParams::default()
+        },
     }
 }
 
@@ -112,8 +125,15 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(devnet: &DevnetHandle) -> Client {
-        let channel = Channel::from_shared(devnet.grpc_url()).expect("url").connect().await.expect("connect");
-        Client { channel, chain_id: devnet.chain_id() }
+        let channel = Channel::from_shared(devnet.grpc_url())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        Client {
+            channel,
+            chain_id: devnet.chain_id(),
+        }
     }
 
     pub fn emissions(&self) -> v10::query_service_client::QueryServiceClient<Channel> {
@@ -127,7 +147,9 @@ impl Client {
     /// (account number, sequence) from AccountInfo.
     pub async fn account(&self, addr: &str) -> (u64, u64) {
         let info = auth::query_client::QueryClient::new(self.channel.clone())
-            .account_info(auth::QueryAccountInfoRequest { address: addr.to_string() })
+            .account_info(auth::QueryAccountInfoRequest {
+                address: addr.to_string(),
+            })
             .await
             .expect("account info")
             .into_inner()
@@ -137,19 +159,23 @@ impl Client {
     }
 
     pub async fn balance(&self, addr: &str) -> u128 {
-        cosmos_sdk_proto::cosmos::bank::v1beta1::query_client::QueryClient::new(self.channel.clone())
-            .balance(cosmos_sdk_proto::cosmos::bank::v1beta1::QueryBalanceRequest {
+        cosmos_sdk_proto::cosmos::bank::v1beta1::query_client::QueryClient::new(
+            self.channel.clone(),
+        )
+        .balance(
+            cosmos_sdk_proto::cosmos::bank::v1beta1::QueryBalanceRequest {
                 address: addr.to_string(),
                 denom: "uallo".to_string(),
-            })
-            .await
-            .expect("balance")
-            .into_inner()
-            .balance
-            .expect("coin")
-            .amount
-            .parse()
-            .expect("int")
+            },
+        )
+        .await
+        .expect("balance")
+        .into_inner()
+        .balance
+        .expect("coin")
+        .amount
+        .parse()
+        .expect("int")
     }
 
     /// Builds and signs a tx (SIGN_MODE_DIRECT), applying `opts` deviations.
@@ -159,11 +185,19 @@ impl Client {
         let gas = opts.gas_limit.unwrap_or(400_000);
         let fee_amount = opts.fee.unwrap_or(u128::from(gas)); // min gas price is 1 in test genesis
         let fee = Fee::from_amount_and_gas(
-            cosmrs::Coin { denom: "uallo".parse().expect("denom"), amount: fee_amount },
+            cosmrs::Coin {
+                denom: "uallo".parse().expect("denom"),
+                amount: fee_amount,
+            },
             gas,
         );
-        let auth_info = SignerInfo::single_direct(Some(w.key.public_key()), opts.sequence.unwrap_or(seq)).auth_info(fee);
-        let chain_id = opts.chain_id.clone().unwrap_or_else(|| self.chain_id.clone());
+        let auth_info =
+            SignerInfo::single_direct(Some(w.key.public_key()), opts.sequence.unwrap_or(seq))
+                .auth_info(fee);
+        let chain_id = opts
+            .chain_id
+            .clone()
+            .unwrap_or_else(|| self.chain_id.clone());
         let sign_doc = SignDoc::new(
             &body,
             &auth_info,
@@ -178,13 +212,21 @@ impl Client {
         if opts.corrupt_signature {
             sig[10] ^= 0x01;
         }
-        txs::TxRaw { body_bytes, auth_info_bytes, signatures: vec![sig] }.encode_to_vec()
+        txs::TxRaw {
+            body_bytes,
+            auth_info_bytes,
+            signatures: vec![sig],
+        }
+        .encode_to_vec()
     }
 
     /// BroadcastTx (SYNC) → the CheckTx response.
     pub async fn broadcast(&self, tx: Vec<u8>) -> TxResponse {
         self.tx_service()
-            .broadcast_tx(txs::BroadcastTxRequest { tx_bytes: tx, mode: txs::BroadcastMode::Sync as i32 })
+            .broadcast_tx(txs::BroadcastTxRequest {
+                tx_bytes: tx,
+                mode: txs::BroadcastMode::Sync as i32,
+            })
             .await
             .expect("broadcast rpc")
             .into_inner()
@@ -195,7 +237,12 @@ impl Client {
     /// Polls GetTx until the tx is in a block (10 s max).
     pub async fn wait_tx(&self, hash: &str) -> TxResponse {
         for _ in 0..100 {
-            if let Ok(r) = self.tx_service().get_tx(txs::GetTxRequest { hash: hash.to_string() }).await
+            if let Ok(r) = self
+                .tx_service()
+                .get_tx(txs::GetTxRequest {
+                    hash: hash.to_string(),
+                })
+                .await
                 && let Some(tr) = r.into_inner().tx_response
             {
                 return tr;
@@ -215,25 +262,42 @@ impl Client {
 }
 
 pub fn any<M: Message>(type_url: &str, m: &M) -> cosmrs::Any {
-    cosmrs::Any { type_url: type_url.to_string(), value: m.encode_to_vec() }
+    cosmrs::Any {
+        type_url: type_url.to_string(),
+        value: m.encode_to_vec(),
+    }
 }
 
 pub fn register(w: &TestWallet, topic: u64, reputer: bool) -> cosmrs::Any {
     any(
         "/emissions.v10.RegisterRequest",
-        &v10::RegisterRequest { sender: w.address.clone(), topic_id: topic, owner: w.address.clone(), is_reputer: reputer },
+        &v10::RegisterRequest {
+            sender: w.address.clone(),
+            topic_id: topic,
+            owner: w.address.clone(),
+            is_reputer: reputer,
+        },
     )
 }
 
 pub fn add_stake(w: &TestWallet, topic: u64, amount: u128) -> cosmrs::Any {
     any(
         "/emissions.v10.AddStakeRequest",
-        &v10::AddStakeRequest { sender: w.address.clone(), topic_id: topic, amount: amount.to_string() },
+        &v10::AddStakeRequest {
+            sender: w.address.clone(),
+            topic_id: topic,
+            amount: amount.to_string(),
+        },
     )
 }
 
 /// A worker bundle with one scalar inference (label "y"), signed over the exact bytes given.
-pub fn worker_bundle(w: &TestWallet, topic: u64, nonce: i64, value: &str) -> v10::InputWorkerDataBundle {
+pub fn worker_bundle(
+    w: &TestWallet,
+    topic: u64,
+    nonce: i64,
+    value: &str,
+) -> v10::InputWorkerDataBundle {
     let inner = v10::InputInferenceForecastBundle {
         inference: Some(v10::InputInference {
             topic_id: topic,
@@ -242,14 +306,19 @@ pub fn worker_bundle(w: &TestWallet, topic: u64, nonce: i64, value: &str) -> v10
             value: "0".to_string(),
             extra_data: Vec::new(),
             proof: String::new(),
-            values: vec![v10::InputLabeledValue { label: "y".to_string(), value: value.to_string() }],
+            values: vec![v10::InputLabeledValue {
+                label: "y".to_string(),
+                value: value.to_string(),
+            }],
         }),
         forecast: None,
     };
     let sig = w.sign(&inner.encode_to_vec());
     v10::InputWorkerDataBundle {
         worker: w.address.clone(),
-        nonce: Some(v3::Nonce { block_height: nonce }),
+        nonce: Some(v3::Nonce {
+            block_height: nonce,
+        }),
         topic_id: topic,
         inference_forecasts_bundle: Some(inner),
         inferences_forecasts_bundle_signature: sig,
@@ -260,21 +329,37 @@ pub fn worker_bundle(w: &TestWallet, topic: u64, nonce: i64, value: &str) -> v10
 pub fn worker_payload(w: &TestWallet, bundle: v10::InputWorkerDataBundle) -> cosmrs::Any {
     any(
         "/emissions.v10.InsertWorkerPayloadRequest",
-        &v10::InsertWorkerPayloadRequest { sender: w.address.clone(), worker_data_bundle: Some(bundle) },
+        &v10::InsertWorkerPayloadRequest {
+            sender: w.address.clone(),
+            worker_data_bundle: Some(bundle),
+        },
     )
 }
 
 /// A reputer bundle scoring the given workers with one loss each.
-pub fn reputer_bundle(w: &TestWallet, topic: u64, nonce: i64, workers: &[&str], loss: &str) -> v9::InputReputerValueBundle {
+pub fn reputer_bundle(
+    w: &TestWallet,
+    topic: u64,
+    nonce: i64,
+    workers: &[&str],
+    loss: &str,
+) -> v9::InputReputerValueBundle {
     let vb = v9::InputValueBundle {
         topic_id: topic,
-        reputer_request_nonce: Some(v3::ReputerRequestNonce { reputer_nonce: Some(v3::Nonce { block_height: nonce }) }),
+        reputer_request_nonce: Some(v3::ReputerRequestNonce {
+            reputer_nonce: Some(v3::Nonce {
+                block_height: nonce,
+            }),
+        }),
         reputer: w.address.clone(),
         extra_data: Vec::new(),
         combined_value: loss.to_string(),
         inferer_values: workers
             .iter()
-            .map(|a| v9::InputWorkerAttributedValue { worker: (*a).to_string(), value: loss.to_string() })
+            .map(|a| v9::InputWorkerAttributedValue {
+                worker: (*a).to_string(),
+                value: loss.to_string(),
+            })
             .collect(),
         forecaster_values: Vec::new(),
         naive_value: loss.to_string(),
@@ -284,17 +369,27 @@ pub fn reputer_bundle(w: &TestWallet, topic: u64, nonce: i64, workers: &[&str], 
         one_out_inferer_forecaster_values: Vec::new(),
     };
     let sig = w.sign(&vb.encode_to_vec());
-    v9::InputReputerValueBundle { value_bundle: Some(vb), signature: sig, pubkey: w.pubkey_hex() }
+    v9::InputReputerValueBundle {
+        value_bundle: Some(vb),
+        signature: sig,
+        pubkey: w.pubkey_hex(),
+    }
 }
 
 pub fn reputer_payload(w: &TestWallet, bundle: v9::InputReputerValueBundle) -> cosmrs::Any {
     any(
         "/emissions.v10.InsertReputerPayloadRequest",
-        &v10::InsertReputerPayloadRequest { sender: w.address.clone(), reputer_value_bundle: Some(bundle) },
+        &v10::InsertReputerPayloadRequest {
+            sender: w.address.clone(),
+            reputer_value_bundle: Some(bundle),
+        },
     )
 }
 
 /// Waits until `pred(height)` holds for the devnet's committed height.
 pub async fn wait_height(devnet: &DevnetHandle, h: i64) {
-    devnet.wait_for_height(h, Duration::from_secs(20)).await.expect("height reached");
+    devnet
+        .wait_for_height(h, Duration::from_secs(20))
+        .await
+        .expect("height reached");
 }

@@ -9,6 +9,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+/// A request the fault switches decided to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("devnet fault injection: forced error")]
+pub struct InjectedFault;
+
 #[derive(Debug)]
 struct Inner {
     latency_ms: AtomicU64,
@@ -110,20 +115,24 @@ impl Faults {
         self.set_stalled(false);
     }
 
-    /// Applies latency and forced errors to one request; `Err(())` means "fail it".
-    pub async fn on_request(&self) -> Result<(), ()> {
+    /// Applies latency and forced errors to one request.
+    pub async fn on_request(&self) -> Result<(), InjectedFault> {
         let ms = self.inner.latency_ms.load(Ordering::SeqCst);
         if ms > 0 {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if self.inner.fail_all.load(Ordering::SeqCst) {
-            return Err(());
+            return Err(InjectedFault);
         }
         let take = self
             .inner
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if take.is_ok() { Err(()) } else { Ok(()) }
+        if take.is_ok() {
+            Err(InjectedFault)
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether this broadcast should be rejected by the configured share.

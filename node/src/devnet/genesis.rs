@@ -227,7 +227,7 @@ impl Genesis {
                 return Err(invalid(f("first_epoch_block"), "must be >= 1"));
             }
         }
-        crate::devnet::state::parse_gas_price(&self.params.min_gas_price).map_err(|_| {
+        crate::devnet::state::parse_gas_price(&self.params.min_gas_price).ok_or_else(|| {
             invalid(
                 "params.min_gas_price".to_string(),
                 "must be a non-negative decimal like \"10\" or \"0.025\"",

@@ -367,6 +367,8 @@ impl DevnetHandle {
     /// Stops block production and both servers.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        // Graceful server shutdown waits for open connections; close them like a dead node.
+        self.node.faults.drop_connections();
         for t in self.tasks.drain(..) {
             if tokio::time::timeout(Duration::from_secs(5), t)
                 .await

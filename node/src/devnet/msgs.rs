@@ -208,7 +208,7 @@ fn pubkey_bytes(hex_key: &str) -> Result<Vec<u8>, AbciError> {
     }
 }
 
-fn topic_of<'a>(state: &'a State, id: u64) -> Result<&'a TopicState, AbciError> {
+fn topic_of(state: &State, id: u64) -> Result<&TopicState, AbciError> {
     state
         .topics
         .get(&id)

@@ -15,31 +15,25 @@ pub const DENOM: &str = "uallo";
 pub const DEC_SCALE: u128 = 1_000_000_000_000_000_000;
 
 /// Parses a non-negative decimal gas price into a 10^18-scaled integer.
-pub fn parse_gas_price(s: &str) -> Result<u128, ()> {
+pub fn parse_gas_price(s: &str) -> Option<u128> {
     let s = s.trim();
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty() && frac.is_empty() {
-        return Err(());
+        return None;
     }
     if !int.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
-        return Err(());
+        return None;
     }
     if frac.len() > 18 {
-        return Err(());
+        return None;
     }
-    let int: u128 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| ())?
-    };
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
     let mut frac_scaled: u128 = 0;
     if !frac.is_empty() {
         let padded = format!("{frac:0<18}");
-        frac_scaled = padded.parse().map_err(|_| ())?;
+        frac_scaled = padded.parse().ok()?;
     }
-    int.checked_mul(DEC_SCALE)
-        .and_then(|v| v.checked_add(frac_scaled))
-        .ok_or(())
+    int.checked_mul(DEC_SCALE)?.checked_add(frac_scaled)
 }
 
 #[derive(Debug, Clone)]
@@ -213,7 +207,7 @@ impl State {
             .map(|t| (t.id, TopicState::from_genesis(t)))
             .collect();
         let min_gas_price =
-            parse_gas_price(&g.params.min_gas_price).map_err(|_| GenesisError::Invalid {
+            parse_gas_price(&g.params.min_gas_price).ok_or_else(|| GenesisError::Invalid {
                 field: "params.min_gas_price".to_string(),
                 problem: "must be a non-negative decimal".to_string(),
             })?;
@@ -284,12 +278,12 @@ mod tests {
 
     #[test]
     fn gas_prices_parse_exactly() {
-        assert_eq!(parse_gas_price("10"), Ok(10 * DEC_SCALE));
-        assert_eq!(parse_gas_price("0.025"), Ok(25_000_000_000_000_000));
-        assert_eq!(parse_gas_price("0"), Ok(0));
-        assert!(parse_gas_price("-1").is_err());
-        assert!(parse_gas_price("abc").is_err());
-        assert!(parse_gas_price("").is_err());
+        assert_eq!(parse_gas_price("10"), Some(10 * DEC_SCALE));
+        assert_eq!(parse_gas_price("0.025"), Some(25_000_000_000_000_000));
+        assert_eq!(parse_gas_price("0"), Some(0));
+        assert!(parse_gas_price("-1").is_none());
+        assert!(parse_gas_price("abc").is_none());
+        assert!(parse_gas_price("").is_none());
     }
 
     #[test]

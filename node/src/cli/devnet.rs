@@ -28,6 +28,48 @@ pub struct Args {
     /// Chain id.
     #[arg(long, default_value = DEFAULT_CHAIN_ID)]
     pub chain_id: String,
+    /// Override the minimum gas price (uallo per gas, decimal), e.g. "0" or "10".
+    #[arg(long)]
+    pub min_gas_price: Option<String>,
+    /// Override every topic's epoch length (window = epoch/2, ground-truth lag = epoch).
+    #[arg(long)]
+    pub epoch_length: Option<i64>,
+    /// Fund an extra account: `allo1…=AMOUNT` (uallo). Repeatable.
+    #[arg(long = "fund", value_name = "ADDRESS=AMOUNT")]
+    pub fund: Vec<String>,
+}
+
+/// Applies the command-line overrides to a genesis and validates the result.
+fn apply_overrides(mut genesis: Genesis, args: &Args) -> anyhow::Result<Genesis> {
+    if let Some(p) = &args.min_gas_price {
+        genesis.params.min_gas_price = p.clone();
+    }
+    if let Some(e) = args.epoch_length {
+        if e < 2 {
+            anyhow::bail!("--epoch-length must be at least 2 (the worker window needs 2 blocks)");
+        }
+        for t in &mut genesis.topics {
+            t.epoch_length = e;
+            t.worker_submission_window = (e / 2).max(2);
+            t.ground_truth_lag = e;
+            t.first_epoch_block = None;
+        }
+    }
+    for f in &args.fund {
+        let (addr, amount) = f
+            .split_once('=')
+            .with_context(|| format!("--fund {f:?}: expected ADDRESS=AMOUNT"))?;
+        let balance: u128 = amount
+            .parse()
+            .with_context(|| format!("--fund {f:?}: AMOUNT must be a whole number of uallo"))?;
+        genesis.accounts.push(crate::devnet::GenesisAccount {
+            mnemonic: None,
+            address: Some(addr.to_string()),
+            balance,
+        });
+    }
+    genesis.validate().context("the devnet flags produce an invalid genesis")?;
+    Ok(genesis)
 }
 
 /// Runs the subcommand; the returned value is the process exit code.
@@ -41,7 +83,22 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
         }
         None => Genesis::default_devnet(),
     };
+    let genesis = apply_overrides(genesis, &args)?;
     let mnemonic = genesis.accounts.iter().find_map(|a| a.mnemonic.clone());
+    let accounts: Vec<String> = genesis
+        .accounts
+        .iter()
+        .map(|a| {
+            let addr = match (&a.address, &a.mnemonic) {
+                (Some(addr), _) => addr.clone(),
+                (None, Some(m)) => crate::keys::Wallet::from_mnemonic(m)
+                    .map(|w| w.address().to_string())
+                    .unwrap_or_else(|_| "<invalid mnemonic>".to_string()),
+                (None, None) => "<missing>".to_string(),
+            };
+            format!("  account {addr}: {} uallo", a.balance)
+        })
+        .collect();
     let topics: Vec<String> = genesis
         .topics
         .iter()
@@ -68,6 +125,9 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
     println!("  block time: {} ms", args.block_time_ms);
     for t in topics {
         println!("{t}");
+    }
+    for a in accounts {
+        println!("{a}");
     }
     if let Some(m) = mnemonic {
         // A public TEST mnemonic from the genesis (docs/DEVNET.md) — never use it elsewhere.

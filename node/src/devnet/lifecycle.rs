@@ -219,4 +219,69 @@ mod tests {
         // No payloads → no reputer nonce.
         assert!(s.topics[&1].reputer_nonces.is_empty());
     }
+
+    #[test]
+    fn reputer_window_follows_a_worker_window_with_inferences() {
+        let mut g = Genesis::default_devnet();
+        g.topics.truncate(1);
+        g.topics[0].epoch_length = 5;
+        g.topics[0].ground_truth_lag = 5;
+        g.topics[0].worker_submission_window = 3;
+        let mut s = State::from_genesis("t", &g).expect("state");
+        let mut log = Vec::new();
+        for h in 1..=16 {
+            s.height = h;
+            if h == 6 {
+                // A worker payload for nonce 5 (stored as the msg handler would).
+                let b = v10::InputWorkerDataBundle {
+                    worker: "w".into(),
+                    topic_id: 1,
+                    inference_forecasts_bundle: Some(v10::InputInferenceForecastBundle {
+                        inference: Some(v10::InputInference {
+                            topic_id: 1,
+                            block_height: 5,
+                            inferer: "w".into(),
+                            value: "0".into(),
+                            values: vec![v10::InputLabeledValue {
+                                label: "y".into(),
+                                value: "4".into(),
+                            }],
+                            ..Default::default()
+                        }),
+                        forecast: None,
+                    }),
+                    ..Default::default()
+                };
+                let t = s.topics.get_mut(&1).expect("topic");
+                t.worker_payloads
+                    .entry(5)
+                    .or_default()
+                    .insert("w".into(), b);
+            }
+            for e in kinds(&end_block(&mut s, h)) {
+                if e.1 == "\"5\"" {
+                    log.push((h, e.0));
+                }
+            }
+            if h == 9 {
+                // Next block (10) is the first accepting reputer block.
+                assert_eq!(open_reputer_nonces(&s, &s.topics[&1]), vec![5]);
+            }
+        }
+        let got: Vec<(i64, &str)> = log.iter().map(|(h, k)| (*h, k.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (5, "EventWorkerSubmissionWindowOpened"),
+                (7, "EventWorkerSubmissionWindowClosed"),
+                (9, "EventReputerSubmissionWindowOpened"),
+                (15, "EventReputerSubmissionWindowClosed"),
+            ]
+        );
+        assert_eq!(
+            s.topics[&1].network_inferences[&5].combined_value[0].value,
+            "4"
+        );
+        assert!(s.topics[&1].reputer_nonces.is_empty());
+    }
 }

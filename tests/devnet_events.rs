@@ -330,3 +330,34 @@ async fn faults_pause_fail_reject_drop_and_stall() {
     faults.clear();
     devnet.shutdown().await;
 }
+
+#[tokio::test]
+async fn grpc_reflection_lists_the_emissions_services() {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let devnet = start(test_genesis(vec![fast_topic(1)]), 200).await;
+    let c = Client::connect(&devnet).await;
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = ServerReflectionClient::new(c.channel.clone())
+        .server_reflection_info(futures::stream::iter(vec![req]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let resp = stream.message().await.expect("message").expect("response");
+    let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
+        panic!("unexpected reflection response: {resp:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in ["emissions.v10.QueryService", "feemarket.feemarket.v1.Query"] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+    devnet.shutdown().await;
+}

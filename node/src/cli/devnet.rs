@@ -68,7 +68,9 @@ fn apply_overrides(mut genesis: Genesis, args: &Args) -> anyhow::Result<Genesis>
             balance,
         });
     }
-    genesis.validate().context("the devnet flags produce an invalid genesis")?;
+    genesis
+        .validate()
+        .context("the devnet flags produce an invalid genesis")?;
     Ok(genesis)
 }
 

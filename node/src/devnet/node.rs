@@ -23,6 +23,9 @@ use super::state::State;
 /// Payload history kept per topic (older nonces are pruned so state stays small).
 const KEEP_NONCES: usize = 64;
 
+/// Mempool capacity; beyond it CheckTx answers "mempool is full" (code 20) like CometBFT.
+const MAX_MEMPOOL_TXS: usize = 5_000;
+
 /// A delivered tx's result, as `GetTx` / `tx` report it.
 #[derive(Debug, Clone)]
 pub struct TxRecord {
@@ -125,6 +128,9 @@ impl Node {
         let mut chain = self.lock();
         if chain.mempool.iter().any(|(h, _)| *h == tx.hash) || chain.txs.contains_key(&tx.hash) {
             return Err(abci::TX_IN_MEMPOOL.wrap("tx already exists in cache"));
+        }
+        if chain.mempool.len() >= MAX_MEMPOOL_TXS {
+            return Err(abci::MEMPOOL_FULL.wrap(format!("mempool holds {MAX_MEMPOOL_TXS} txs")));
         }
         let height = chain.committed.height;
         ante::run(&mut chain.check, &tx, Mode::Check, height)?;

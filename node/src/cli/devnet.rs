@@ -37,6 +37,9 @@ pub struct Args {
     /// Fund an extra account: `allo1…=AMOUNT` (uallo). Repeatable.
     #[arg(long = "fund", value_name = "ADDRESS=AMOUNT")]
     pub fund: Vec<String>,
+    /// Print the effective genesis JSON (a starting point for --genesis) and exit.
+    #[arg(long)]
+    pub print_genesis: bool,
 }
 
 /// Applies the command-line overrides to a genesis and validates the result.
@@ -86,6 +89,10 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
         None => Genesis::default_devnet(),
     };
     let genesis = apply_overrides(genesis, &args)?;
+    if args.print_genesis {
+        println!("{}", serde_json::to_string_pretty(&genesis)?);
+        return Ok(0);
+    }
     let mnemonic = genesis.accounts.iter().find_map(|a| a.mnemonic.clone());
     let accounts: Vec<String> = genesis
         .accounts

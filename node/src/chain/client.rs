@@ -27,6 +27,9 @@ use crate::proto::emissions::v9::Params;
 use crate::proto::emissions::v10::{self, query_service_client::QueryServiceClient as Emissions};
 use crate::proto::feemarket::v1::{GasPriceRequest, query_client::QueryClient as FeemarketClient};
 
+/// Pause between failover rounds.
+const ROUND_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Account number and sequence (`AccountInfo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountInfo {
@@ -80,18 +83,45 @@ impl ChainClient {
         Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         let mut last = String::from("no endpoint tried");
+        // Two rounds: a blip that hits every endpoint once (restart, brief overload) is
+        // absorbed; a persistent outage is reported after a bounded time.
+        for round in 0..2 {
+            if round > 0 {
+                tokio::time::sleep(ROUND_BACKOFF).await;
+            }
+            if let Some(v) = self.call_round(op, &f, &mut last).await? {
+                return Ok(v);
+            }
+        }
+        Err(ChainError::Unreachable {
+            op,
+            tried: self.pool.len(),
+            last,
+        })
+    }
+
+    async fn call_round<T, F, Fut>(
+        &self,
+        op: &'static str,
+        f: &F,
+        last: &mut String,
+    ) -> Result<Option<T>, ChainError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
         for i in self.pool.order() {
             let url = self.pool.url(i).to_owned();
             let ch = self.pool.channel(i)?;
             match tokio::time::timeout(self.pool.call_timeout(), f(ch)).await {
                 Ok(Ok(resp)) => {
                     self.pool.mark_ok(i);
-                    return Ok(resp.into_inner());
+                    return Ok(Some(resp.into_inner()));
                 }
                 Ok(Err(status)) if is_transport_status(&status) => {
                     tracing::warn!(op, endpoint = %url, code = ?status.code(), error = %status.message(), "gRPC endpoint failed; trying the next one");
                     self.pool.mark_failed(i);
-                    last = format!("{url}: {}", status.message());
+                    *last = format!("{url}: {}", status.message());
                 }
                 Ok(Err(status)) => {
                     self.pool.mark_ok(i);
@@ -105,15 +135,11 @@ impl ChainClient {
                 Err(_) => {
                     tracing::warn!(op, endpoint = %url, timeout_ms = self.pool.call_timeout().as_millis() as u64, "gRPC call timed out; re-dialing and trying the next endpoint");
                     self.pool.mark_failed(i);
-                    last = format!("{url}: timed out after {:?}", self.pool.call_timeout());
+                    *last = format!("{url}: timed out after {:?}", self.pool.call_timeout());
                 }
             }
         }
-        Err(ChainError::Unreachable {
-            op,
-            tried: self.pool.len(),
-            last,
-        })
+        Ok(None)
     }
 
     // ---- cosmos ----

@@ -305,6 +305,14 @@ pub struct TxActor {
 /// How long a feemarket price is reused.
 const PRICE_TTL: Duration = Duration::from_secs(30);
 
+enum Confirm {
+    Included(Box<TxResponse>),
+    /// The chain passed the tx's `timeout_height` without including it.
+    Expired,
+    /// Still unknown after `confirm_timeout`.
+    NotSeen,
+}
+
 enum Step {
     /// Try the (possibly reduced) batch again.
     Retry,
@@ -561,8 +569,8 @@ impl TxActor {
         if let Some(a) = self.account.as_mut() {
             a.sequence = params.sequence + 1;
         }
-        match self.confirm(&hash).await {
-            Ok(Some(r)) if r.code == 0 => {
+        match self.confirm(&hash, timeout_height).await {
+            Ok(Confirm::Included(r)) if r.code == 0 => {
                 let outcome = TxOutcome {
                     tx_hash: hash,
                     height: r.height,
@@ -571,7 +579,7 @@ impl TxActor {
                 answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
                 Ok(Step::Done)
             }
-            Ok(Some(r)) => {
+            Ok(Confirm::Included(r)) => {
                 *last_err = r.raw_log.clone();
                 // DeliverTx failed: the tx was included (sequence used, fee paid) but
                 // none of its messages applied.
@@ -585,7 +593,16 @@ impl TxActor {
                 )
                 .await
             }
-            Ok(None) => {
+            Ok(Confirm::Expired) => {
+                // Never included and now invalid: the sequence was not consumed on chain.
+                // Messages past their deadline are answered "window closed" by the next
+                // round; the others go again.
+                tracing::warn!(tx_hash = %hash, timeout_height, "tx expired without inclusion");
+                *last_err = format!("tx {hash} expired at timeout height {timeout_height}");
+                self.account = None;
+                Ok(Step::Retry)
+            }
+            Ok(Confirm::NotSeen) => {
                 self.account = None;
                 let err = TxError::Timeout {
                     tx_hash: hash,
@@ -695,18 +712,32 @@ impl TxActor {
     }
 
     /// Polls `GetTx` until the tx is in a block or `confirm_timeout` passes.
-    async fn confirm(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
+    /// Stops early once the chain is past `timeout_height` (the tx can no longer be
+    /// included).
+    async fn confirm(&self, hash: &str, timeout_height: u64) -> Result<Confirm, ChainError> {
         let start = Instant::now();
+        let mut polls: u32 = 0;
         loop {
             let last_err = match self.client.get_tx(hash).await {
-                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(Some(r)) => return Ok(Confirm::Included(Box::new(r))),
                 Ok(None) => None,
                 Err(e) => Some(e),
             };
+            polls += 1;
+            if polls.is_multiple_of(4)
+                && let Ok(h) = self.client.latest_height().await
+                && h > timeout_height as i64
+            {
+                // One last look: the tx may have landed in the final valid block.
+                if let Ok(Some(r)) = self.client.get_tx(hash).await {
+                    return Ok(Confirm::Included(Box::new(r)));
+                }
+                return Ok(Confirm::Expired);
+            }
             if start.elapsed() >= self.cfg.confirm_timeout {
                 return match last_err {
                     Some(e) => Err(e),
-                    None => Ok(None),
+                    None => Ok(Confirm::NotSeen),
                 };
             }
             tokio::time::sleep(self.cfg.poll_interval).await;

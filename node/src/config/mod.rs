@@ -104,39 +104,22 @@ pub fn load(cli_path: Option<&Path>) -> Result<Plan, ConfigError> {
     load_str(&text, &src.describe(), &base)
 }
 
-/// Checks a built-in loss method name. Delegates to `crate::loss` once it lands; until then
-/// the canonical names and aliases of protocol reference §G.1 are accepted.
-pub(crate) fn check_loss_method(name: &str) -> Result<(), String> {
-    const KNOWN: &[&str] = &[
-        "sqe",
-        "mse",
-        "squared_error",
-        "se",
-        "abse",
-        "mae",
-        "absolute_error",
-        "ae",
-        "huber",
-        "huber_loss",
-        "logcosh",
-        "log_cosh",
-        "logcosh_loss",
-        "bce",
-        "binary_cross_entropy",
-        "bce_loss",
-        "poisson",
-        "poisson_loss",
-        "ztae",
-        "ztae_loss",
-        "z_transformed_absolute_error",
-        "zptae",
-        "zptae_loss",
-        "z_power_tanh_absolute_error",
-    ];
-    let n = name.trim().to_ascii_lowercase();
-    if KNOWN.contains(&n.as_str()) {
-        Ok(())
-    } else {
-        Err("not a built-in method".into())
+/// Builds a native loss method from a name and the Go node's string options
+/// (`LossMethodOptions`, minus the `loss_method` key itself).
+pub fn loss_method(
+    name: &str,
+    options: &std::collections::BTreeMap<String, String>,
+) -> Result<crate::loss::LossMethod, String> {
+    let mut numeric = std::collections::BTreeMap::new();
+    for (k, v) in options {
+        if k == "loss_method" {
+            continue;
+        }
+        let x: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("option {k} = '{v}' is not a number"))?;
+        numeric.insert(k.clone(), x);
     }
+    crate::loss::LossMethod::with_options(name, &numeric).map_err(|e| e.to_string())
 }

@@ -949,10 +949,10 @@ fn reputers(list: &[RawReputer], cx: &mut Ctx<'_>) -> Vec<ReputerPlan> {
                     } else {
                         format!("{path}.lossFunctionParameters.LossMethodOptions.loss_method")
                     };
-                    if let Err(e) = super::check_loss_method(&m) {
+                    if let Err(e) = super::loss_method(&m, &options) {
                         cx.err(
                             field,
-                            format!("unknown loss method '{m}': {e}"),
+                            format!("loss method '{m}' is not usable: {e}"),
                             "use a built-in method such as sqe, abse, huber, logcosh, bce, poisson, ztae, zptae",
                         );
                     }

@@ -6,6 +6,7 @@
 pub mod call;
 pub mod clock;
 pub mod ledger;
+pub mod live_adapter;
 pub mod ports;
 pub mod registration;
 pub mod reputer;
@@ -91,3 +92,8 @@ pub(crate) async fn next_trigger(
         }
     }
 }
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod tests;

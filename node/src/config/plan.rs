@@ -644,11 +644,11 @@ fn adapter_block(
         }
     };
     for (i, h) in a.allowed_hosts.iter().enumerate() {
-        if h.is_empty() || h.contains('/') || h.contains(char::is_whitespace) {
+        if let Err(e) = crate::runtime::netpolicy::Allowlist::parse(std::slice::from_ref(h)) {
             cx.err(
                 format!("{path}.allowedHosts[{i}]"),
-                format!("'{h}' is not a host or host:port"),
-                "list hosts as \"example.com\" or \"example.com:8000\" (no scheme or path)",
+                e,
+                "list hosts as \"example.com\", \"example.com:8000\" or \"*.example.com\"",
             );
         }
     }
@@ -701,11 +701,11 @@ fn go_entrypoint(
         let probe = endpoint.replace(['{', '}'], "");
         match url::Url::parse(&probe) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                // Always host:port: the runtime only lets an exact host:port entry reach a
+                // loopback/private address (e.g. a local source service).
                 let host = u.host_str().unwrap_or_default();
-                match u.port() {
-                    Some(p) => hosts.insert(format!("{host}:{p}")),
-                    None => hosts.insert(host.to_string()),
-                };
+                let port = u.port_or_known_default().unwrap_or(80);
+                hosts.insert(format!("{host}:{port}"));
             }
             _ => cx.err(
                 format!("{path}.{params_path}.{key}"),

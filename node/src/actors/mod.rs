@@ -11,6 +11,7 @@ pub mod ports;
 pub mod registration;
 pub mod reputer;
 pub mod scoring;
+pub mod supervisor;
 pub mod worker;
 
 use std::sync::Arc;

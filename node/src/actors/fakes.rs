@@ -31,6 +31,9 @@ pub struct FakeChain(pub Arc<Mutex<ChainState>>);
 
 #[async_trait]
 impl ChainPort for FakeChain {
+    async fn chain_id(&self) -> Result<String, PortError> {
+        Ok("fake-1".into())
+    }
     async fn params(&self) -> Result<ChainParams, PortError> {
         Ok(self.0.lock().unwrap().params.clone())
     }

@@ -11,3 +11,10 @@ use super::supervisor::Wiring;
 pub async fn connect(_plan: &Plan, _metrics: &Metrics) -> anyhow::Result<Wiring> {
     anyhow::bail!("the chain client is not part of this build yet")
 }
+
+/// Query-only access for `doctor`: the chain port and the wallet address.
+pub async fn query_port(
+    _plan: &Plan,
+) -> anyhow::Result<(std::sync::Arc<dyn super::ports::ChainPort>, String)> {
+    anyhow::bail!("the chain client is not part of this build yet")
+}

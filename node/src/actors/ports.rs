@@ -72,6 +72,7 @@ impl Role {
 /// Chain queries.
 #[async_trait]
 pub trait ChainPort: Send + Sync {
+    async fn chain_id(&self) -> Result<String, PortError>;
     async fn params(&self) -> Result<ChainParams, PortError>;
     async fn topic(&self, topic_id: u64) -> Result<TopicInfo, PortError>;
     async fn latest_height(&self) -> Result<i64, PortError>;

@@ -235,3 +235,56 @@ async fn dry_run_broadcasts_nothing() {
     assert_eq!(dn.account(&me).map(|a| a.1).unwrap_or(0), 0, "no tx ever signed");
     dn.shutdown().await;
 }
+
+/// A config written for the Go node (its field names only, Go-only timing knobs included,
+/// no `node` section, `api-worker-reputer` entrypoints) runs unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_node_config_runs_unchanged() {
+    let dn = devnet(vec![topic(1, EPOCH, WINDOW)]).await;
+    let src = source().await;
+    let host = src.addr;
+    let me = address_of(4);
+    let config = json!({
+        "wallet": {
+            "addressKeyName": "worker-go",
+            "addressRestoreMnemonic": allora_node::devnet::TEST_MNEMONICS[4],
+            "alloraHomeDir": "",
+            "gas": "auto",
+            "gasAdjustment": 1.5,
+            "nodeRpc": dn.rpc_url(),
+            "nodeGrpcs": [dn.grpc_url()],
+            "maxRetries": 1,
+            "retryDelay": 1,
+            "accountSequenceRetryDelay": 1,
+            "submitTx": true,
+            "chainId": dn.chain_id(),
+            "blockDurationEstimated": 5,
+            "windowCorrectionFactor": 0.8
+        },
+        "worker": [{
+            "topicId": 1,
+            "inferenceEntrypointName": "api-worker-reputer",
+            "loopSeconds": 1,
+            "parameters": { "InferenceEndpoint": format!("http://{host}/inference/{{Token}}"), "Token": "ETH" }
+        }],
+        "reputer": [{
+            "topicId": 1,
+            "groundTruthEntrypointName": "api-worker-reputer",
+            "lossFunctionEntrypointName": "api-worker-reputer",
+            "loopSeconds": 1,
+            "minStake": 10000,
+            "groundTruthParameters": { "GroundTruthEndpoint": format!("http://{host}/truth/{{Token}}/{{BlockHeight}}"), "Token": "ETH" },
+            "lossFunctionParameters": { "LossFunctionService": "http://127.0.0.1:1", "LossMethodOptions": { "loss_method": "sqe" } }
+        }]
+    });
+    let _node = NodeProc::start(&config, None);
+    wait_for("a worker and a reputer payload from the Go-style config", Duration::from_secs(60), || {
+        let h = dn.height();
+        let ok = !worker_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty()
+            && !reputer_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty();
+        async move { ok.then_some(()) }
+    })
+    .await;
+    assert_eq!(dn.stake(1, &me), 10000);
+    dn.shutdown().await;
+}

@@ -26,15 +26,15 @@ mod state;
 mod stdio;
 pub mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 
 pub use adapter::{Adapter, LoadInfo};
 pub use engine::Allocator;
@@ -208,6 +208,8 @@ struct RuntimeInner {
     linker: Linker<CallState>,
     cache_dir: Option<PathBuf>,
     config: RuntimeConfig,
+    /// Compiled components by sha256 of their bytes, shared between adapters.
+    components: Mutex<HashMap<String, Component>>,
 }
 
 impl AdapterRuntime {
@@ -237,6 +239,7 @@ impl AdapterRuntime {
                 linker,
                 cache_dir,
                 config,
+                components: Mutex::default(),
             }),
         })
     }
@@ -266,6 +269,16 @@ impl AdapterRuntime {
     ) -> Result<Inspection, LoadError> {
         let (component, _, _) = adapter::compile(self, name, wasm).await?;
         Ok(exports::inspect(&self.inner.engine, &component))
+    }
+
+    fn loaded_component(&self, digest: &str) -> Option<Component> {
+        self.inner.components.lock().ok()?.get(digest).cloned()
+    }
+
+    fn remember_component(&self, digest: String, component: Component) {
+        if let Ok(mut map) = self.inner.components.lock() {
+            map.insert(digest, component);
+        }
     }
 
     fn component_cache(&self) -> Option<&std::path::Path> {

@@ -36,8 +36,9 @@ impl SignPort for WalletSigner {
         inference: Option<Vec<(String, String)>>,
         forecast: Option<Vec<(String, String)>>,
     ) -> Result<Outgoing, PortError> {
-        let bundle = protocol::sign_worker_bundle(&self.wallet, topic_id, nonce, inference, forecast)
-            .map_err(perr)?;
+        let bundle =
+            protocol::sign_worker_bundle(&self.wallet, topic_id, nonce, inference, forecast)
+                .map_err(perr)?;
         protocol::verify_worker_bundle(&bundle).map_err(perr)?;
         let describe = format!("{bundle:?}");
         Ok(Outgoing {

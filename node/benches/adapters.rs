@@ -239,6 +239,32 @@ async fn main() {
         http_fresh.n
     ));
 
+    // The smallest adapter doing one sandboxed fetch: isolates the cost of the `http` import
+    // (allowlist, address rules, pinned pooled client, capped body) from model work.
+    let fetcher = rt
+        .load(AdapterSpec {
+            roles: vec![Role::Inference],
+            ..spec("hostile.wasm", &allow)
+        })
+        .await
+        .expect("hostile");
+    let ping_ctx = CallContext {
+        params: [
+            ("mode".to_string(), "http".to_string()),
+            ("url".to_string(), url.clone()),
+        ]
+        .into_iter()
+        .collect(),
+        ..CallContext::default()
+    };
+    let s = time_calls(&fetcher, &ping_ctx, 100, 2000 / scale).await;
+    rows.push(format!(
+        "| minimal Rust adapter doing 1 sandboxed fetch of the same URL | {} | {} | {} |",
+        us(s.median),
+        us(s.p99),
+        s.n
+    ));
+
     let series = format!("http://{addr}/series");
     let price_ctx = CallContext {
         params: [("PriceEndpoint".to_string(), series)]

@@ -195,7 +195,7 @@ async fn adapter_inspect_prints_version_and_roles() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("wit package: allora:adapter@0.1.0"), "{out}");
     assert!(
-        out.contains("roles: inference, forecast, ground-truth"),
+        out.contains("roles: inference, forecast, ground-truth, loss"),
         "{out}"
     );
     let (code, out, _) = cli(args(&[

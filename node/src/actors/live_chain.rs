@@ -232,18 +232,8 @@ pub fn wallet(plan: &Plan) -> anyhow::Result<Wallet> {
         KeySource::Mnemonic(m) => Wallet::from_mnemonic(m).context(
             "wallet.addressRestoreMnemonic / $ALLORA_OFFCHAIN_NODE_MNEMONIC is not a valid mnemonic",
         ),
-        KeySource::MnemonicFile(path) => {
-            let text = zeroize::Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading wallet.mnemonicFile {}", path.display()))?,
-            );
-            Wallet::from_mnemonic(text.trim()).with_context(|| {
-                format!(
-                    "wallet.mnemonicFile {} holds no valid mnemonic",
-                    path.display()
-                )
-            })
-        }
+        KeySource::MnemonicFile(path) => crate::keys::store::wallet_from_mnemonic_file(path)
+            .with_context(|| format!("wallet.mnemonicFile {}", path.display())),
         KeySource::Keystore { name, home } => Keystore::new(home).load(name).with_context(|| {
             format!(
                 "loading key '{name}' from {} (create it with `allora-node keys add {name}` or set wallet.addressRestoreMnemonic)",

@@ -1,1 +1,101 @@
-//! (stub — owned by the issue that builds it)
+//! Per-topic actors: one worker actor and/or one reputer actor per configured topic, each an
+//! independent tokio task, so a slow adapter, a failing endpoint or a rejected tx only ever
+//! affects its own topic and role. The supervisor spawns them, fans window events out to
+//! them and bounds shutdown. Policy lives here; mechanism is behind `ports`.
+
+pub mod call;
+pub mod clock;
+pub mod ledger;
+pub mod live_adapter;
+pub mod live_chain;
+pub mod ports;
+pub mod registration;
+pub mod reputer;
+pub mod scoring;
+pub mod supervisor;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use clock::WindowClock;
+use ledger::Ledger;
+use ports::{ChainPort, Role, SignPort, TxPort};
+
+/// A window opened (from chain events), fanned out by the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSignal {
+    pub role: Role,
+    pub topic_id: u64,
+    pub nonce: i64,
+    pub end_block: Option<i64>,
+}
+
+/// What every actor shares: ports, metrics, ledger, clock, policy, shutdown.
+#[derive(Clone)]
+pub struct ActorEnv {
+    pub chain: Arc<dyn ChainPort>,
+    pub tx: Arc<dyn TxPort>,
+    pub signer: Arc<dyn SignPort>,
+    pub metrics: Metrics,
+    pub ledger: Ledger,
+    pub clock: WindowClock,
+    /// `submitTx: false`: build, sign, validate and log; broadcast nothing.
+    pub dry_run: bool,
+    pub max_retries: u32,
+    pub retry_delay: Duration,
+    pub shutdown: CancellationToken,
+}
+
+impl ActorEnv {
+    pub fn address(&self) -> &str {
+        self.signer.address()
+    }
+
+    /// Sleeps unless shut down first; returns false on shutdown.
+    pub async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.shutdown.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+}
+
+/// Waits for the next reason to look at the chain: a matching window event, or the polling
+/// tick. Returns `None` on shutdown, else the event (if any) that woke us.
+pub(crate) async fn next_trigger(
+    env: &ActorEnv,
+    role: Role,
+    topic_id: u64,
+    events: &mut broadcast::Receiver<WindowSignal>,
+    tick: &mut tokio::time::Interval,
+) -> Option<Option<WindowSignal>> {
+    loop {
+        tokio::select! {
+            _ = env.shutdown.cancelled() => return None,
+            _ = tick.tick() => return Some(None),
+            ev = events.recv() => match ev {
+                Ok(sig) if sig.role == role && sig.topic_id == topic_id => return Some(Some(sig)),
+                Ok(_) => continue,
+                // Missed events are harmless: the poll will find the window.
+                Err(broadcast::error::RecvError::Lagged(_)) => return Some(None),
+                // No event source (polling only): keep ticking.
+                Err(broadcast::error::RecvError::Closed) => {
+                    tokio::select! {
+                        _ = env.shutdown.cancelled() => return None,
+                        _ = tick.tick() => return Some(None),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod tests;

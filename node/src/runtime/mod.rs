@@ -1,1 +1,283 @@
-//! (stub — owned by the issue that builds it)
+//! The adapter runtime: user model code runs as WebAssembly components in a wasmtime sandbox
+//! and can never reach the wallet, the node's files, environment or network beyond its
+//! allowlist (DESIGN.md "Adapters", "Sandbox rules").
+//!
+//! One [`AdapterRuntime`] owns one engine; [`AdapterRuntime::load`] compiles (or loads from
+//! the on-disk cache) a component, checks it exports every configured role and prepares an
+//! `InstancePre`; every call on the resulting [`Adapter`] gets a fresh `Store` with memory
+//! limits, a deadline, an HTTP budget and capped output.
+//!
+//! Submodules, one concern each: `engine` (engine + epoch ticker), `cache` (compiled
+//! components on disk), `exports` (roles ↔ WIT exports), `adapter` (calls and output
+//! validation), `state` (per-call store data and limits), `host_http` / `netpolicy` (the
+//! `http` import and its rules), `host_log` (the `log` import), `stdio` (captured guest
+//! output), `values` (decimal validation).
+
+mod adapter;
+mod bindings;
+pub mod cache;
+pub mod engine;
+mod error;
+pub mod exports;
+mod host_http;
+mod host_log;
+pub mod netpolicy;
+mod state;
+mod stdio;
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use adapter::{Adapter, LoadInfo};
+pub use engine::Allocator;
+pub use error::{CallError, CallErrorKind, LoadError, RuntimeError};
+pub use exports::Inspection;
+
+use state::CallState;
+
+/// A role an adapter can be configured for; each maps to one exported WIT interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// `allora:adapter/inference`.
+    Inference,
+    /// `allora:adapter/forecast`.
+    Forecast,
+    /// `allora:adapter/ground-truth`.
+    GroundTruth,
+    /// `allora:adapter/loss`.
+    Loss,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [
+        Role::Inference,
+        Role::Forecast,
+        Role::GroundTruth,
+        Role::Loss,
+    ];
+
+    /// The name used in logs, metrics and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Inference => "inference",
+            Role::Forecast => "forecast",
+            Role::GroundTruth => "ground-truth",
+            Role::Loss => "loss",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "inference" | "infer" => Ok(Role::Inference),
+            "forecast" => Ok(Role::Forecast),
+            "ground-truth" | "groundtruth" | "truth" => Ok(Role::GroundTruth),
+            "loss" => Ok(Role::Loss),
+            _ => Err(format!(
+                "unknown role {s:?}; use inference, forecast, ground-truth or loss"
+            )),
+        }
+    }
+}
+
+/// Per-adapter resource limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget of one call (instantiation included); a call's own deadline can
+    /// only shorten it.
+    pub timeout: Duration,
+    /// Maximum size of each linear memory.
+    pub memory_bytes: u64,
+    /// HTTP requests (redirect hops included) per call.
+    pub max_http_requests: u32,
+    /// Maximum body size of one HTTP response.
+    pub max_response_bytes: u64,
+    /// Maximum total bytes of strings in one result.
+    pub max_output_bytes: u64,
+    /// Maximum number of elements of a returned list.
+    pub max_list_len: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(5),
+            memory_bytes: 128 << 20,
+            max_http_requests: 16,
+            max_response_bytes: 4 << 20,
+            max_output_bytes: 1 << 20,
+            max_list_len: 10_000,
+        }
+    }
+}
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct AdapterSpec {
+    /// Name used in logs and errors (e.g. the config entry or the file name).
+    pub name: String,
+    /// Path of the component (.wasm).
+    pub wasm: PathBuf,
+    /// Roles the adapter is configured for; each must be exported.
+    pub roles: Vec<Role>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// `allowedHosts` entries (see `netpolicy`).
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Inputs of one call.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// Topic id.
+    pub topic_id: u64,
+    /// Nonce block height.
+    pub nonce: i64,
+    /// The topic's `parameters` from config.
+    pub params: BTreeMap<String, String>,
+    /// Hard deadline (e.g. the end of the submission window); the adapter's timeout applies
+    /// too, whichever is earlier.
+    pub deadline: Option<Instant>,
+}
+
+/// One labelled inference value (canonical decimal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabeledValue {
+    pub label: String,
+    pub value: String,
+}
+
+/// One forecasted loss for an inferer (canonical decimal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForecastValue {
+    pub inferer: String,
+    pub value: String,
+}
+
+/// Runtime-wide settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Directory for compiled components; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Try the pooling allocator (falls back to on-demand if it cannot be created).
+    pub pooling: bool,
+    /// Pool size: calls that can run at the same time.
+    pub max_concurrent_instances: u32,
+    /// Upper bound for any adapter's `memory_bytes`.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache_dir: None,
+            pooling: true,
+            max_concurrent_instances: 100,
+            max_memory_bytes: 1 << 30,
+        }
+    }
+}
+
+/// The adapter runtime (cheap to clone; one engine inside).
+#[derive(Clone)]
+pub struct AdapterRuntime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    engine: Engine,
+    allocator: Allocator,
+    linker: Linker<CallState>,
+    cache_dir: Option<PathBuf>,
+    config: RuntimeConfig,
+}
+
+impl AdapterRuntime {
+    /// Creates the engine, the epoch ticker and the linker of host imports.
+    pub fn new(config: RuntimeConfig) -> Result<AdapterRuntime, RuntimeError> {
+        let (engine, allocator) = engine::create(&config)?;
+        engine::start_ticker(&engine);
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        bindings::Host_::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Engine(format!("linking host imports: {e:#}")))?;
+        let cache_dir = match &config.cache_dir {
+            Some(root) => {
+                std::fs::create_dir_all(root).map_err(|source| RuntimeError::CacheDir {
+                    path: root.clone(),
+                    source,
+                })?;
+                Some(cache::engine_dir(root, &engine))
+            }
+            None => None,
+        };
+        Ok(AdapterRuntime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                allocator,
+                linker,
+                cache_dir,
+                config,
+            }),
+        })
+    }
+
+    /// The instance allocator in use (pooling unless it could not be created).
+    pub fn allocator(&self) -> Allocator {
+        self.inner.allocator
+    }
+
+    /// The wasmtime engine (for tools such as `adapter inspect`).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Loads an adapter: compile or cache hit, export check for every configured role,
+    /// import linking and a trial instantiation — every problem surfaces here, not at the
+    /// first call.
+    pub async fn load(&self, spec: AdapterSpec) -> Result<Adapter, LoadError> {
+        adapter::load(self, spec).await
+    }
+
+    /// Compiles (or loads from cache) a component without role checks, for inspection.
+    pub async fn inspect(
+        &self,
+        name: &str,
+        wasm: &std::path::Path,
+    ) -> Result<Inspection, LoadError> {
+        let (component, _, _) = adapter::compile(self, name, wasm).await?;
+        Ok(exports::inspect(&self.inner.engine, &component))
+    }
+
+    fn component_cache(&self) -> Option<&std::path::Path> {
+        self.inner.cache_dir.as_deref()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync + Clone>() {}
+    is::<AdapterRuntime>();
+    is::<Adapter>();
+    fn send<T: Send>(_: T) {}
+    let _ = |a: Adapter, c: CallContext| send(async move { a.infer(&c).await });
+}

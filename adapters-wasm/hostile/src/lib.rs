@@ -1,0 +1,125 @@
+//! `hostile`: a deliberately misbehaving adapter for the runtime's sandbox tests. The `mode`
+//! parameter selects the misbehaviour; every role is exported so one file covers them all.
+//! Never deploy this.
+
+wit_bindgen::generate!({ path: "../../wit", world: "allora:adapter/full" });
+
+use std::collections::BTreeMap;
+
+use adapter_util::params;
+use allora::adapter::http::{Request, fetch};
+use allora::adapter::log::{Level, log};
+use allora::adapter::types::{CallContext, ForecastValue, LabeledValue};
+
+struct Hostile;
+
+fn one(value: String) -> Vec<LabeledValue> {
+    vec![LabeledValue { label: "y".into(), value }]
+}
+
+fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
+    let mode = p.get("mode").map(String::as_str).unwrap_or("ok");
+    match mode {
+        "ok" => Ok(one("1.5".into())),
+        "loop" => {
+            let mut i: u64 = 0;
+            loop {
+                i = std::hint::black_box(i.wrapping_add(1));
+            }
+        }
+        "memory" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "big-string" => Ok(one("1".repeat(100 * 1024 * 1024))),
+        "big-list" => Ok((0..1_000_000)
+            .map(|i| LabeledValue { label: format!("l{i}"), value: "1".into() })
+            .collect()),
+        "trap" => panic!("hostile adapter panics on purpose"),
+        "value" => Ok(one(p.get("value").cloned().unwrap_or_default())),
+        "probe" => {
+            // Everything the node has that the sandbox must hide: env, args, files, dirs.
+            let env = std::env::vars().count();
+            let args = std::env::args().count();
+            let path = p.get("path").cloned().unwrap_or_else(|| "/etc/passwd".into());
+            let file = std::fs::read_to_string(&path).is_ok();
+            let root = std::fs::read_dir("/").is_ok();
+            let cwd = std::fs::read_dir(".").is_ok();
+            let secret = std::env::var("ALLORA_OFFCHAIN_NODE_MNEMONIC").is_ok();
+            let b = |x: bool| if x { "1" } else { "0" }.to_string();
+            Ok(vec![
+                LabeledValue { label: "env".into(), value: env.to_string() },
+                LabeledValue { label: "args".into(), value: args.to_string() },
+                LabeledValue { label: "file".into(), value: b(file) },
+                LabeledValue { label: "root".into(), value: b(root) },
+                LabeledValue { label: "cwd".into(), value: b(cwd) },
+                LabeledValue { label: "secret".into(), value: b(secret) },
+            ])
+        }
+        "http" => {
+            let url = p.get("url").cloned().unwrap_or_default();
+            let resp = fetch(&Request { method: "GET".into(), url, headers: vec![], body: None })
+                .map_err(|e| format!("fetch failed: {e:?}"))?;
+            Ok(one(resp.status.to_string()))
+        }
+        "http-many" => {
+            let url = p.get("url").cloned().unwrap_or_default();
+            let mut n = 0u32;
+            for _ in 0..1000 {
+                match fetch(&Request { method: "GET".into(), url: url.clone(), headers: vec![], body: None }) {
+                    Ok(_) => n += 1,
+                    Err(e) => return Err(format!("after {n} requests: {e:?}")),
+                }
+            }
+            Ok(one(n.to_string()))
+        }
+        "stdout" => {
+            println!("hello from the guest's stdout");
+            eprintln!("and from its stderr");
+            log(Level::Info, "and from the log import");
+            Ok(one("2".into()))
+        }
+        other => Err(format!("unknown mode {other:?}")),
+    }
+}
+
+impl exports::allora::adapter::inference::Guest for Hostile {
+    fn infer(ctx: CallContext) -> Result<Vec<LabeledValue>, String> {
+        run(&params(&ctx.params))
+    }
+}
+
+impl exports::allora::adapter::forecast::Guest for Hostile {
+    fn forecast(ctx: CallContext, inferers: Vec<String>) -> Result<Vec<ForecastValue>, String> {
+        let p = params(&ctx.params);
+        let value = run(&p)?.remove(0).value;
+        let mut out: Vec<ForecastValue> =
+            inferers.into_iter().map(|inferer| ForecastValue { inferer, value: value.clone() }).collect();
+        if let Some(extra) = p.get("extra-inferer") {
+            out.push(ForecastValue { inferer: extra.clone(), value });
+        }
+        Ok(out)
+    }
+}
+
+impl exports::allora::adapter::ground_truth::Guest for Hostile {
+    fn ground_truth(ctx: CallContext) -> Result<String, String> {
+        Ok(run(&params(&ctx.params))?.remove(0).value)
+    }
+}
+
+impl exports::allora::adapter::loss::Guest for Hostile {
+    fn loss(ctx: CallContext, _ground_truth: String, predictions: Vec<String>) -> Result<Vec<String>, String> {
+        let value = run(&params(&ctx.params))?.remove(0).value;
+        Ok(predictions.iter().map(|_| value.clone()).collect())
+    }
+
+    fn never_negative(_ctx: CallContext) -> Result<bool, String> {
+        Ok(true)
+    }
+}
+
+export!(Hostile);

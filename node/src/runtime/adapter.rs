@@ -1,0 +1,613 @@
+//! Loading a component for its configured roles, and calling it: fresh `Store` per call,
+//! deadline, memory limiter, lazy lifting with output caps, and value validation.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower, WasmList,
+    WasmStr,
+};
+use wasmtime::{Store, Trap};
+
+use super::cache::{self, Source};
+use super::engine::ticks_for;
+use super::error::{CallError, CallErrorKind, LoadError};
+use super::exports::{
+    self, ForecastResult, InferResult, LossResult, NeverNegativeResult, RawForecast, RawLabeled,
+    RoleExports, TruthResult, WitCallContext,
+};
+use super::host_log::truncate;
+use super::netpolicy::Allowlist;
+use super::state::{CallState, HttpState, Limiter, LogCtx};
+use super::values::canonical_decimal;
+use super::{AdapterRuntime, AdapterSpec, CallContext, ForecastValue, LabeledValue, Limits, Role};
+
+/// Table elements a guest may grow to (interpreters need large function tables).
+const MAX_TABLE_ELEMENTS: usize = 200_000;
+/// Longest adapter error message kept.
+const MAX_GUEST_ERROR: usize = 2048;
+/// Longest label accepted.
+const MAX_LABEL: usize = 128;
+/// Longest inferer address accepted.
+const MAX_INFERER: usize = 256;
+
+/// How a load went (for logs and benchmarks).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadInfo {
+    /// Compiled now or taken from the on-disk cache.
+    pub source: Source,
+    /// Time spent compiling or deserializing.
+    pub compile_time: Duration,
+}
+
+/// A loaded adapter, ready to be called concurrently (cheap to clone).
+#[derive(Clone)]
+pub struct Adapter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: Arc<str>,
+    pre: InstancePre<CallState>,
+    exports: RoleExports,
+    roles: Vec<Role>,
+    limits: Limits,
+    allow: Arc<Allowlist>,
+    info: LoadInfo,
+}
+
+/// Reads the file, checks it is a component and compiles it (or loads it from the cache).
+pub(super) async fn compile(
+    rt: &AdapterRuntime,
+    name: &str,
+    path: &Path,
+) -> Result<(Component, LoadInfo, PathBuf), LoadError> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|source| LoadError::Read {
+            adapter: name.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let invalid = |reason: String| LoadError::Invalid {
+        adapter: name.to_string(),
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(invalid(
+            "the file does not start with the WebAssembly magic bytes".into(),
+        ));
+    }
+    // Byte 6..8 is the "layer": 0 for core modules, 1 for components.
+    if bytes[6..8] == [0, 0] {
+        return Err(LoadError::NotComponent {
+            adapter: name.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    let engine = rt.inner.engine.clone();
+    let dir = rt.component_cache().map(Path::to_path_buf);
+    let started = Instant::now();
+    let compiled =
+        tokio::task::spawn_blocking(move || cache::load(&engine, dir.as_deref(), &bytes))
+            .await
+            .map_err(|e| invalid(format!("compiler task failed: {e}")))?
+            .map_err(|e| invalid(format!("{e:#}")))?;
+    let info = LoadInfo {
+        source: compiled.1,
+        compile_time: started.elapsed(),
+    };
+    Ok((compiled.0, info, path.to_path_buf()))
+}
+
+pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapter, LoadError> {
+    let name = spec.name.clone();
+    let config_err = |reason: String| LoadError::Config {
+        adapter: name.clone(),
+        reason,
+    };
+    if spec.roles.is_empty() {
+        return Err(config_err("no roles configured".into()));
+    }
+    if spec.limits.memory_bytes > rt.inner.config.max_memory_bytes {
+        return Err(config_err(format!(
+            "memory limit {} bytes is above the runtime maximum of {} bytes",
+            spec.limits.memory_bytes, rt.inner.config.max_memory_bytes
+        )));
+    }
+    if spec.limits.timeout.is_zero() {
+        return Err(config_err("timeout must be greater than zero".into()));
+    }
+    let allow = Allowlist::parse(&spec.allowed_hosts).map_err(config_err)?;
+    let (component, info, _) = compile(rt, &name, &spec.wasm).await?;
+
+    let mut role_exports = RoleExports::default();
+    for &role in &spec.roles {
+        let idx = exports::find(&component, role).map_err(|export| LoadError::MissingExport {
+            adapter: name.clone(),
+            role,
+            export,
+        })?;
+        exports::record(&mut role_exports, role, idx);
+    }
+    let pre = rt
+        .inner
+        .linker
+        .instantiate_pre(&component)
+        .map_err(|e| LoadError::Link {
+            adapter: name.clone(),
+            reason: format!("{e:#}"),
+        })?;
+    let adapter = Adapter {
+        inner: Arc::new(Inner {
+            name: name.as_str().into(),
+            pre,
+            exports: role_exports,
+            roles: spec.roles.clone(),
+            limits: spec.limits,
+            allow: Arc::new(allow),
+            info,
+        }),
+    };
+    adapter.trial().await?;
+    tracing::debug!(adapter = %name, source = ?info.source, compile_ms = info.compile_time.as_millis() as u64, "adapter loaded");
+    Ok(adapter)
+}
+
+impl Adapter {
+    /// The configured name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The roles it was loaded for.
+    pub fn roles(&self) -> &[Role] {
+        &self.inner.roles
+    }
+
+    /// How it was loaded.
+    pub fn load_info(&self) -> LoadInfo {
+        self.inner.info
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Instantiates once and type-checks every configured role's functions, so a component
+    /// built against another WIT version fails at load.
+    async fn trial(&self) -> Result<(), LoadError> {
+        let ctx = CallContext::default();
+        let role = self.inner.roles[0];
+        let (mut store, deadline) = self.new_store(&ctx, role);
+        let inst_err = |reason: String| LoadError::Instantiate {
+            adapter: self.inner.name.to_string(),
+            reason,
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let instance =
+            match tokio::time::timeout(remaining, self.inner.pre.instantiate_async(&mut store))
+                .await
+            {
+                Err(_) => return Err(inst_err("timed out".into())),
+                Ok(Err(e)) => {
+                    let kind = classify(e, &store, &self.inner.limits, remaining);
+                    return Err(inst_err(kind.to_string()));
+                }
+                Ok(Ok(i)) => i,
+            };
+        let ex = &self.inner.exports;
+        for &role in &self.inner.roles {
+            let sig = |e: wasmtime::Error| LoadError::BadSignature {
+                adapter: self.inner.name.to_string(),
+                role,
+                reason: format!("{e:#}"),
+            };
+            match role {
+                Role::Inference => {
+                    check::<(WitCallContext,), InferResult>(&instance, &mut store, &ex.infer)
+                        .map_err(sig)?
+                }
+                Role::Forecast => check::<(WitCallContext, Vec<String>), ForecastResult>(
+                    &instance,
+                    &mut store,
+                    &ex.forecast,
+                )
+                .map_err(sig)?,
+                Role::GroundTruth => {
+                    check::<(WitCallContext,), TruthResult>(&instance, &mut store, &ex.ground_truth)
+                        .map_err(sig)?
+                }
+                Role::Loss => {
+                    check::<(WitCallContext, String, Vec<String>), LossResult>(
+                        &instance, &mut store, &ex.loss,
+                    )
+                    .map_err(sig)?;
+                    check::<(WitCallContext,), NeverNegativeResult>(
+                        &instance,
+                        &mut store,
+                        &ex.never_negative,
+                    )
+                    .map_err(sig)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn new_store(&self, ctx: &CallContext, role: Role) -> (Store<CallState>, Instant) {
+        let limits = &self.inner.limits;
+        let now = Instant::now();
+        let mut deadline = now + limits.timeout;
+        if let Some(d) = ctx.deadline {
+            deadline = deadline.min(d);
+        }
+        let state = CallState::new(
+            Limiter {
+                memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+                table_elements: MAX_TABLE_ELEMENTS,
+                hit: false,
+            },
+            HttpState {
+                allow: self.inner.allow.clone(),
+                max_requests: limits.max_http_requests,
+                used: 0,
+                max_response_bytes: limits.max_response_bytes,
+                deadline,
+                last_error: None,
+            },
+            LogCtx {
+                adapter: self.inner.name.clone(),
+                topic_id: ctx.topic_id,
+                role: role.as_str(),
+                lines: 0,
+            },
+        );
+        let mut store = Store::new(self.inner.pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(now)));
+        (store, deadline)
+    }
+
+    fn err(&self, ctx: &CallContext, role: Role, kind: CallErrorKind) -> CallError {
+        CallError {
+            adapter: self.inner.name.to_string(),
+            topic_id: ctx.topic_id,
+            role,
+            kind,
+        }
+    }
+
+    /// Instantiates into a fresh store and calls one export under the deadline.
+    async fn invoke<P, R>(
+        &self,
+        ctx: &CallContext,
+        role: Role,
+        idx: &Option<ComponentExportIndex>,
+        params: P,
+    ) -> Result<(Store<CallState>, R), CallError>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let Some(idx) = idx else {
+            return Err(self.err(ctx, role, CallErrorKind::NotExported));
+        };
+        let (mut store, deadline) = self.new_store(ctx, role);
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let pre = &self.inner.pre;
+        let run = async {
+            let instance = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (true, e))?;
+            let func = instance
+                .get_typed_func::<P, R>(&mut store, idx)
+                .map_err(|e| (true, e))?;
+            func.call_async(&mut store, params)
+                .await
+                .map_err(|e| (false, e))
+        };
+        // Host calls (http) are not interrupted by epochs; this outer timeout bounds them.
+        let outcome = tokio::time::timeout_at(deadline.into(), run).await;
+        store.data().flush_stdio();
+        match outcome {
+            Err(_) => Err(self.err(ctx, role, CallErrorKind::Timeout(budget))),
+            Ok(Err((instantiating, e))) => {
+                let kind = classify(e, &store, &self.inner.limits, budget);
+                let kind = match kind {
+                    CallErrorKind::Trap(m) if instantiating => CallErrorKind::Instantiate(m),
+                    k => k,
+                };
+                Err(self.err(ctx, role, kind))
+            }
+            Ok(Ok(r)) => Ok((store, r)),
+        }
+    }
+
+    /// Maps the adapter's own `err` string, classifying it as "http" if a request failed.
+    fn guest_err(
+        &self,
+        ctx: &CallContext,
+        role: Role,
+        store: &Store<CallState>,
+        msg: &WasmStr,
+    ) -> CallError {
+        let message = match msg.to_str(store) {
+            Ok(s) => truncate(&s, MAX_GUEST_ERROR).to_string(),
+            Err(e) => format!("<unreadable error message: {e}>"),
+        };
+        let kind = match &store.data().http.last_error {
+            Some(http) => CallErrorKind::Http {
+                http: http.clone(),
+                message,
+            },
+            None => CallErrorKind::Adapter(message),
+        };
+        self.err(ctx, role, kind)
+    }
+
+    /// `inference.infer`: labelled values in canonical decimal form.
+    pub async fn infer(&self, ctx: &CallContext) -> Result<Vec<LabeledValue>, CallError> {
+        let role = Role::Inference;
+        let (mut store, (res,)) = self
+            .invoke::<_, InferResult>(ctx, role, &self.inner.exports.infer, (wit_ctx(ctx),))
+            .await?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let mut out = Output::new(&self.inner.limits);
+        let e = |k| self.err(ctx, role, k);
+        out.check_len(list.len()).map_err(e)?;
+        if list.len() == 0 {
+            return Err(e(CallErrorKind::Output("no values returned".into())));
+        }
+        let mut values = Vec::with_capacity(list.len());
+        let mut seen = HashSet::new();
+        for i in 0..list.len() {
+            let item: RawLabeled = element(&list, &mut store, i).map_err(e)?;
+            let label = out.string(&store, &item.label).map_err(e)?;
+            let value = out.string(&store, &item.value).map_err(e)?;
+            check_name(&label, "label", MAX_LABEL).map_err(e)?;
+            if !seen.insert(label.clone()) {
+                return Err(e(CallErrorKind::InvalidValue {
+                    value: label,
+                    reason: "duplicate label".into(),
+                }));
+            }
+            let value = decimal(&value).map_err(e)?;
+            values.push(LabeledValue { label, value });
+        }
+        Ok(values)
+    }
+
+    /// `forecast.forecast`: per-inferer forecasted losses (only for the given inferers).
+    pub async fn forecast(
+        &self,
+        ctx: &CallContext,
+        inferers: &[String],
+    ) -> Result<Vec<ForecastValue>, CallError> {
+        let role = Role::Forecast;
+        let (mut store, (res,)) = self
+            .invoke::<_, ForecastResult>(
+                ctx,
+                role,
+                &self.inner.exports.forecast,
+                (wit_ctx(ctx), inferers.to_vec()),
+            )
+            .await?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let mut out = Output::new(&self.inner.limits);
+        let e = |k| self.err(ctx, role, k);
+        out.check_len(list.len()).map_err(e)?;
+        let known: HashSet<&str> = inferers.iter().map(String::as_str).collect();
+        let mut seen = HashSet::new();
+        let mut values = Vec::with_capacity(list.len());
+        for i in 0..list.len() {
+            let item: RawForecast = element(&list, &mut store, i).map_err(e)?;
+            let inferer = out.string(&store, &item.inferer).map_err(e)?;
+            let value = out.string(&store, &item.value).map_err(e)?;
+            check_name(&inferer, "inferer", MAX_INFERER).map_err(e)?;
+            if !known.contains(inferer.as_str()) {
+                return Err(e(CallErrorKind::InvalidValue {
+                    value: inferer,
+                    reason: "not one of the inferers passed in".into(),
+                }));
+            }
+            if !seen.insert(inferer.clone()) {
+                return Err(e(CallErrorKind::InvalidValue {
+                    value: inferer,
+                    reason: "duplicate inferer".into(),
+                }));
+            }
+            let value = decimal(&value).map_err(e)?;
+            values.push(ForecastValue { inferer, value });
+        }
+        Ok(values)
+    }
+
+    /// `ground-truth.ground-truth`: the true value in canonical decimal form.
+    pub async fn ground_truth(&self, ctx: &CallContext) -> Result<String, CallError> {
+        let role = Role::GroundTruth;
+        let (store, (res,)) = self
+            .invoke::<_, TruthResult>(ctx, role, &self.inner.exports.ground_truth, (wit_ctx(ctx),))
+            .await?;
+        let s = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let e = |k| self.err(ctx, role, k);
+        let value = Output::new(&self.inner.limits)
+            .string(&store, &s)
+            .map_err(e)?;
+        decimal(&value).map_err(e)
+    }
+
+    /// `loss.loss`: one raw loss per prediction, in order, in canonical decimal form.
+    pub async fn loss(
+        &self,
+        ctx: &CallContext,
+        ground_truth: &str,
+        predictions: &[String],
+    ) -> Result<Vec<String>, CallError> {
+        let role = Role::Loss;
+        let (mut store, (res,)) = self
+            .invoke::<_, LossResult>(
+                ctx,
+                role,
+                &self.inner.exports.loss,
+                (wit_ctx(ctx), ground_truth.to_string(), predictions.to_vec()),
+            )
+            .await?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let mut out = Output::new(&self.inner.limits);
+        let e = |k| self.err(ctx, role, k);
+        out.check_len(list.len()).map_err(e)?;
+        if list.len() != predictions.len() {
+            return Err(e(CallErrorKind::Output(format!(
+                "returned {} losses for {} predictions",
+                list.len(),
+                predictions.len()
+            ))));
+        }
+        let mut losses = Vec::with_capacity(list.len());
+        for i in 0..list.len() {
+            let s: WasmStr = element(&list, &mut store, i).map_err(e)?;
+            let v = out.string(&store, &s).map_err(e)?;
+            losses.push(decimal(&v).map_err(e)?);
+        }
+        Ok(losses)
+    }
+
+    /// `loss.never-negative`: whether the node should submit log10 of the losses.
+    pub async fn loss_never_negative(&self, ctx: &CallContext) -> Result<bool, CallError> {
+        let role = Role::Loss;
+        let (store, (res,)) = self
+            .invoke::<_, NeverNegativeResult>(
+                ctx,
+                role,
+                &self.inner.exports.never_negative,
+                (wit_ctx(ctx),),
+            )
+            .await?;
+        res.map_err(|m| self.guest_err(ctx, role, &store, &m))
+    }
+}
+
+fn check<P, R>(
+    instance: &wasmtime::component::Instance,
+    store: &mut Store<CallState>,
+    idx: &Option<ComponentExportIndex>,
+) -> wasmtime::Result<()>
+where
+    P: ComponentNamedList + Lower,
+    R: ComponentNamedList + Lift,
+{
+    let idx = idx
+        .as_ref()
+        .ok_or_else(|| wasmtime::format_err!("export missing"))?;
+    instance.get_typed_func::<P, R>(store, idx).map(|_| ())
+}
+
+fn wit_ctx(ctx: &CallContext) -> WitCallContext {
+    WitCallContext {
+        topic_id: ctx.topic_id,
+        nonce: ctx.nonce,
+        params: ctx
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+fn element<T: Lift + 'static>(
+    list: &WasmList<T>,
+    store: &mut Store<CallState>,
+    i: usize,
+) -> Result<T, CallErrorKind> {
+    match list.get(&mut *store, i) {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(CallErrorKind::Output(format!(
+            "element {i} is malformed: {e}"
+        ))),
+        None => Err(CallErrorKind::Output(format!("element {i} missing"))),
+    }
+}
+
+fn decimal(v: &str) -> Result<String, CallErrorKind> {
+    canonical_decimal(v).map_err(|reason| CallErrorKind::InvalidValue {
+        value: truncate(v, 64).to_string(),
+        reason,
+    })
+}
+
+fn check_name(s: &str, what: &str, max: usize) -> Result<(), CallErrorKind> {
+    if s.is_empty() || s.len() > max || s.chars().any(char::is_control) {
+        return Err(CallErrorKind::InvalidValue {
+            value: truncate(s, 64).to_string(),
+            reason: format!("{what} must be 1..={max} bytes without control characters"),
+        });
+    }
+    Ok(())
+}
+
+/// Output caps of one result: list length and total string bytes, checked before copying.
+struct Output {
+    max_list: u64,
+    max_bytes: u64,
+    used: u64,
+}
+
+impl Output {
+    fn new(limits: &Limits) -> Output {
+        Output {
+            max_list: u64::from(limits.max_list_len),
+            max_bytes: limits.max_output_bytes,
+            used: 0,
+        }
+    }
+
+    fn check_len(&self, n: usize) -> Result<(), CallErrorKind> {
+        if n as u64 > self.max_list {
+            return Err(CallErrorKind::Output(format!(
+                "list of {n} elements exceeds the limit of {}",
+                self.max_list
+            )));
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, store: &Store<CallState>, s: &WasmStr) -> Result<String, CallErrorKind> {
+        // `to_str` borrows guest memory for UTF-8 strings: nothing is copied before the check.
+        let text = s
+            .to_str(store)
+            .map_err(|e| CallErrorKind::Output(format!("invalid string: {e}")))?;
+        self.used += text.len() as u64;
+        if self.used > self.max_bytes {
+            return Err(CallErrorKind::Output(format!(
+                "result exceeds the output limit of {} bytes",
+                self.max_bytes
+            )));
+        }
+        Ok(text.into_owned())
+    }
+}
+
+/// Turns a wasmtime error into a call error kind using what the store observed.
+fn classify(
+    e: wasmtime::Error,
+    store: &Store<CallState>,
+    limits: &Limits,
+    budget: Duration,
+) -> CallErrorKind {
+    if store.data().limiter.hit {
+        return CallErrorKind::Memory {
+            limit_bytes: limits.memory_bytes,
+        };
+    }
+    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return CallErrorKind::Timeout(budget);
+    }
+    CallErrorKind::Trap(truncate(&format!("{e:#}"), MAX_GUEST_ERROR).to_string())
+}

@@ -378,7 +378,7 @@ mod tests {
         assert!(LossMethod::parse("sqe").unwrap().never_negative());
         assert!(!LossMethod::parse("poisson").unwrap().never_negative());
         close(to_submitted(4.0, true).unwrap(), 0.602_059_991_327_962_4);
-        close(to_submitted(0.5, true).unwrap(), -0.301_029_995_663_981_2);
+        close(to_submitted(0.5, true).unwrap(), -std::f64::consts::LOG10_2);
         assert_eq!(to_submitted(0.0, true), Err(LossError::ZeroLoss));
         assert_eq!(to_submitted(-0.5, true), Err(LossError::NegativeLoss(-0.5)));
         // A loss that may be negative is submitted raw.

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{
-    Component, ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower, WasmList,
-    WasmStr,
+    Component, ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower,
 };
 use wasmtime::{Store, Trap};
 
@@ -16,9 +15,10 @@ use super::cache::{self, Source};
 use super::engine::ticks_for;
 use super::error::{CallError, CallErrorKind, LoadError};
 use super::exports::{
-    self, ForecastResult, InferResult, LossResult, NeverNegativeResult, RawForecast, RawLabeled,
-    RoleExports, TruthResult, WitCallContext,
+    self, ForecastResult, InferResult, LossResult, NeverNegativeResult, RoleExports, TruthResult,
+    WitCallContext,
 };
+use super::host_http::ClientCache;
 use super::host_log::truncate;
 use super::netpolicy::Allowlist;
 use super::state::{CallState, HttpState, Limiter, LogCtx};
@@ -56,6 +56,7 @@ struct Inner {
     roles: Vec<Role>,
     limits: Limits,
     allow: Arc<Allowlist>,
+    clients: Arc<ClientCache>,
     info: LoadInfo,
 }
 
@@ -150,6 +151,7 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             roles: spec.roles.clone(),
             limits: spec.limits,
             allow: Arc::new(allow),
+            clients: Arc::default(),
             info,
         }),
     };
@@ -255,6 +257,7 @@ impl Adapter {
             },
             HttpState {
                 allow: self.inner.allow.clone(),
+                clients: self.inner.clients.clone(),
                 max_requests: limits.max_http_requests,
                 used: 0,
                 max_response_bytes: limits.max_response_bytes,
@@ -336,12 +339,9 @@ impl Adapter {
         ctx: &CallContext,
         role: Role,
         store: &Store<CallState>,
-        msg: &WasmStr,
+        msg: String,
     ) -> CallError {
-        let message = match msg.to_str(store) {
-            Ok(s) => truncate(&s, MAX_GUEST_ERROR).to_string(),
-            Err(e) => format!("<unreadable error message: {e}>"),
-        };
+        let message = truncate(&msg, MAX_GUEST_ERROR).to_string();
         let kind = match &store.data().http.last_error {
             Some(http) => CallErrorKind::Http {
                 http: http.clone(),
@@ -355,22 +355,21 @@ impl Adapter {
     /// `inference.infer`: labelled values in canonical decimal form.
     pub async fn infer(&self, ctx: &CallContext) -> Result<Vec<LabeledValue>, CallError> {
         let role = Role::Inference;
-        let (mut store, (res,)) = self
+        let (store, (res,)) = self
             .invoke::<_, InferResult>(ctx, role, &self.inner.exports.infer, (wit_ctx(ctx),))
             .await?;
-        let list = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
-        if list.len() == 0 {
+        if list.is_empty() {
             return Err(e(CallErrorKind::Output("no values returned".into())));
         }
         let mut values = Vec::with_capacity(list.len());
         let mut seen = HashSet::new();
-        for i in 0..list.len() {
-            let item: RawLabeled = element(&list, &mut store, i).map_err(e)?;
-            let label = out.string(&store, &item.label).map_err(e)?;
-            let value = out.string(&store, &item.value).map_err(e)?;
+        for item in list {
+            let label = out.string(item.label).map_err(e)?;
+            let value = out.string(item.value).map_err(e)?;
             check_name(&label, "label", MAX_LABEL).map_err(e)?;
             if !seen.insert(label.clone()) {
                 return Err(e(CallErrorKind::InvalidValue {
@@ -391,7 +390,7 @@ impl Adapter {
         inferers: &[String],
     ) -> Result<Vec<ForecastValue>, CallError> {
         let role = Role::Forecast;
-        let (mut store, (res,)) = self
+        let (store, (res,)) = self
             .invoke::<_, ForecastResult>(
                 ctx,
                 role,
@@ -399,17 +398,16 @@ impl Adapter {
                 (wit_ctx(ctx), inferers.to_vec()),
             )
             .await?;
-        let list = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
         let known: HashSet<&str> = inferers.iter().map(String::as_str).collect();
         let mut seen = HashSet::new();
         let mut values = Vec::with_capacity(list.len());
-        for i in 0..list.len() {
-            let item: RawForecast = element(&list, &mut store, i).map_err(e)?;
-            let inferer = out.string(&store, &item.inferer).map_err(e)?;
-            let value = out.string(&store, &item.value).map_err(e)?;
+        for item in list {
+            let inferer = out.string(item.inferer).map_err(e)?;
+            let value = out.string(item.value).map_err(e)?;
             check_name(&inferer, "inferer", MAX_INFERER).map_err(e)?;
             if !known.contains(inferer.as_str()) {
                 return Err(e(CallErrorKind::InvalidValue {
@@ -435,11 +433,9 @@ impl Adapter {
         let (store, (res,)) = self
             .invoke::<_, TruthResult>(ctx, role, &self.inner.exports.ground_truth, (wit_ctx(ctx),))
             .await?;
-        let s = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let s = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
         let e = |k| self.err(ctx, role, k);
-        let value = Output::new(&self.inner.limits)
-            .string(&store, &s)
-            .map_err(e)?;
+        let value = Output::new(&self.inner.limits).string(s).map_err(e)?;
         decimal(&value).map_err(e)
     }
 
@@ -451,7 +447,7 @@ impl Adapter {
         predictions: &[String],
     ) -> Result<Vec<String>, CallError> {
         let role = Role::Loss;
-        let (mut store, (res,)) = self
+        let (store, (res,)) = self
             .invoke::<_, LossResult>(
                 ctx,
                 role,
@@ -459,7 +455,7 @@ impl Adapter {
                 (wit_ctx(ctx), ground_truth.to_string(), predictions.to_vec()),
             )
             .await?;
-        let list = res.map_err(|m| self.guest_err(ctx, role, &store, &m))?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
@@ -471,9 +467,8 @@ impl Adapter {
             ))));
         }
         let mut losses = Vec::with_capacity(list.len());
-        for i in 0..list.len() {
-            let s: WasmStr = element(&list, &mut store, i).map_err(e)?;
-            let v = out.string(&store, &s).map_err(e)?;
+        for s in list {
+            let v = out.string(s).map_err(e)?;
             losses.push(decimal(&v).map_err(e)?);
         }
         Ok(losses)
@@ -490,7 +485,7 @@ impl Adapter {
                 (wit_ctx(ctx),),
             )
             .await?;
-        res.map_err(|m| self.guest_err(ctx, role, &store, &m))
+        res.map_err(|m| self.guest_err(ctx, role, &store, m))
     }
 }
 
@@ -518,20 +513,6 @@ fn wit_ctx(ctx: &CallContext) -> WitCallContext {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-    }
-}
-
-fn element<T: Lift + 'static>(
-    list: &WasmList<T>,
-    store: &mut Store<CallState>,
-    i: usize,
-) -> Result<T, CallErrorKind> {
-    match list.get(&mut *store, i) {
-        Some(Ok(v)) => Ok(v),
-        Some(Err(e)) => Err(CallErrorKind::Output(format!(
-            "element {i} is malformed: {e}"
-        ))),
-        None => Err(CallErrorKind::Output(format!("element {i} missing"))),
     }
 }
 
@@ -578,11 +559,7 @@ impl Output {
         Ok(())
     }
 
-    fn string(&mut self, store: &Store<CallState>, s: &WasmStr) -> Result<String, CallErrorKind> {
-        // `to_str` borrows guest memory for UTF-8 strings: nothing is copied before the check.
-        let text = s
-            .to_str(store)
-            .map_err(|e| CallErrorKind::Output(format!("invalid string: {e}")))?;
+    fn string(&mut self, text: String) -> Result<String, CallErrorKind> {
         self.used += text.len() as u64;
         if self.used > self.max_bytes {
             return Err(CallErrorKind::Output(format!(
@@ -590,7 +567,7 @@ impl Output {
                 self.max_bytes
             )));
         }
-        Ok(text.into_owned())
+        Ok(text)
     }
 }
 

@@ -1,14 +1,13 @@
 //! The role ↔ export mapping of the WIT contract, the export check done at load time, and
 //! the component-level types the host lowers/lifts when calling a role.
 //!
-//! Results are lifted lazily ([`WasmList`], [`WasmStr`]): the host sees a list's length and a
-//! string's size before copying anything, so a guest returning a million elements or a
-//! 100 MB string is rejected without the host allocating for it.
+//! Results are lifted eagerly: wasmtime 48 runs the guest's post-return (which frees the
+//! result) right after lifting, so lazy `WasmList`/`WasmStr` views would point at freed
+//! memory. The host copy is bounded by the guest's own memory limit, and the output caps are
+//! applied to the copy before anything else uses it.
 
 use wasmtime::Engine;
-use wasmtime::component::{
-    Component, ComponentExportIndex, ComponentType, Lift, Lower, WasmList, WasmStr,
-};
+use wasmtime::component::{Component, ComponentExportIndex, ComponentType, Lift, Lower};
 
 use super::Role;
 
@@ -119,24 +118,24 @@ pub struct WitCallContext {
     pub params: Vec<(String, String)>,
 }
 
-/// `labeled-value` as lifted lazily from the guest.
-#[derive(ComponentType, Lift)]
+/// `labeled-value` as lifted from the guest.
+#[derive(ComponentType, Lift, Debug)]
 #[component(record)]
 pub struct RawLabeled {
-    pub label: WasmStr,
-    pub value: WasmStr,
+    pub label: String,
+    pub value: String,
 }
 
-/// `forecast-value` as lifted lazily from the guest.
-#[derive(ComponentType, Lift)]
+/// `forecast-value` as lifted from the guest.
+#[derive(ComponentType, Lift, Debug)]
 #[component(record)]
 pub struct RawForecast {
-    pub inferer: WasmStr,
-    pub value: WasmStr,
+    pub inferer: String,
+    pub value: String,
 }
 
-pub type InferResult = (Result<WasmList<RawLabeled>, WasmStr>,);
-pub type ForecastResult = (Result<WasmList<RawForecast>, WasmStr>,);
-pub type TruthResult = (Result<WasmStr, WasmStr>,);
-pub type LossResult = (Result<WasmList<WasmStr>, WasmStr>,);
-pub type NeverNegativeResult = (Result<bool, WasmStr>,);
+pub type InferResult = (Result<Vec<RawLabeled>, String>,);
+pub type ForecastResult = (Result<Vec<RawForecast>, String>,);
+pub type TruthResult = (Result<String, String>,);
+pub type LossResult = (Result<Vec<String>, String>,);
+pub type NeverNegativeResult = (Result<bool, String>,);

@@ -5,9 +5,12 @@
 //! ranges before reqwest is told to connect to exactly those addresses — so a name cannot
 //! re-resolve somewhere else between the check and the connect (DNS rebinding). Redirects are
 //! never followed by reqwest itself. Each request counts against the per-call cap, is cut at
-//! the call's deadline, and its body is read in chunks up to the response-size cap.
+//! the call's deadline, and its body is read in chunks up to the response-size cap. Clients
+//! (and their connection pools) are reused per adapter, keyed by host and pinned addresses.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use reqwest::{Method, Url};
@@ -15,6 +18,40 @@ use reqwest::{Method, Url};
 use super::bindings::allora::adapter::http::{Error as HttpError, Host, Request, Response};
 use super::netpolicy::is_non_public;
 use super::state::{CallState, HttpState};
+
+/// Clients kept per adapter; beyond this the cache is emptied (hosts are few in practice).
+const MAX_CLIENTS: usize = 64;
+
+/// reqwest clients keyed by host *and* the exact checked addresses they are pinned to, so
+/// connections are reused across calls without ever connecting to an unchecked address.
+#[derive(Default)]
+pub struct ClientCache {
+    clients: Mutex<HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
+}
+
+impl ClientCache {
+    fn get(&self, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Client, HttpError> {
+        let key = (host.to_string(), addrs.to_vec());
+        let mut map = self
+            .clients
+            .lock()
+            .map_err(|_| HttpError::Transport("http client cache poisoned".into()))?;
+        if let Some(c) = map.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .resolve_to_addrs(host, addrs)
+            .build()
+            .map_err(|e| HttpError::Transport(format!("http client: {e}")))?;
+        if map.len() >= MAX_CLIENTS {
+            map.clear();
+        }
+        map.insert(key, client.clone());
+        Ok(client)
+    }
+}
 
 /// Redirect hops followed per request.
 pub const MAX_REDIRECTS: usize = 5;
@@ -140,14 +177,10 @@ impl HttpState {
             )));
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .resolve_to_addrs(bare, &addrs)
-            .timeout(remaining)
-            .build()
-            .map_err(|e| HttpError::Transport(format!("http client: {e}")))?;
-        let mut rb = client.request(method.clone(), url.clone());
+        let client = self.clients.get(bare, &addrs)?;
+        let mut rb = client
+            .request(method.clone(), url.clone())
+            .timeout(remaining);
         for (k, v) in headers {
             // The Host header follows the URL; letting the guest set it would reach other
             // virtual hosts behind an allowlisted address.

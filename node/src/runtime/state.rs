@@ -9,6 +9,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::host_http::ClientCache;
 use super::netpolicy::Allowlist;
 use super::stdio::CappedPipe;
 
@@ -120,6 +121,7 @@ impl ResourceLimiter for Limiter {
 /// The HTTP budget of one call.
 pub struct HttpState {
     pub allow: Arc<Allowlist>,
+    pub clients: Arc<ClientCache>,
     pub max_requests: u32,
     pub used: u32,
     pub max_response_bytes: u64,

@@ -52,7 +52,8 @@ COPY --from=builder /src/adapters-wasm/dist/ /app/adapters-wasm/dist/
 COPY deploy/healthcheck.sh /usr/local/bin/allora-healthcheck
 WORKDIR /app
 USER allora
-ENV LOG_FORMAT=json
+ENV LOG_FORMAT=json \
+    ALLORA_NODE_ADAPTERS_DIR=/app/adapters-wasm/dist
 # Prometheus /metrics, /health and /ready (node.metricsAddr, default 0.0.0.0:2112).
 EXPOSE 2112
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

@@ -244,12 +244,10 @@ fn node_sources(dir: &str) -> String {
     out
 }
 
-/// An env var counts as read by the node when its name is a string literal in the config
-/// module or in `main.rs` (logging).
+/// An env var counts as read by the node when its name is a string literal in the node's
+/// sources (the config module, `main.rs` logging, clap `env = "…"` attributes).
 fn node_reads_env(name: &str) -> bool {
-    let quoted = format!("\"{name}\"");
-    node_sources("node/src/config").contains(&quoted)
-        || node_sources("node/src/main.rs").contains(&quoted)
+    node_sources("node/src").contains(&format!("\"{name}\""))
 }
 
 /// Metric names registered in `node/src/metrics.rs` (string literals starting `allora_`).
@@ -266,23 +264,19 @@ fn node_metric_names() -> BTreeSet<String> {
     out
 }
 
-/// The port of the node's default `node.metricsAddr`, as the config module resolves it.
+/// The port of the node's default `node.metricsAddr`, as the real config module resolves a
+/// config that leaves it out.
 fn default_metrics_port() -> u16 {
-    let src = node_sources("node/src/config");
-    let mut ports = BTreeSet::new();
-    for piece in src.split('"').skip(1).step_by(2) {
-        if let Ok(addr) = piece.parse::<std::net::SocketAddr>()
-            && addr.ip().is_unspecified()
-        {
-            ports.insert(addr.port());
-        }
-    }
-    assert_eq!(
-        ports.len(),
-        1,
-        "expected exactly one default listen address literal (0.0.0.0:PORT) in node/src/config, found ports {ports:?}"
-    );
-    ports.into_iter().next().expect("one port")
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("model.wasm"), b"\0asm").expect("write wasm");
+    let text = r#"{
+      "wallet": { "addressRestoreMnemonic": "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+                  "nodeRpc": "http://127.0.0.1:26657", "nodeGrpcs": ["http://127.0.0.1:9090"], "chainId": "localnet" },
+      "worker": [ { "topicId": 1, "loopSeconds": 5, "inferenceAdapter": { "wasm": "model.wasm" } } ]
+    }"#;
+    let plan = allora_node::config::load_str(text, "packaging test", dir.path())
+        .unwrap_or_else(|e| panic!("minimal config should validate: {e}"));
+    plan.node.metrics_addr.port()
 }
 
 /// Runs `allora-node <words…> --help` and asserts the subcommand exists.
@@ -485,7 +479,7 @@ fn dockerfile_runtime_is_non_root_exposes_metrics_and_probes_health() {
         "runtime must not run as root (USER {user})"
     );
     assert!(
-        runtime.runs().contains(&format!("useradd")) && runtime.runs().contains(user_name),
+        runtime.runs().contains("useradd") && runtime.runs().contains(user_name),
         "USER {user_name} must be created in the runtime stage"
     );
 
@@ -699,13 +693,13 @@ fn compose_node_service_matches_the_image_and_the_node() {
     let data_mount = mounts.get("./data").expect("./data is mounted");
     assert_eq!(data_mount, &format!("{config_dir}/data"));
     let example = example_config();
-    for field in ["alloraHomeDir"] {
-        let v = example["wallet"][field].as_str().expect("wallet field");
-        assert!(
-            v.starts_with("data/"),
-            "wallet.{field} must live under data/ (the mount)"
-        );
-    }
+    let home = example["wallet"]["alloraHomeDir"]
+        .as_str()
+        .expect("wallet.alloraHomeDir");
+    assert!(
+        home.starts_with("data/"),
+        "wallet.alloraHomeDir must live under data/ (the mount)"
+    );
     assert!(
         example["node"]["cacheDir"]
             .as_str()
@@ -1157,4 +1151,44 @@ fn health_probe_passes_on_200_and_fails_otherwise() {
         .expect("a")
         .port();
     assert!(!probe(&format!("127.0.0.1:{port}")).status.success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The example config is accepted by the real node, laid out as in the image.
+
+#[test]
+fn example_config_validates_with_the_real_node() {
+    let dist = repo().join("adapters-wasm/dist");
+    assert!(
+        dist.join("http_source.wasm").is_file(),
+        "build the shipped adapters first: adapters-wasm/build.sh (./scripts/test does)"
+    );
+    // The image layout: the config next to adapters-wasm/dist and data/.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        repo().join("config.example.json"),
+        dir.path().join("config.json"),
+    )
+    .expect("copy");
+    std::os::unix::fs::symlink(
+        repo().join("adapters-wasm"),
+        dir.path().join("adapters-wasm"),
+    )
+    .expect("symlink");
+    let out = Command::new(BIN)
+        .args(["config", "validate", "--config"])
+        .arg(dir.path().join("config.json"))
+        .env_remove("ALLORA_OFFCHAIN_NODE_CONFIG_JSON")
+        .env_remove("ALLORA_OFFCHAIN_NODE_CONFIG_FILE_PATH")
+        .env_remove("ALLORA_OFFCHAIN_NODE_MNEMONIC")
+        .env("ALLORA_NODE_ADAPTERS_DIR", &dist)
+        .current_dir(dir.path())
+        .output()
+        .expect("run allora-node config validate");
+    assert!(
+        out.status.success(),
+        "config.example.json must validate:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

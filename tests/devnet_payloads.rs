@@ -334,3 +334,34 @@ async fn reputer_without_enough_stake_is_refused() {
     assert_eq!(code(&r), ("emissions".into(), 11), "{}", r.raw_log);
     devnet.shutdown().await;
 }
+
+/// Interop: bundles signed by the node's own `protocol` module (with a non-canonical input
+/// decimal it canonicalizes before signing) are accepted by the devnet.
+#[tokio::test]
+async fn node_signed_bundles_are_accepted() {
+    let (devnet, c, worker, _reputer, _outsider) = registered_devnet().await;
+    let wallet = allora_node::keys::Wallet::from_mnemonic(MNEMONICS[0]).expect("wallet");
+    assert_eq!(wallet.address(), worker.address);
+    wait_height(&devnet, NONCE).await;
+    let bundle = allora_node::protocol::sign_worker_bundle(
+        &wallet,
+        TOPIC,
+        NONCE,
+        Some(vec![("y".to_string(), "0.0000001".to_string())]),
+        None,
+    )
+    .expect("sign");
+    let r = c.send(&worker, vec![worker_payload(&worker, bundle)]).await;
+    assert_eq!(r.code, 0, "{}", r.raw_log);
+    let stored = devnet.worker_payloads(TOPIC, NONCE);
+    let values = &stored[0]
+        .inference_forecasts_bundle
+        .as_ref()
+        .expect("b")
+        .inference
+        .as_ref()
+        .expect("i")
+        .values;
+    assert_eq!(values[0].value, "1E-7");
+    devnet.shutdown().await;
+}

@@ -280,7 +280,7 @@ mod tests {
         );
         assert_eq!(
             s.topics[&1].network_inferences[&5].combined_value[0].value,
-            "4"
+            "4.0"
         );
         assert!(s.topics[&1].reputer_nonces.is_empty());
     }

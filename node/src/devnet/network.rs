@@ -258,7 +258,7 @@ mod tests {
         p.insert("b".to_string(), bundle("b", "3", &[("a", "0"), ("b", "1")]));
         let b = compute(&topic, 10, &p);
         // naive = mean(1, 3) = 2
-        assert_eq!(b.naive_value[0].value, "2");
+        assert_eq!(b.naive_value[0].value, "2.0");
         // b's implied = (1*1 + 0.5*3) / 1.5 = 5/3; combined = (1 + 3 + 5/3) / 3
         let implied = 5.0 / 3.0;
         let combined: f64 = b.combined_value[0].value.parse().expect("num");
@@ -274,6 +274,6 @@ mod tests {
             .iter()
             .find(|v| v.withheld_inferer == "a")
             .expect("a");
-        assert_eq!(oo_a.combined_inference[0].value, "3");
+        assert_eq!(oo_a.combined_inference[0].value, "3.0");
     }
 }

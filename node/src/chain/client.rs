@@ -1,0 +1,616 @@
+//! `ChainClient`: the queries an off-chain node needs (emissions v10, cosmos auth / bank /
+//! tx / tendermint, feemarket), each with a per-call timeout and failover across the
+//! endpoint pool. Answers ("topic not found") are returned as errors without failover;
+//! transport failures move on to the next endpoint and force a re-dial of the failed one.
+
+use std::future::Future;
+
+use cosmos_sdk_proto::cosmos::auth::v1beta1::{
+    QueryAccountInfoRequest, query_client::QueryClient as AuthClient,
+};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{
+    QueryBalanceRequest, query_client::QueryClient as BankClient,
+};
+use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
+use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::{
+    GetLatestBlockRequest, GetNodeInfoRequest, service_client::ServiceClient as TmClient,
+};
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{
+    BroadcastMode, BroadcastTxRequest, GetTxRequest, SimulateRequest,
+    service_client::ServiceClient as TxClient,
+};
+use tonic::transport::Channel;
+
+use super::ChainError;
+use super::endpoints::{Endpoints, GrpcPool, is_transport_status};
+use crate::proto::emissions::v9::Params;
+use crate::proto::emissions::v10::{self, query_service_client::QueryServiceClient as Emissions};
+use crate::proto::feemarket::v1::{GasPriceRequest, query_client::QueryClient as FeemarketClient};
+
+/// Pause between failover rounds.
+const ROUND_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Account number and sequence (`AccountInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub account_number: u64,
+    pub sequence: u64,
+}
+
+/// Submission window status (`Get{Worker,Reputer}SubmissionWindowStatus`).
+pub type WindowStatus = v10::GetWorkerSubmissionWindowStatusResponse;
+
+/// Query client over a pool of gRPC endpoints. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ChainClient {
+    pool: GrpcPool,
+    endpoints: Endpoints,
+}
+
+fn parse_int(op: &'static str, s: &str) -> Result<u128, ChainError> {
+    if s.is_empty() {
+        return Ok(0);
+    }
+    s.parse::<u128>()
+        .map_err(|_| ChainError::Decode(format!("{op}: {s:?} is not an integer amount")))
+}
+
+impl ChainClient {
+    /// Builds the pool (no I/O yet; channels dial lazily). Logs a warning when only one
+    /// endpoint of a kind is configured.
+    pub fn new(endpoints: Endpoints) -> Result<ChainClient, ChainError> {
+        for w in endpoints.warnings() {
+            tracing::warn!(warning = %w, "endpoint configuration");
+        }
+        Ok(ChainClient {
+            pool: GrpcPool::new(&endpoints)?,
+            endpoints,
+        })
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn pool(&self) -> &GrpcPool {
+        &self.pool
+    }
+
+    /// Runs `f` against the healthiest endpoint, failing over on transport errors.
+    pub async fn call<T, F, Fut>(&self, op: &'static str, f: F) -> Result<T, ChainError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let mut last = String::from("no endpoint tried");
+        // Two rounds: a blip that hits every endpoint once (restart, brief overload) is
+        // absorbed; a persistent outage is reported after a bounded time.
+        for round in 0..2 {
+            if round > 0 {
+                tokio::time::sleep(ROUND_BACKOFF).await;
+            }
+            if let Some(v) = self.call_round(op, &f, &mut last).await? {
+                return Ok(v);
+            }
+        }
+        Err(ChainError::Unreachable {
+            op,
+            tried: self.pool.len(),
+            last,
+        })
+    }
+
+    async fn call_round<T, F, Fut>(
+        &self,
+        op: &'static str,
+        f: &F,
+        last: &mut String,
+    ) -> Result<Option<T>, ChainError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        for i in self.pool.order() {
+            let url = self.pool.url(i).to_owned();
+            let ch = self.pool.channel(i)?;
+            match tokio::time::timeout(self.pool.call_timeout(), f(ch)).await {
+                Ok(Ok(resp)) => {
+                    self.pool.mark_ok(i);
+                    return Ok(Some(resp.into_inner()));
+                }
+                Ok(Err(status)) if is_transport_status(&status) => {
+                    tracing::warn!(op, endpoint = %url, code = ?status.code(), error = %status.message(), "gRPC endpoint failed; trying the next one");
+                    self.pool.mark_failed(i);
+                    *last = format!("{url}: {}", status.message());
+                }
+                Ok(Err(status)) => {
+                    self.pool.mark_ok(i);
+                    return Err(ChainError::Status {
+                        op,
+                        endpoint: url,
+                        code: status.code(),
+                        message: status.message().to_owned(),
+                    });
+                }
+                Err(_) => {
+                    tracing::warn!(op, endpoint = %url, timeout_ms = self.pool.call_timeout().as_millis() as u64, "gRPC call timed out; re-dialing and trying the next endpoint");
+                    self.pool.mark_failed(i);
+                    *last = format!("{url}: timed out after {:?}", self.pool.call_timeout());
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    // ---- cosmos ----
+
+    /// The node's chain id (`GetNodeInfo().default_node_info.network`).
+    pub async fn chain_id(&self) -> Result<String, ChainError> {
+        let r = self
+            .call("GetNodeInfo", |ch| async move {
+                TmClient::new(ch).get_node_info(GetNodeInfoRequest {}).await
+            })
+            .await?;
+        r.default_node_info
+            .map(|n| n.network)
+            .ok_or_else(|| ChainError::Decode("GetNodeInfo: no default_node_info".into()))
+    }
+
+    /// Fails with a clear error when the node serves another chain than configured.
+    pub async fn check_chain_id(&self, expected: &str) -> Result<(), ChainError> {
+        let actual = self.chain_id().await?;
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(ChainError::ChainIdMismatch {
+                expected: expected.to_owned(),
+                actual,
+            })
+        }
+    }
+
+    /// Height of the latest committed block.
+    pub async fn latest_height(&self) -> Result<i64, ChainError> {
+        let r = self
+            .call("GetLatestBlock", |ch| async move {
+                TmClient::new(ch)
+                    .get_latest_block(GetLatestBlockRequest {})
+                    .await
+            })
+            .await?;
+        if let Some(h) = r
+            .sdk_block
+            .as_ref()
+            .and_then(|b| b.header.as_ref())
+            .map(|h| h.height)
+        {
+            return Ok(h);
+        }
+        #[allow(deprecated)]
+        r.block
+            .and_then(|b| b.header)
+            .map(|h| h.height)
+            .ok_or_else(|| ChainError::Decode("GetLatestBlock: no header".into()))
+    }
+
+    /// Account number and sequence; `AccountNotFound` when the account has no state yet
+    /// (never funded).
+    pub async fn account(&self, address: &str) -> Result<AccountInfo, ChainError> {
+        let addr = address.to_owned();
+        let r = self
+            .call("AccountInfo", |ch| {
+                let address = addr.clone();
+                async move {
+                    AuthClient::new(ch)
+                        .account_info(QueryAccountInfoRequest { address })
+                        .await
+                }
+            })
+            .await;
+        match r {
+            Ok(resp) => resp
+                .info
+                .map(|a| AccountInfo {
+                    account_number: a.account_number,
+                    sequence: a.sequence,
+                })
+                .ok_or_else(|| ChainError::AccountNotFound(address.to_owned())),
+            Err(ChainError::Status { code, message, .. })
+                if code == tonic::Code::NotFound || message.contains("not found") =>
+            {
+                Err(ChainError::AccountNotFound(address.to_owned()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Bank balance in `denom` (e.g. `uallo`).
+    pub async fn balance_of(&self, address: &str, denom: &str) -> Result<u128, ChainError> {
+        let (addr, denom) = (address.to_owned(), denom.to_owned());
+        let r = self
+            .call("Balance", |ch| {
+                let req = QueryBalanceRequest {
+                    address: addr.clone(),
+                    denom: denom.clone(),
+                };
+                async move { BankClient::new(ch).balance(req).await }
+            })
+            .await?;
+        parse_int("Balance", &r.balance.map(|c| c.amount).unwrap_or_default())
+    }
+
+    /// `uallo` balance.
+    pub async fn balance(&self, address: &str) -> Result<u128, ChainError> {
+        self.balance_of(address, "uallo").await
+    }
+
+    /// Simulates a signed tx; returns gas used.
+    pub async fn simulate(&self, tx_bytes: Vec<u8>) -> Result<u64, ChainError> {
+        let r = self
+            .call("Simulate", |ch| {
+                #[allow(deprecated)]
+                let req = SimulateRequest {
+                    tx: None,
+                    tx_bytes: tx_bytes.clone(),
+                };
+                async move { TxClient::new(ch).simulate(req).await }
+            })
+            .await?;
+        r.gas_info
+            .map(|g| g.gas_used)
+            .ok_or_else(|| ChainError::Decode("Simulate: no gas_info".into()))
+    }
+
+    /// Broadcasts in SYNC mode; the response carries the CheckTx result.
+    pub async fn broadcast(&self, tx_bytes: Vec<u8>) -> Result<TxResponse, ChainError> {
+        let r = self
+            .call("BroadcastTx", |ch| {
+                let req = BroadcastTxRequest {
+                    tx_bytes: tx_bytes.clone(),
+                    mode: BroadcastMode::Sync as i32,
+                };
+                async move { TxClient::new(ch).broadcast_tx(req).await }
+            })
+            .await?;
+        r.tx_response
+            .ok_or_else(|| ChainError::Decode("BroadcastTx: no tx_response".into()))
+    }
+
+    /// The included tx with this hash, or `None` while it is not (yet) in a block.
+    pub async fn get_tx(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
+        let h = hash.to_owned();
+        let r = self
+            .call("GetTx", |ch| {
+                let req = GetTxRequest { hash: h.clone() };
+                async move { TxClient::new(ch).get_tx(req).await }
+            })
+            .await;
+        match r {
+            Ok(resp) => Ok(resp.tx_response),
+            Err(ChainError::Status { code, message, .. })
+                if code == tonic::Code::NotFound || message.contains("not found") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Feemarket gas price (denom per gas); `None` when the query is not served or fails
+    /// (the caller falls back to the static price).
+    pub async fn gas_price(&self, denom: &str) -> Option<f64> {
+        let d = denom.to_owned();
+        let r = self
+            .call("GasPrice", |ch| {
+                let req = GasPriceRequest { denom: d.clone() };
+                async move { FeemarketClient::new(ch).gas_price(req).await }
+            })
+            .await;
+        match r {
+            Ok(resp) => resp
+                .price
+                .and_then(|p| super::fees::parse_gas_price(&p.amount)),
+            Err(e) => {
+                tracing::debug!(error = %e, "feemarket gas price unavailable; using the static price");
+                None
+            }
+        }
+    }
+
+    // ---- emissions v10 ----
+
+    pub async fn params(&self) -> Result<Params, ChainError> {
+        let r = self
+            .call("GetParams", |ch| async move {
+                Emissions::new(ch)
+                    .get_params(v10::GetParamsRequest {})
+                    .await
+            })
+            .await?;
+        r.params
+            .ok_or_else(|| ChainError::Decode("GetParams: no params".into()))
+    }
+
+    pub async fn topic(&self, topic_id: u64) -> Result<v10::Topic, ChainError> {
+        let r = self
+            .call("GetTopic", |ch| async move {
+                Emissions::new(ch)
+                    .get_topic(v10::GetTopicRequest { topic_id })
+                    .await
+            })
+            .await?;
+        r.topic.ok_or(ChainError::NotFound {
+            what: format!("topic {topic_id}"),
+        })
+    }
+
+    pub async fn is_worker_registered(
+        &self,
+        topic_id: u64,
+        address: &str,
+    ) -> Result<bool, ChainError> {
+        let a = address.to_owned();
+        Ok(self
+            .call("IsWorkerRegisteredInTopicId", |ch| {
+                let req = v10::IsWorkerRegisteredInTopicIdRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move {
+                    Emissions::new(ch)
+                        .is_worker_registered_in_topic_id(req)
+                        .await
+                }
+            })
+            .await?
+            .is_registered)
+    }
+
+    pub async fn is_reputer_registered(
+        &self,
+        topic_id: u64,
+        address: &str,
+    ) -> Result<bool, ChainError> {
+        let a = address.to_owned();
+        Ok(self
+            .call("IsReputerRegisteredInTopicId", |ch| {
+                let req = v10::IsReputerRegisteredInTopicIdRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move {
+                    Emissions::new(ch)
+                        .is_reputer_registered_in_topic_id(req)
+                        .await
+                }
+            })
+            .await?
+            .is_registered)
+    }
+
+    pub async fn can_submit_worker(
+        &self,
+        topic_id: u64,
+        address: &str,
+    ) -> Result<bool, ChainError> {
+        let a = address.to_owned();
+        Ok(self
+            .call("CanSubmitWorkerPayload", |ch| {
+                let req = v10::CanSubmitWorkerPayloadRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move { Emissions::new(ch).can_submit_worker_payload(req).await }
+            })
+            .await?
+            .can_submit_worker_payload)
+    }
+
+    pub async fn can_submit_reputer(
+        &self,
+        topic_id: u64,
+        address: &str,
+    ) -> Result<bool, ChainError> {
+        let a = address.to_owned();
+        Ok(self
+            .call("CanSubmitReputerPayload", |ch| {
+                let req = v10::CanSubmitReputerPayloadRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move { Emissions::new(ch).can_submit_reputer_payload(req).await }
+            })
+            .await?
+            .can_submit_reputer_payload)
+    }
+
+    /// The reputer's own stake in the topic (uallo).
+    pub async fn stake_in_self(&self, topic_id: u64, address: &str) -> Result<u128, ChainError> {
+        let a = address.to_owned();
+        let r = self
+            .call("GetStakeFromReputerInTopicInSelf", |ch| {
+                let req = v10::GetStakeFromReputerInTopicInSelfRequest {
+                    reputer_address: a.clone(),
+                    topic_id,
+                };
+                async move {
+                    Emissions::new(ch)
+                        .get_stake_from_reputer_in_topic_in_self(req)
+                        .await
+                }
+            })
+            .await?;
+        parse_int("GetStakeFromReputerInTopicInSelf", &r.amount)
+    }
+
+    /// Self + delegated stake the chain compares with `required_minimum_stake` (uallo).
+    pub async fn stake_authority(&self, topic_id: u64, address: &str) -> Result<u128, ChainError> {
+        let a = address.to_owned();
+        let r = self
+            .call("GetStakeReputerAuthority", |ch| {
+                let req = v10::GetStakeReputerAuthorityRequest {
+                    topic_id,
+                    reputer: a.clone(),
+                };
+                async move { Emissions::new(ch).get_stake_reputer_authority(req).await }
+            })
+            .await?;
+        parse_int("GetStakeReputerAuthority", &r.authority)
+    }
+
+    /// Nonce heights with an open worker window.
+    pub async fn open_worker_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
+        let r = self
+            .call("GetOpenWorkerSubmissionWindows", |ch| async move {
+                Emissions::new(ch)
+                    .get_open_worker_submission_windows(
+                        v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
+                    )
+                    .await
+            })
+            .await?;
+        Ok(r.nonces
+            .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
+            .unwrap_or_default())
+    }
+
+    /// Nonce heights with an open reputer window.
+    pub async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
+        let r = self
+            .call("GetOpenReputerSubmissionWindows", |ch| async move {
+                Emissions::new(ch)
+                    .get_open_reputer_submission_windows(
+                        v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
+                    )
+                    .await
+            })
+            .await?;
+        Ok(reputer_heights(r.nonces))
+    }
+
+    /// Unfulfilled worker nonce heights, newest first (as the chain lists them).
+    pub async fn unfulfilled_worker_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
+        let r = self
+            .call("GetUnfulfilledWorkerNonces", |ch| async move {
+                Emissions::new(ch)
+                    .get_unfulfilled_worker_nonces(v10::GetUnfulfilledWorkerNoncesRequest {
+                        topic_id,
+                    })
+                    .await
+            })
+            .await?;
+        Ok(r.nonces
+            .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
+            .unwrap_or_default())
+    }
+
+    /// Unfulfilled reputer nonce heights, newest first.
+    pub async fn unfulfilled_reputer_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
+        let r = self
+            .call("GetUnfulfilledReputerNonces", |ch| async move {
+                Emissions::new(ch)
+                    .get_unfulfilled_reputer_nonces(v10::GetUnfulfilledReputerNoncesRequest {
+                        topic_id,
+                    })
+                    .await
+            })
+            .await?;
+        Ok(reputer_heights(r.nonces))
+    }
+
+    pub async fn worker_window_status(
+        &self,
+        topic_id: u64,
+        address: &str,
+    ) -> Result<WindowStatus, ChainError> {
+        let a = address.to_owned();
+        self.call("GetWorkerSubmissionWindowStatus", |ch| {
+            let req = v10::GetWorkerSubmissionWindowStatusRequest {
+                topic_id,
+                address: a.clone(),
+            };
+            async move {
+                Emissions::new(ch)
+                    .get_worker_submission_window_status(req)
+                    .await
+            }
+        })
+        .await
+    }
+
+    pub async fn reputer_window_status(
+        &self,
+        topic_id: u64,
+        address: &str,
+    ) -> Result<WindowStatus, ChainError> {
+        let a = address.to_owned();
+        let r = self
+            .call("GetReputerSubmissionWindowStatus", |ch| {
+                let req = v10::GetReputerSubmissionWindowStatusRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move {
+                    Emissions::new(ch)
+                        .get_reputer_submission_window_status(req)
+                        .await
+                }
+            })
+            .await?;
+        Ok(WindowStatus {
+            is_open: r.is_open,
+            current_nonce_block_height: r.current_nonce_block_height,
+            window_start_block: r.window_start_block,
+            window_end_block: r.window_end_block,
+            next_window_start_block: r.next_window_start_block,
+            next_window_end_block: r.next_window_end_block,
+            is_registered: r.is_registered,
+            is_whitelisted: r.is_whitelisted,
+            is_topic_active: r.is_topic_active,
+        })
+    }
+
+    /// The network values a reputer scores for nonce `nonce`.
+    pub async fn network_inferences_at(
+        &self,
+        topic_id: u64,
+        nonce: i64,
+    ) -> Result<v10::NetworkInferenceBundle, ChainError> {
+        let r = self
+            .call("GetNetworkInferencesAtBlock", |ch| async move {
+                Emissions::new(ch)
+                    .get_network_inferences_at_block(v10::GetNetworkInferencesAtBlockRequest {
+                        topic_id,
+                        block_height_last_inference: nonce,
+                    })
+                    .await
+            })
+            .await?;
+        r.network_inferences.ok_or(ChainError::NotFound {
+            what: format!("network inferences of topic {topic_id} at {nonce}"),
+        })
+    }
+
+    /// Latest network inferences and the height they were computed at.
+    pub async fn latest_network_inferences(
+        &self,
+        topic_id: u64,
+    ) -> Result<v10::GetLatestNetworkInferencesResponse, ChainError> {
+        self.call("GetLatestNetworkInferences", |ch| async move {
+            Emissions::new(ch)
+                .get_latest_network_inferences(v10::GetLatestNetworkInferencesRequest { topic_id })
+                .await
+        })
+        .await
+    }
+}
+
+fn reputer_heights(n: Option<crate::proto::emissions::v3::ReputerRequestNonces>) -> Vec<i64> {
+    n.map(|n| {
+        n.nonces
+            .into_iter()
+            .filter_map(|r| r.reputer_nonce.map(|n| n.block_height))
+            .collect()
+    })
+    .unwrap_or_default()
+}

@@ -122,8 +122,10 @@ async fn main() {
 
     let mut rows: Vec<String> = Vec::new();
 
-    // RSS with 100 loaded components (each its own Component + InstancePre), measured first
-    // so the large Python/JS compilations below do not inflate the baseline.
+    // RSS with loaded components, measured first so the large Python/JS compilations below
+    // do not inflate the baseline. Two cases: 100 adapters over 4 distinct Rust components
+    // (identical bytes share one compiled component), and 100 *distinct* components (each
+    // http_source.wasm made unique by an appended custom section, so nothing is shared).
     let before = rss_kib();
     let mut keep = Vec::new();
     let files = [
@@ -139,16 +141,37 @@ async fn main() {
                 .expect("load"),
         );
     }
-    let after = rss_kib();
-    let mut py = Vec::new();
-    for _ in 0..10 {
-        py.push(
-            rt.load(spec("py_inference.wasm", &allow))
-                .await
-                .expect("load"),
-        );
+    let after_shared = rss_kib();
+    let distinct_dir = cache.join("distinct");
+    std::fs::create_dir_all(&distinct_dir).expect("dir");
+    let base = std::fs::read(dist("http_source.wasm")).expect("read");
+    let rt_distinct = AdapterRuntime::new(RuntimeConfig::default()).expect("runtime");
+    let before_distinct = rss_kib();
+    for i in 0..100u8 {
+        // Custom section: id 0, size 3, name length 1, name "x", one payload byte.
+        let mut bytes = base.clone();
+        bytes.extend_from_slice(&[0, 3, 1, b'x', i]);
+        let p = distinct_dir.join(format!("c{i}.wasm"));
+        std::fs::write(&p, &bytes).expect("write");
+        let mut s = spec("http_source.wasm", &allow);
+        s.wasm = p;
+        keep.push(rt_distinct.load(s).await.expect("load distinct"));
     }
-    let after_py = rss_kib();
+    let after_distinct = rss_kib();
+    let mib = |k: u64| k as f64 / 1024.0;
+    let mem_rows = vec![
+        format!("| process before loading | {:.1} MiB | |", mib(before)),
+        format!(
+            "| 100 adapters over 4 Rust components (identical bytes shared) | {:.1} MiB | +{:.1} MiB |",
+            mib(after_shared),
+            mib(after_shared.saturating_sub(before))
+        ),
+        format!(
+            "| + 100 distinct components (http_source variants, 150 KB each) | {:.1} MiB | +{:.1} MiB |",
+            mib(after_distinct),
+            mib(after_distinct.saturating_sub(before_distinct))
+        ),
+    ];
 
     // Plain loopback HTTP round trips: keep-alive client, and a fresh client per request
     // (what the sandboxed `http` import does, to pin resolved addresses per request).
@@ -216,6 +239,32 @@ async fn main() {
         http_fresh.n
     ));
 
+    // The smallest adapter doing one sandboxed fetch: isolates the cost of the `http` import
+    // (allowlist, address rules, pinned pooled client, capped body) from model work.
+    let fetcher = rt
+        .load(AdapterSpec {
+            roles: vec![Role::Inference],
+            ..spec("hostile.wasm", &allow)
+        })
+        .await
+        .expect("hostile");
+    let ping_ctx = CallContext {
+        params: [
+            ("mode".to_string(), "http".to_string()),
+            ("url".to_string(), url.clone()),
+        ]
+        .into_iter()
+        .collect(),
+        ..CallContext::default()
+    };
+    let s = time_calls(&fetcher, &ping_ctx, 100, 2000 / scale).await;
+    rows.push(format!(
+        "| minimal Rust adapter doing 1 sandboxed fetch of the same URL | {} | {} | {} |",
+        us(s.median),
+        us(s.p99),
+        s.n
+    ));
+
     let series = format!("http://{addr}/series");
     let price_ctx = CallContext {
         params: [("PriceEndpoint".to_string(), series)]
@@ -268,9 +317,10 @@ async fn main() {
         };
         let rt1 = AdapterRuntime::new(cfg.clone()).expect("runtime");
         let first = rt1.load(spec(file, &allow)).await.expect("compile");
-        let rt2 = AdapterRuntime::new(cfg).expect("runtime");
         let mut cached = Vec::new();
         for _ in 0..5 {
+            // A new runtime each time: within one runtime identical bytes are shared.
+            let rt2 = AdapterRuntime::new(cfg.clone()).expect("runtime");
             let a = rt2.load(spec(file, &allow)).await.expect("cached");
             cached.push(a.load_info().compile_time);
         }
@@ -299,23 +349,11 @@ async fn main() {
         println!("{r}");
     }
     println!();
-    println!("| memory | RSS |");
-    println!("|---|---|");
-    println!(
-        "| process before loading the 100 | {:.1} MiB |",
-        before as f64 / 1024.0
-    );
-    println!(
-        "| after loading 100 Rust components (4 kinds, 25 each) | {:.1} MiB (+{:.1} MiB) |",
-        after as f64 / 1024.0,
-        (after.saturating_sub(before)) as f64 / 1024.0
-    );
-    println!(
-        "| after also loading 10 Python components | {:.1} MiB (+{:.1} MiB) |",
-        after_py as f64 / 1024.0,
-        (after_py.saturating_sub(after)) as f64 / 1024.0
-    );
+    println!("| memory | RSS | delta |");
+    println!("|---|---|---|");
+    for r in mem_rows {
+        println!("{r}");
+    }
     drop(keep);
-    drop(py);
     let _ = std::fs::remove_dir_all(&cache);
 }

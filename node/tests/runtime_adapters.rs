@@ -73,6 +73,44 @@ async fn http_source_matches_the_go_adapter() {
     assert!(err.to_string().contains("404"), "{err}");
 }
 
+/// The Go node's loss-function service, through http-source's loss role.
+#[tokio::test]
+async fn http_source_calls_a_loss_function_service() {
+    let up = upstream().await;
+    let a = load(
+        "http_source.wasm",
+        &[Role::Loss],
+        &[up.allow()],
+        Limits::default(),
+    )
+    .await;
+    let svc = up.url("/loss");
+    let c = ctx(
+        2,
+        50,
+        &[
+            ("LossFunctionService", &svc),
+            ("LossMethodOptions", r#"{"loss_method": "sqe"}"#),
+        ],
+    );
+    let preds = vec!["9".to_string(), "10.5".to_string()];
+    assert_eq!(a.loss(&c, "10", &preds).await.unwrap(), vec!["1", "0.25"]);
+    assert!(a.loss_never_negative(&c).await.unwrap());
+    let other = ctx(
+        2,
+        50,
+        &[
+            ("LossFunctionService", &svc),
+            ("LossMethodOptions", r#"{"loss_method": "poisson"}"#),
+        ],
+    );
+    assert!(!a.loss_never_negative(&other).await.unwrap());
+    // One request per prediction: a bundle larger than the request cap fails clearly.
+    let many: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    let err = a.loss(&c, "10", &many).await.unwrap_err();
+    assert_eq!(err.kind(), "http", "{err}");
+}
+
 /// Holt's linear smoothing over a perfectly linear series predicts the next point.
 #[tokio::test]
 async fn smoothing_model_predicts_inside_the_sandbox() {
@@ -207,10 +245,7 @@ async fn inspect_lists_roles() {
         .inspect("http_source", &dist("http_source.wasm"))
         .await
         .unwrap();
-    assert_eq!(
-        i.roles,
-        vec![Role::Inference, Role::Forecast, Role::GroundTruth]
-    );
+    assert_eq!(i.roles, Role::ALL.to_vec());
     assert!(
         i.exports
             .iter()

@@ -90,9 +90,19 @@ pub(super) async fn compile(
             path: path.to_path_buf(),
         });
     }
+    let started = Instant::now();
+    // Adapters loaded from identical bytes share one compiled component (code is immutable;
+    // every call still gets its own Store and instance).
+    let digest = cache::wasm_digest(&bytes);
+    if let Some(c) = rt.loaded_component(&digest) {
+        let info = LoadInfo {
+            source: Source::Shared,
+            compile_time: started.elapsed(),
+        };
+        return Ok((c, info, path.to_path_buf()));
+    }
     let engine = rt.inner.engine.clone();
     let dir = rt.component_cache().map(Path::to_path_buf);
-    let started = Instant::now();
     let compiled =
         tokio::task::spawn_blocking(move || cache::load(&engine, dir.as_deref(), &bytes))
             .await
@@ -102,6 +112,7 @@ pub(super) async fn compile(
         source: compiled.1,
         compile_time: started.elapsed(),
     };
+    rt.remember_component(digest, compiled.0.clone());
     Ok((compiled.0, info, path.to_path_buf()))
 }
 
@@ -250,11 +261,10 @@ impl Adapter {
             deadline = deadline.min(d);
         }
         let state = CallState::new(
-            Limiter {
-                memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
-                table_elements: MAX_TABLE_ELEMENTS,
-                hit: false,
-            },
+            Limiter::new(
+                usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+                MAX_TABLE_ELEMENTS,
+            ),
             HttpState {
                 allow: self.inner.allow.clone(),
                 clients: self.inner.clients.clone(),

@@ -23,6 +23,8 @@ pub enum Source {
     Compiled,
     /// Loaded from the on-disk cache.
     Cached,
+    /// Already loaded in this runtime from identical bytes; shared.
+    Shared,
 }
 
 /// The cache directory for this engine's configuration.

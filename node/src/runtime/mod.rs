@@ -26,15 +26,15 @@ mod state;
 mod stdio;
 pub mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 
 pub use adapter::{Adapter, LoadInfo};
 pub use engine::Allocator;
@@ -179,7 +179,8 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Try the pooling allocator (falls back to on-demand if it cannot be created).
     pub pooling: bool,
-    /// Pool size: calls that can run at the same time.
+    /// Pool size: calls that can run at the same time (a call beyond it fails with kind
+    /// "instantiate" rather than waiting).
     pub max_concurrent_instances: u32,
     /// Upper bound for any adapter's `memory_bytes`.
     pub max_memory_bytes: u64,
@@ -208,6 +209,8 @@ struct RuntimeInner {
     linker: Linker<CallState>,
     cache_dir: Option<PathBuf>,
     config: RuntimeConfig,
+    /// Compiled components by sha256 of their bytes, shared between adapters.
+    components: Mutex<HashMap<String, Component>>,
 }
 
 impl AdapterRuntime {
@@ -237,6 +240,7 @@ impl AdapterRuntime {
                 linker,
                 cache_dir,
                 config,
+                components: Mutex::default(),
             }),
         })
     }
@@ -268,16 +272,66 @@ impl AdapterRuntime {
         Ok(exports::inspect(&self.inner.engine, &component))
     }
 
+    fn loaded_component(&self, digest: &str) -> Option<Component> {
+        self.inner.components.lock().ok()?.get(digest).cloned()
+    }
+
+    fn remember_component(&self, digest: String, component: Component) {
+        if let Ok(mut map) = self.inner.components.lock() {
+            map.insert(digest, component);
+        }
+    }
+
     fn component_cache(&self) -> Option<&std::path::Path> {
         self.inner.cache_dir.as_deref()
     }
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync + Clone>() {}
-    is::<AdapterRuntime>();
-    is::<Adapter>();
-    fn send<T: Send>(_: T) {}
-    let _ = |a: Adapter, c: CallContext| send(async move { a.infer(&c).await });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Actors hold adapters across tasks and await calls inside `tokio::spawn`.
+    #[test]
+    fn handles_are_shareable_and_calls_are_send() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<AdapterRuntime>();
+        shareable::<Adapter>();
+        fn send<T: Send>(_: &T) {}
+        let call = |a: Adapter, c: CallContext| async move { a.infer(&c).await };
+        let _ = |a: Adapter, c: CallContext| send(&call(a, c));
+    }
+
+    #[test]
+    fn roles_parse_from_cli_and_config_spellings() {
+        for (s, r) in [
+            ("inference", Role::Inference),
+            ("forecast", Role::Forecast),
+            ("ground-truth", Role::GroundTruth),
+            ("ground_truth", Role::GroundTruth),
+            ("LOSS", Role::Loss),
+        ] {
+            assert_eq!(s.parse::<Role>(), Ok(r));
+        }
+        assert!(
+            "reputer"
+                .parse::<Role>()
+                .unwrap_err()
+                .contains("ground-truth")
+        );
+        assert_eq!(
+            Role::GroundTruth.export_name(),
+            "allora:adapter/ground-truth@0.1.0"
+        );
+    }
+
+    #[test]
+    fn deadlines_round_up_to_whole_ticks() {
+        assert_eq!(engine::ticks_for(Duration::ZERO), 1);
+        assert_eq!(engine::ticks_for(engine::EPOCH_TICK), 2);
+        assert_eq!(
+            engine::ticks_for(engine::EPOCH_TICK * 10 + Duration::from_nanos(1)),
+            12
+        );
+    }
 }

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host_http::ClientCache;
@@ -79,42 +79,63 @@ impl CallState {
     }
 }
 
-/// Caps linear memory and table growth; remembers whether a cap was hit so the error can be
-/// reported as "memory" rather than a generic trap.
+/// Caps linear memory and table growth with wasmtime's [`StoreLimits`] (trapping on a
+/// failed grow) and remembers whether a cap was hit, so the error is reported as "memory"
+/// rather than a generic trap.
 pub struct Limiter {
-    pub memory_bytes: usize,
-    pub table_elements: usize,
+    limits: StoreLimits,
     pub hit: bool,
+}
+
+impl Limiter {
+    /// Limits for one call.
+    pub fn new(memory_bytes: usize, table_elements: usize) -> Limiter {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(memory_bytes)
+            .table_elements(table_elements)
+            .trap_on_grow_failure(true)
+            .build();
+        Limiter { limits, hit: false }
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        let r = self.limits.memory_growing(current, desired, maximum);
+        if !matches!(r, Ok(true)) {
             self.hit = true;
-            wasmtime::bail!(
-                "memory limit of {} bytes exceeded (wanted {desired})",
-                self.memory_bytes
-            );
         }
-        Ok(true)
+        r
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.table_elements {
+        let r = self.limits.table_growing(current, desired, maximum);
+        if !matches!(r, Ok(true)) {
             self.hit = true;
-            wasmtime::bail!("table limit of {} elements exceeded", self.table_elements);
         }
-        Ok(true)
+        r
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 

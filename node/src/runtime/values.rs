@@ -3,88 +3,20 @@
 //! Values cross the sandbox boundary as strings; before anything is signed they must be
 //! finite decimals in the chain's canonical form (protocol reference §C.3), or the chain's
 //! re-encoding would break the bundle signature. [`canonical_decimal`] is the single entry
-//! point so the implementation can move to `crate::decimal::canonicalize` (owned by the chain
-//! client) without touching callers.
+//! point; it bounds the input and delegates to [`crate::decimal::canonicalize`], the same
+//! function the chain client and devnet use.
 
 /// Longest decimal string accepted from an adapter (far beyond any meaningful precision).
 const MAX_DECIMAL_LEN: usize = 128;
 
 /// Returns the canonical form of a finite decimal string, or why it is not one.
+/// Surrounding whitespace (a trailing newline from a body, say) is tolerated here because
+/// the canonical form written back never contains it.
 pub fn canonical_decimal(s: &str) -> Result<String, String> {
     if s.len() > MAX_DECIMAL_LEN {
         return Err(format!("decimal longer than {MAX_DECIMAL_LEN} characters"));
     }
-    canonicalize_local(s.trim())
-}
-
-/// apd `Text('G')` formatting of a parsed decimal (sign, coefficient digits, exponent).
-fn canonicalize_local(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("empty value".into());
-    }
-    let (negative, rest) = match s.as_bytes()[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (mantissa, exp) = match rest.find(['e', 'E']) {
-        Some(i) => {
-            let e: i64 = rest[i + 1..]
-                .parse()
-                .map_err(|_| format!("{s:?} is not a finite decimal"))?;
-            (&rest[..i], e)
-        }
-        None => (rest, 0),
-    };
-    let (int_part, frac_part) = match mantissa.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (mantissa, ""),
-    };
-    if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.bytes().all(|b| b.is_ascii_digit())
-        || !frac_part.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(format!("{s:?} is not a finite decimal"));
-    }
-    let digits: String = format!("{int_part}{frac_part}");
-    let coeff = digits.trim_start_matches('0');
-    let coeff = if coeff.is_empty() { "0" } else { coeff };
-    let e = exp
-        .checked_sub(frac_part.len() as i64)
-        .ok_or_else(|| format!("{s:?}: exponent out of range"))?;
-    if e.abs() > 100_000 {
-        return Err(format!("{s:?}: exponent out of range"));
-    }
-    let adj = e + coeff.len() as i64 - 1;
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    if e <= 0 && adj >= -6 {
-        let point = (-e) as usize;
-        if point == 0 {
-            out.push_str(coeff);
-        } else if coeff.len() > point {
-            let (a, b) = coeff.split_at(coeff.len() - point);
-            out.push_str(a);
-            out.push('.');
-            out.push_str(b);
-        } else {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', point - coeff.len()));
-            out.push_str(coeff);
-        }
-    } else {
-        out.push_str(&coeff[..1]);
-        if coeff.len() > 1 {
-            out.push('.');
-            out.push_str(&coeff[1..]);
-        }
-        out.push('E');
-        out.push(if adj < 0 { '-' } else { '+' });
-        out.push_str(&adj.abs().to_string());
-    }
-    Ok(out)
+    crate::decimal::canonicalize(s.trim()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -12,11 +12,12 @@ use std::time::Duration;
 use allora_node::runtime::{
     Adapter, AdapterRuntime, AdapterSpec, CallContext, Limits, Role, RuntimeConfig,
 };
+use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// Path of a compiled adapter in `adapters-wasm/dist/`.
 pub fn dist(file: &str) -> PathBuf {
@@ -139,6 +140,16 @@ pub async fn upstream() -> Upstream {
             }),
         )
         .route("/big", get(|| async { "1".repeat(5 << 20) }))
+        // The Go node's loss-function service protocol (reference §F.1), squared error.
+        .route("/loss/calculate", post(|Json(v): Json<serde_json::Value>| async move {
+            let num = |k: &str| v[k].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+            let method = v["options"]["loss_method"].as_str().unwrap_or("sqe").to_string();
+            let loss = (num("y_true") - num("y_pred")).powi(2);
+            Json(serde_json::json!({ "loss": format!("{loss}"), "method": method }))
+        }))
+        .route("/loss/is_never_negative", post(|Json(v): Json<serde_json::Value>| async move {
+            Json(serde_json::json!({ "is_never_negative": v["options"]["loss_method"] == "sqe" }))
+        }))
         .route(
             "/redirect",
             get(|Query(q): Query<BTreeMap<String, String>>| async move {

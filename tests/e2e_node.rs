@@ -29,7 +29,7 @@ async fn two_topics_register_stake_and_submit_for_three_epochs() {
               "parameters": { "InferenceEndpoint": format!("http://{host}/inference/{{Token}}"), "Token": "ETH" } },
             { "topicId": 2, "loopSeconds": 1, "parameters": { "Token": "BTC",
                 "InferenceEndpoint": format!("http://{host}/inference/{{Token}}") },
-              "inferenceAdapter": adapter("http_source.wasm", &[host.clone()], BTreeMap::new(), 3000) }
+              "inferenceAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
         ],
         "reputer": [
             { "topicId": 1, "groundTruthEntrypointName": "api-worker-reputer",
@@ -38,25 +38,40 @@ async fn two_topics_register_stake_and_submit_for_three_epochs() {
               "lossFunctionParameters": { "LossMethodOptions": { "loss_method": "sqe" } } },
             { "topicId": 2, "loopSeconds": 1, "minStake": 15000,
               "groundTruthParameters": { "GroundTruthEndpoint": format!("http://{host}/truth/{{Token}}/{{BlockHeight}}"), "Token": "BTC" },
-              "groundTruthAdapter": adapter("http_source.wasm", &[host.clone()], BTreeMap::new(), 3000) }
+              "groundTruthAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
         ]
     });
     let mut node = NodeProc::start(&config, None);
 
     let horizon = Duration::from_secs(90);
-    wait_for("3 consecutive worker and reputer epochs on both topics", horizon, || {
-        let h = dn.height();
-        let ok = [1u64, 2].iter().all(|t| {
-            has_consecutive(&worker_nonces_with_payload(&dn, *t, &me, h, EPOCH), EPOCH, 3)
-                && has_consecutive(&reputer_nonces_with_payload(&dn, *t, &me, h, EPOCH), EPOCH, 3)
-        });
-        async move { ok.then_some(()) }
-    })
+    wait_for(
+        "3 consecutive worker and reputer epochs on both topics",
+        horizon,
+        || {
+            let h = dn.height();
+            let ok = [1u64, 2].iter().all(|t| {
+                has_consecutive(
+                    &worker_nonces_with_payload(&dn, *t, &me, h, EPOCH),
+                    EPOCH,
+                    3,
+                ) && has_consecutive(
+                    &reputer_nonces_with_payload(&dn, *t, &me, h, EPOCH),
+                    EPOCH,
+                    3,
+                )
+            });
+            async move { ok.then_some(()) }
+        },
+    )
     .await;
 
     assert!(dn.is_worker_registered(1, &me) && dn.is_worker_registered(2, &me));
     assert!(dn.is_reputer_registered(1, &me) && dn.is_reputer_registered(2, &me));
-    assert_eq!(dn.stake(1, &me), 20000, "stake topped up exactly to minStake");
+    assert_eq!(
+        dn.stake(1, &me),
+        20000,
+        "stake topped up exactly to minStake"
+    );
     assert_eq!(dn.stake(2, &me), 15000);
 
     // Every reputer bundle the devnet accepted is fully signed and carries the losses.
@@ -72,37 +87,60 @@ async fn two_topics_register_stake_and_submit_for_three_epochs() {
     }
 
     // The seed counters match the devnet (wait for an in-flight inclusion to settle).
-    wait_for("metrics to match the devnet", Duration::from_secs(20), || {
-        let dn = &dn;
-        let me = &me;
-        let node = &node;
-        async move {
-            let text = node.metrics_text().await;
-            let h = dn.height();
-            let ok = [1u64, 2].iter().all(|t| {
-                let topic = t.to_string();
-                let w = worker_nonces_with_payload(dn, *t, me, h, EPOCH).len() as f64;
-                let r = reputer_nonces_with_payload(dn, *t, me, h, EPOCH).len() as f64;
-                let labels = [("address", me.as_str()), ("topic", topic.as_str())];
-                metric(&text, "allora_worker_chain_submission_count", &labels) == w
-                    && metric(&text, "allora_reputer_chain_submission_count", &labels) == r
-                    && metric(&text, "allora_worker_inference_request_count", &labels) >= w
-                    && metric(&text, "allora_worker_data_build_count", &labels) >= w
-                    && metric(&text, "allora_reputer_truth_request_count", &labels) >= r
-                    && metric(&text, "allora_reputer_data_build_count", &labels) >= r
-            });
-            ok.then_some(())
-        }
-    })
+    wait_for(
+        "metrics to match the devnet",
+        Duration::from_secs(20),
+        || {
+            let dn = &dn;
+            let me = &me;
+            let node = &node;
+            async move {
+                let text = node.metrics_text().await;
+                let h = dn.height();
+                let ok = [1u64, 2].iter().all(|t| {
+                    let topic = t.to_string();
+                    let w = worker_nonces_with_payload(dn, *t, me, h, EPOCH).len() as f64;
+                    let r = reputer_nonces_with_payload(dn, *t, me, h, EPOCH).len() as f64;
+                    let labels = [("address", me.as_str()), ("topic", topic.as_str())];
+                    metric(&text, "allora_worker_chain_submission_count", &labels) == w
+                        && metric(&text, "allora_reputer_chain_submission_count", &labels) == r
+                        && metric(&text, "allora_worker_inference_request_count", &labels) >= w
+                        && metric(&text, "allora_worker_data_build_count", &labels) >= w
+                        && metric(&text, "allora_reputer_truth_request_count", &labels) >= r
+                        && metric(&text, "allora_reputer_data_build_count", &labels) >= r
+                });
+                ok.then_some(())
+            }
+        },
+    )
     .await;
     let text = node.metrics_text().await;
-    assert!(metric(&text, "allora_adapter_call_seconds_count", &[("role", "inference")]) > 0.0);
-    assert!(metric(&text, "allora_submission_latency_seconds_count", &[("role", "worker")]) > 0.0);
+    assert!(
+        metric(
+            &text,
+            "allora_adapter_call_seconds_count",
+            &[("role", "inference")]
+        ) > 0.0
+    );
+    assert!(
+        metric(
+            &text,
+            "allora_submission_latency_seconds_count",
+            &[("role", "worker")]
+        ) > 0.0
+    );
     assert!(metric(&text, "allora_wallet_balance_uallo", &[("address", &me)]) >= 0.0);
-    let ready = reqwest::get(format!("http://{}/ready", node.metrics)).await.unwrap();
+    let ready = reqwest::get(format!("http://{}/ready", node.metrics))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
 
-    assert_eq!(node.terminate(), Some(0), "graceful exit on SIGTERM\n{}", node.log_text());
+    assert_eq!(
+        node.terminate(),
+        Some(0),
+        "graceful exit on SIGTERM\n{}",
+        node.log_text()
+    );
     dn.shutdown().await;
 }
 
@@ -120,26 +158,38 @@ async fn hanging_adapter_on_one_topic_does_not_delay_the_other() {
               "inferenceAdapter": adapter("hostile.wasm", &[], BTreeMap::from([("mode", "loop")]), 60000) },
             { "topicId": 2, "loopSeconds": 1,
               "parameters": { "InferenceEndpoint": format!("http://{host}/inference/BTC") },
-              "inferenceAdapter": adapter("http_source.wasm", &[host.clone()], BTreeMap::new(), 3000) }
+              "inferenceAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
         ]
     });
     let node = NodeProc::start(&config, None);
-    wait_for("topic 2 to submit in 3 consecutive epochs", Duration::from_secs(60), || {
-        let h = dn.height();
-        let ok = has_consecutive(&worker_nonces_with_payload(&dn, 2, &me, h, EPOCH), EPOCH, 3);
-        async move { ok.then_some(()) }
-    })
+    wait_for(
+        "topic 2 to submit in 3 consecutive epochs",
+        Duration::from_secs(60),
+        || {
+            let h = dn.height();
+            let ok = has_consecutive(&worker_nonces_with_payload(&dn, 2, &me, h, EPOCH), EPOCH, 3);
+            async move { ok.then_some(()) }
+        },
+    )
     .await;
     let h = dn.height();
     assert!(worker_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty());
-    wait_for("the hung call to be cut off and counted", Duration::from_secs(30), || {
-        let node = &node;
-        async move {
-            let text = node.metrics_text().await;
-            (metric(&text, "allora_adapter_failures_total", &[("topic", "1"), ("role", "inference")]) > 0.0)
-                .then_some(())
-        }
-    })
+    wait_for(
+        "the hung call to be cut off and counted",
+        Duration::from_secs(30),
+        || {
+            let node = &node;
+            async move {
+                let text = node.metrics_text().await;
+                (metric(
+                    &text,
+                    "allora_adapter_failures_total",
+                    &[("topic", "1"), ("role", "inference")],
+                ) > 0.0)
+                    .then_some(())
+            }
+        },
+    )
     .await;
     dn.shutdown().await;
 }
@@ -160,13 +210,15 @@ async fn restart_mid_epoch_does_not_double_submit() {
         "worker": [
             { "topicId": 1, "loopSeconds": 1,
               "parameters": { "InferenceEndpoint": format!("http://{host}/inference/ETH") },
-              "inferenceAdapter": adapter("http_source.wasm", &[host.clone()], BTreeMap::new(), 3000) }
+              "inferenceAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
         ]
     });
     let mut first = NodeProc::start(&config, Some(home.path()));
     let nonce = wait_for("a first worker payload", Duration::from_secs(60), || {
         let h = dn.height();
-        let n = worker_nonces_with_payload(&dn, 1, &me, h, epoch).first().copied();
+        let n = worker_nonces_with_payload(&dn, 1, &me, h, epoch)
+            .first()
+            .copied();
         async move { n }
     })
     .await;
@@ -174,22 +226,39 @@ async fn restart_mid_epoch_does_not_double_submit() {
     // Still inside nonce's window: the restarted node sees it open again.
     assert!(dn.height() < nonce + 15, "restart must happen mid-window");
     let second = NodeProc::start(&config, Some(home.path()));
-    wait_for("the next epoch's payload after restart", Duration::from_secs(60), || {
-        let h = dn.height();
-        let ok = worker_nonces_with_payload(&dn, 1, &me, h, epoch).contains(&(nonce + epoch));
-        async move { ok.then_some(()) }
-    })
+    wait_for(
+        "the next epoch's payload after restart",
+        Duration::from_secs(60),
+        || {
+            let h = dn.height();
+            let ok = worker_nonces_with_payload(&dn, 1, &me, h, epoch).contains(&(nonce + epoch));
+            async move { ok.then_some(()) }
+        },
+    )
     .await;
     let sent: Vec<_> = txs
         .lock()
         .unwrap()
         .iter()
-        .filter(|(url, _, n, s)| url.ends_with("InsertWorkerPayloadRequest") && *n == nonce && *s == me)
+        .filter(|(url, _, n, s)| {
+            url.ends_with("InsertWorkerPayloadRequest") && *n == nonce && *s == me
+        })
         .cloned()
         .collect();
-    assert_eq!(sent.len(), 1, "exactly one payload tx for nonce {nonce}: {sent:?}");
+    assert_eq!(
+        sent.len(),
+        1,
+        "exactly one payload tx for nonce {nonce}: {sent:?}"
+    );
     let text = second.metrics_text().await;
-    assert_eq!(metric(&text, "allora_submissions_total", &[("outcome", "already_submitted")]), 0.0);
+    assert_eq!(
+        metric(
+            &text,
+            "allora_submissions_total",
+            &[("outcome", "already_submitted")]
+        ),
+        0.0
+    );
     dn.shutdown().await;
 }
 
@@ -206,24 +275,32 @@ async fn dry_run_broadcasts_nothing() {
         "worker": [
             { "topicId": 1, "loopSeconds": 1,
               "parameters": { "InferenceEndpoint": format!("http://{host}/inference/ETH") },
-              "inferenceAdapter": adapter("http_source.wasm", &[host.clone()], BTreeMap::new(), 3000) }
+              "inferenceAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
         ],
         "reputer": [
             { "topicId": 1, "loopSeconds": 1, "minStake": 20000, "lossMethod": "sqe",
               "groundTruthParameters": { "GroundTruthEndpoint": format!("http://{host}/truth/ETH/{{BlockHeight}}") },
-              "groundTruthAdapter": adapter("http_source.wasm", &[host.clone()], BTreeMap::new(), 3000) }
+              "groundTruthAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
         ]
     });
     let node = NodeProc::start(&config, None);
-    wait_for("two dry-run worker payloads built and signed", Duration::from_secs(60), || {
-        let node = &node;
-        let me = &me;
-        async move {
-            let text = node.metrics_text().await;
-            (metric(&text, "allora_worker_data_build_count", &[("address", me), ("topic", "1")]) >= 2.0)
-                .then_some(())
-        }
-    })
+    wait_for(
+        "two dry-run worker payloads built and signed",
+        Duration::from_secs(60),
+        || {
+            let node = &node;
+            let me = &me;
+            async move {
+                let text = node.metrics_text().await;
+                (metric(
+                    &text,
+                    "allora_worker_data_build_count",
+                    &[("address", me), ("topic", "1")],
+                ) >= 2.0)
+                    .then_some(())
+            }
+        },
+    )
     .await;
     let log = node.log_text();
     assert!(log.contains("would send Register"), "{log}");
@@ -232,7 +309,11 @@ async fn dry_run_broadcasts_nothing() {
     assert!(!dn.is_reputer_registered(1, &me));
     assert_eq!(dn.stake(1, &me), 0);
     assert_eq!(dn.balance(&me), balance, "no fees paid");
-    assert_eq!(dn.account(&me).map(|a| a.1).unwrap_or(0), 0, "no tx ever signed");
+    assert_eq!(
+        dn.account(&me).map(|a| a.1).unwrap_or(0),
+        0,
+        "no tx ever signed"
+    );
     dn.shutdown().await;
 }
 
@@ -278,12 +359,16 @@ async fn go_node_config_runs_unchanged() {
         }]
     });
     let _node = NodeProc::start(&config, None);
-    wait_for("a worker and a reputer payload from the Go-style config", Duration::from_secs(60), || {
-        let h = dn.height();
-        let ok = !worker_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty()
-            && !reputer_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty();
-        async move { ok.then_some(()) }
-    })
+    wait_for(
+        "a worker and a reputer payload from the Go-style config",
+        Duration::from_secs(60),
+        || {
+            let h = dn.height();
+            let ok = !worker_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty()
+                && !reputer_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty();
+            async move { ok.then_some(()) }
+        },
+    )
     .await;
     assert_eq!(dn.stake(1, &me), 10000);
     dn.shutdown().await;

@@ -85,24 +85,25 @@ pub async fn source() -> Source {
     use axum::extract::{Path, State};
     use axum::routing::get;
     let calls: Arc<Mutex<u64>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/inference/{token}",
-            get(
-                |State(c): State<Arc<Mutex<u64>>>, Path(_token): Path<String>| async move {
-                    let mut n = c.lock().unwrap();
-                    *n += 1;
-                    format!("{}.25", 3000 + (*n % 7))
-                },
-            ),
-        )
-        .route(
-            "/truth/{token}/{height}",
-            get(|Path((_t, h)): Path<(String, i64)>| async move {
-                format!("\"{}.5\"", 3000 + h % 5)
-            }),
-        )
-        .with_state(calls.clone());
+    let app =
+        axum::Router::new()
+            .route(
+                "/inference/{token}",
+                get(
+                    |State(c): State<Arc<Mutex<u64>>>, Path(_token): Path<String>| async move {
+                        let mut n = c.lock().unwrap();
+                        *n += 1;
+                        format!("{}.25", 3000 + (*n % 7))
+                    },
+                ),
+            )
+            .route(
+                "/truth/{token}/{height}",
+                get(|Path((_t, h)): Path<(String, i64)>| async move {
+                    format!("\"{}.5\"", 3000 + h % 5)
+                }),
+            )
+            .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -171,7 +172,9 @@ impl NodeProc {
     ) -> NodeProc {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config.clone();
-        let home = home.map(PathBuf::from).unwrap_or_else(|| dir.path().join("home"));
+        let home = home
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.path().join("home"));
         if let Some(w) = config.get_mut("wallet")
             && w.get("alloraHomeDir").and_then(|h| h.as_str()) == Some("")
         {
@@ -283,23 +286,37 @@ where
 }
 
 /// Worker nonces of `topic` for which the devnet holds a payload from `addr`.
-pub fn worker_nonces_with_payload(dn: &DevnetHandle, topic: u64, addr: &str, upto: i64, epoch: i64) -> Vec<i64> {
+pub fn worker_nonces_with_payload(
+    dn: &DevnetHandle,
+    topic: u64,
+    addr: &str,
+    upto: i64,
+    epoch: i64,
+) -> Vec<i64> {
     (1..=upto / epoch)
         .map(|k| k * epoch)
-        .filter(|n| dn.worker_payloads(topic, *n).iter().any(|b| b.worker == addr))
+        .filter(|n| {
+            dn.worker_payloads(topic, *n)
+                .iter()
+                .any(|b| b.worker == addr)
+        })
         .collect()
 }
 
 /// Reputer nonces of `topic` for which the devnet holds a payload from `addr`.
-pub fn reputer_nonces_with_payload(dn: &DevnetHandle, topic: u64, addr: &str, upto: i64, epoch: i64) -> Vec<i64> {
+pub fn reputer_nonces_with_payload(
+    dn: &DevnetHandle,
+    topic: u64,
+    addr: &str,
+    upto: i64,
+    epoch: i64,
+) -> Vec<i64> {
     (1..=upto / epoch)
         .map(|k| k * epoch)
         .filter(|n| {
-            dn.reputer_payloads(topic, *n).iter().any(|b| {
-                b.value_bundle
-                    .as_ref()
-                    .is_some_and(|v| v.reputer == addr)
-            })
+            dn.reputer_payloads(topic, *n)
+                .iter()
+                .any(|b| b.value_bundle.as_ref().is_some_and(|v| v.reputer == addr))
         })
         .collect()
 }
@@ -311,18 +328,28 @@ pub fn has_consecutive(nonces: &[i64], epoch: i64, k: usize) -> bool {
         .any(|w| w.windows(2).all(|p| p[1] - p[0] == epoch))
 }
 
-/// Records every delivered tx's emissions messages as (type_url, topic, nonce, sender).
-pub fn record_txs(dn: &DevnetHandle) -> Arc<Mutex<Vec<(String, u64, i64, String)>>> {
-    let seen: Arc<Mutex<Vec<(String, u64, i64, String)>>> = Arc::default();
+/// One delivered message: (type_url, topic, nonce, sender); topic/nonce/sender only for
+/// worker payloads.
+pub type SentMsg = (String, u64, i64, String);
+/// Every message delivered in a block since `record_txs` was called.
+pub type TxLog = Arc<Mutex<Vec<SentMsg>>>;
+
+/// Records every delivered tx's messages.
+pub fn record_txs(dn: &DevnetHandle) -> TxLog {
+    let seen: TxLog = Arc::default();
     let mut rx = dn.subscribe_blocks();
     let out = seen.clone();
     tokio::spawn(async move {
         while let Ok(notice) = rx.recv().await {
             for tx in &notice.txs {
-                let Ok(raw) = cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(tx.tx.as_slice()) else {
+                let Ok(raw) =
+                    cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw::decode(tx.tx.as_slice())
+                else {
                     continue;
                 };
-                let Ok(body) = cosmos_sdk_proto::cosmos::tx::v1beta1::TxBody::decode(raw.body_bytes.as_slice()) else {
+                let Ok(body) = cosmos_sdk_proto::cosmos::tx::v1beta1::TxBody::decode(
+                    raw.body_bytes.as_slice(),
+                ) else {
                     continue;
                 };
                 for any in body.messages {
@@ -331,7 +358,12 @@ pub fn record_txs(dn: &DevnetHandle) -> Arc<Mutex<Vec<(String, u64, i64, String)
                             .ok()
                             .and_then(|m| {
                                 let b = m.worker_data_bundle?;
-                                Some((any.type_url.clone(), b.topic_id, b.nonce?.block_height, m.sender))
+                                Some((
+                                    any.type_url.clone(),
+                                    b.topic_id,
+                                    b.nonce?.block_height,
+                                    m.sender,
+                                ))
                             })
                     } else {
                         Some((any.type_url.clone(), 0, 0, String::new()))
@@ -347,7 +379,12 @@ pub fn record_txs(dn: &DevnetHandle) -> Arc<Mutex<Vec<(String, u64, i64, String)
 }
 
 /// Adapter-block JSON for a shipped wasm.
-pub fn adapter(file: &str, hosts: &[String], params: BTreeMap<&str, &str>, timeout_ms: u64) -> serde_json::Value {
+pub fn adapter(
+    file: &str,
+    hosts: &[&str],
+    params: BTreeMap<&str, &str>,
+    timeout_ms: u64,
+) -> serde_json::Value {
     serde_json::json!({
         "wasm": adapters_dir().join(file),
         "allowedHosts": hosts,

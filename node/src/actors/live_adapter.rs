@@ -1,5 +1,10 @@
 //! [`AdapterPort`] over the wasmtime runtime: loads the configured `.wasm` for its roles and
 //! maps `CallError::kind()` into port errors so metrics count failures by kind.
+//!
+//! Every call runs on tokio's blocking pool: a guest spinning in a loop holds its thread
+//! until its epoch deadline traps it, and on a 2-core machine that would pin half of the
+//! async workers — i.e. one topic's broken model would slow every other topic. On the
+//! blocking pool it only ever costs its own thread.
 
 use std::time::Duration;
 
@@ -56,6 +61,22 @@ fn err(e: runtime::CallError) -> PortError {
     PortError::new(e.kind(), e.to_string())
 }
 
+/// Runs one adapter call on the blocking pool (see the module docs).
+async fn isolated<T, F, Fut>(adapter: &Adapter, call: &Call, f: F) -> Result<T, PortError>
+where
+    T: Send + 'static,
+    F: FnOnce(Adapter, CallContext) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, runtime::CallError>>,
+{
+    let handle = tokio::runtime::Handle::current();
+    let adapter = adapter.clone();
+    let ctx = ctx(call);
+    tokio::task::spawn_blocking(move || handle.block_on(f(adapter, ctx)))
+        .await
+        .map_err(|e| PortError::new("trap", format!("adapter call task failed: {e}")))?
+        .map_err(err)
+}
+
 #[async_trait]
 impl AdapterPort for WasmAdapter {
     fn name(&self) -> &str {
@@ -67,7 +88,7 @@ impl AdapterPort for WasmAdapter {
     }
 
     async fn infer(&self, call: &Call) -> Result<Vec<(String, String)>, PortError> {
-        let values = self.adapter.infer(&ctx(call)).await.map_err(err)?;
+        let values = isolated(&self.adapter, call, |a, c| async move { a.infer(&c).await }).await?;
         Ok(values.into_iter().map(|v| (v.label, v.value)).collect())
     }
 
@@ -76,16 +97,19 @@ impl AdapterPort for WasmAdapter {
         call: &Call,
         inferers: &[String],
     ) -> Result<Vec<(String, String)>, PortError> {
-        let values = self
-            .adapter
-            .forecast(&ctx(call), inferers)
-            .await
-            .map_err(err)?;
+        let inferers = inferers.to_vec();
+        let values = isolated(&self.adapter, call, move |a, c| async move {
+            a.forecast(&c, &inferers).await
+        })
+        .await?;
         Ok(values.into_iter().map(|v| (v.inferer, v.value)).collect())
     }
 
     async fn ground_truth(&self, call: &Call) -> Result<String, PortError> {
-        self.adapter.ground_truth(&ctx(call)).await.map_err(err)
+        isolated(&self.adapter, call, |a, c| async move {
+            a.ground_truth(&c).await
+        })
+        .await
     }
 
     async fn loss(
@@ -94,16 +118,18 @@ impl AdapterPort for WasmAdapter {
         ground_truth: &str,
         predictions: &[String],
     ) -> Result<Vec<String>, PortError> {
-        self.adapter
-            .loss(&ctx(call), ground_truth, predictions)
-            .await
-            .map_err(err)
+        let truth = ground_truth.to_string();
+        let preds = predictions.to_vec();
+        isolated(&self.adapter, call, move |a, c| async move {
+            a.loss(&c, &truth, &preds).await
+        })
+        .await
     }
 
     async fn never_negative(&self, call: &Call) -> Result<bool, PortError> {
-        self.adapter
-            .loss_never_negative(&ctx(call))
-            .await
-            .map_err(err)
+        isolated(&self.adapter, call, |a, c| async move {
+            a.loss_never_negative(&c).await
+        })
+        .await
     }
 }

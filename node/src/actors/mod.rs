@@ -8,6 +8,7 @@ pub mod clock;
 pub mod ledger;
 pub mod live_adapter;
 pub mod live_chain;
+pub mod live_sign;
 pub mod ports;
 pub mod registration;
 pub mod reputer;

@@ -279,3 +279,157 @@ async fn actor_run_stops_promptly_on_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+fn dist() -> std::path::PathBuf {
+    let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters-wasm/dist");
+    assert!(
+        d.join("trivial.wasm").is_file() && d.join("hostile.wasm").is_file(),
+        "{} lacks the shipped adapters: run adapters-wasm/build.sh",
+        d.display()
+    );
+    d
+}
+
+/// Real wasm adapters under the real supervisor: a hung adapter on topic 1 neither blocks
+/// topic 2 nor the bounded shutdown, and a missing .wasm disables only its own topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_isolates_topics_with_real_adapters() {
+    let d = dist();
+    // The submission ledger persists under cacheDir: keep it out of $HOME.
+    let state = tempfile::tempdir().unwrap();
+    let text = serde_json::json!({
+        "wallet": { "addressRestoreMnemonic": "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+                    "nodeGrpcs": ["http://127.0.0.1:9"], "maxRetries": 0 },
+        "worker": [
+            { "topicId": 1, "loopSeconds": 1,
+              "inferenceAdapter": { "wasm": d.join("hostile.wasm"), "timeoutMs": 8000, "params": { "mode": "loop" } } },
+            { "topicId": 2, "loopSeconds": 1, "inferenceAdapter": { "wasm": d.join("trivial.wasm") } },
+            { "topicId": 3, "loopSeconds": 1, "inferenceAdapter": { "wasm": d.join("trivial.wasm") } }
+        ],
+        "node": { "shutdownTimeoutSecs": 3, "cacheDir": state.path() }
+    })
+    .to_string();
+    let plan = crate::config::load_str(&text, "test", &d).unwrap();
+    // Topic 3's adapter disappears after validation: only topic 3 is disabled.
+    let mut plan = plan;
+    plan.workers[2].inference.wasm = d.join("missing.wasm");
+    let r = rig(false);
+    {
+        let mut c = r.chain.0.lock().unwrap();
+        c.registered
+            .extend([(1, Role::Worker), (2, Role::Worker), (3, Role::Worker)]);
+        c.worker_windows = vec![OpenWindow {
+            nonce: 10,
+            end_block: None,
+        }];
+    }
+    let wiring = super::supervisor::Wiring {
+        chain: Arc::new(r.chain.clone()),
+        tx: Arc::new(r.tx.clone()),
+        signer: Arc::new(FakeSigner),
+        events: None,
+    };
+    let rt = crate::runtime::AdapterRuntime::new(crate::runtime::RuntimeConfig::default()).unwrap();
+    let metrics = r.env.metrics.clone();
+    let health = Arc::new(crate::metrics::Health::default());
+    let stop = r.env.shutdown.clone();
+    let h2 = health.clone();
+    let task =
+        tokio::spawn(
+            async move { super::supervisor::run(&plan, wiring, rt, metrics, h2, stop).await },
+        );
+    let start = std::time::Instant::now();
+    loop {
+        let s = sent(&r);
+        if s.iter()
+            .any(|x| x.contains("topic=2") && x.contains("42.5"))
+        {
+            eprintln!("topic 2 submitted after {:?}", start.elapsed());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "topic 2 was delayed: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(health.is_ready());
+    assert!(
+        !sent(&r)
+            .iter()
+            .any(|x| x.contains("topic=1") || x.contains("topic=3"))
+    );
+    let text = r.env.metrics.render();
+    assert!(
+        text.contains(
+            "allora_adapter_failures_total{kind=\"load\",role=\"inference\",topic=\"3\"} 1"
+        ),
+        "{text}"
+    );
+    r.env.shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(6), task).await;
+    assert!(stopped.is_ok(), "shutdown exceeded its bound");
+    assert!(stopped.unwrap().unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasm_adapter_port_calls_a_real_component() {
+    use super::ports::{AdapterPort, Call};
+    let d = dist();
+    let rt = crate::runtime::AdapterRuntime::new(crate::runtime::RuntimeConfig::default()).unwrap();
+    let plan = crate::config::AdapterPlan {
+        name: "trivial".into(),
+        wasm: d.join("trivial.wasm"),
+        allowed_hosts: vec![],
+        timeout: Duration::from_secs(5),
+        memory_bytes: 64 << 20,
+        max_http_requests: 1,
+        max_response_bytes: 1024,
+        params: BTreeMap::new(),
+    };
+    let t = std::time::Instant::now();
+    let a = super::live_adapter::load(&rt, &plan, vec![crate::runtime::Role::Inference])
+        .await
+        .unwrap();
+    eprintln!("load {:?}", t.elapsed());
+    let call = Call {
+        topic_id: 1,
+        nonce: 2,
+        params: BTreeMap::new(),
+        deadline: None,
+    };
+    let t = std::time::Instant::now();
+    let v = a.infer(&call).await.unwrap();
+    eprintln!("call {:?}", t.elapsed());
+    assert_eq!(v, vec![("y".to_string(), "42.5".to_string())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasm_adapter_port_cuts_off_a_spinning_guest() {
+    use super::ports::{AdapterPort, Call};
+    let d = dist();
+    let rt = crate::runtime::AdapterRuntime::new(crate::runtime::RuntimeConfig::default()).unwrap();
+    let plan = crate::config::AdapterPlan {
+        name: "hostile".into(),
+        wasm: d.join("hostile.wasm"),
+        allowed_hosts: vec![],
+        timeout: Duration::from_secs(1),
+        memory_bytes: 64 << 20,
+        max_http_requests: 1,
+        max_response_bytes: 1024,
+        params: BTreeMap::new(),
+    };
+    let a = super::live_adapter::load(&rt, &plan, vec![crate::runtime::Role::Inference])
+        .await
+        .unwrap();
+    let call = Call {
+        topic_id: 1,
+        nonce: 2,
+        params: BTreeMap::from([("mode".to_string(), "loop".to_string())]),
+        deadline: None,
+    };
+    let t = std::time::Instant::now();
+    let e = a.infer(&call).await.unwrap_err();
+    eprintln!("call {:?} {e}", t.elapsed());
+    assert_eq!(e.kind, "timeout");
+}

@@ -103,6 +103,7 @@ impl WorkerActor {
             });
         }
         windows.sort();
+        tracing::debug!(topic_id, role = ROLE, height, open = ?windows, "polled worker windows");
         for w in windows {
             if self.env.shutdown.is_cancelled() {
                 return;

@@ -283,7 +283,7 @@ fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
             .home
             .clone()
             .unwrap_or_else(|| PathBuf::from("."))
-            .join(".allorad"),
+            .join(".allora-node"),
     };
     let key_name = w.address_key_name.clone().filter(|s| !s.is_empty());
     let key = if let Some(m) = w
@@ -1172,7 +1172,7 @@ mod tests {
             plan.wallet.key,
             KeySource::Keystore {
                 name: "k".into(),
-                home: dir.path().join(".allorad")
+                home: dir.path().join(".allora-node")
             }
         );
         assert!(plan.warnings.iter().any(|w| w.contains("nodeGrpcs")));

@@ -1192,3 +1192,105 @@ fn example_config_validates_with_the_real_node() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// scripts/init-config with the real binary's keystore.
+
+fn init_config(config: &Path, env_file: &Path) -> (bool, String, String) {
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/init-config"))
+        .arg("--config")
+        .arg(config)
+        .arg("--env-file")
+        .arg(env_file)
+        .env("ALLORA_NODE_BIN", BIN)
+        .env_remove("ALLORA_NODE_HOME")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run scripts/init-config");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn funded_address(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Address to fund: "))
+        .unwrap_or_else(|| panic!("no address printed:\n{stdout}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn init_config_creates_the_key_in_data_once_and_prints_the_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.json");
+    let env_file = dir.path().join(".env");
+    // First run: no config yet — it is created from config.example.json, then the key.
+    let (ok, stdout, stderr) = init_config(&config, &env_file);
+    assert!(ok, "init-config failed:\n{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("config created"),
+        read("config.example.json")
+    );
+    let address = funded_address(&stdout);
+    assert!(
+        address.starts_with("allo1") && address.len() == 43,
+        "{address}"
+    );
+    let key_name = example_config()["wallet"]["addressKeyName"]
+        .as_str()
+        .expect("key name")
+        .to_string();
+    let key_file = dir
+        .path()
+        .join("data/.allora-node/keys")
+        .join(format!("{key_name}.json"));
+    assert!(key_file.is_file(), "{} missing", key_file.display());
+    let env = std::fs::read_to_string(&env_file).expect(".env written");
+    assert!(
+        env.contains("ALLORA_UID=") && env.contains("ALLORA_GID="),
+        "{env}"
+    );
+
+    // The node itself resolves that keystore entry to the same address.
+    let shown = Command::new(BIN)
+        .args(["keys", "show", &key_name, "--home"])
+        .arg(dir.path().join("data/.allora-node"))
+        .output()
+        .expect("keys show");
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&address));
+
+    // Second run: the key is reused, not replaced.
+    let (ok, stdout, stderr) = init_config(&config, &env_file);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("already exists"), "{stdout}");
+    assert_eq!(funded_address(&stdout), address);
+}
+
+#[test]
+fn init_config_restores_the_configured_mnemonic_without_echoing_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.json");
+    // A public devnet test mnemonic.
+    let mnemonic = allora_node::devnet::TEST_MNEMONICS[1];
+    let mut cfg = example_config();
+    cfg["wallet"]["addressRestoreMnemonic"] = Json::String(mnemonic.to_string());
+    std::fs::write(&config, cfg.to_string()).expect("write config");
+    let (ok, stdout, stderr) = init_config(&config, &dir.path().join(".env"));
+    assert!(ok, "{stdout}\n{stderr}");
+    let want = allora_node::keys::Wallet::from_mnemonic(mnemonic)
+        .expect("wallet")
+        .address()
+        .to_string();
+    assert_eq!(funded_address(&stdout), want);
+    let first_words: String = mnemonic
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!stdout.contains(&first_words) && !stderr.contains(&first_words));
+}

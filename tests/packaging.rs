@@ -1294,3 +1294,68 @@ fn init_config_restores_the_configured_mnemonic_without_echoing_it() {
         .join(" ");
     assert!(!stdout.contains(&first_words) && !stderr.contains(&first_words));
 }
+
+// ---------------------------------------------------------------------------------------------
+// README command (a): the demo runs the example config against the devnet to completion.
+
+#[test]
+fn demo_submits_and_the_devnet_accepts_worker_and_reputer_payloads() {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--epochs", "1", "--block-time-ms", "500"])
+        .current_dir(repo())
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start allora-node demo");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("demo did not finish within 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(
+        status.success(),
+        "demo failed ({status}):\n{stdout}\n{stderr}"
+    );
+    assert!(!stdout.contains("REJECTED"), "{stdout}");
+    for topic in [1, 2] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains(&format!("worker    topic {topic} nonce"))
+                    && l.contains("accepted")),
+            "no accepted worker payload for topic {topic}:\n{stdout}"
+        );
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains(&format!("reputer   topic {topic} nonce"))
+                    && l.contains("accepted")),
+            "no accepted reputer payload for topic {topic}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("done: 1 epoch(s) submitted and accepted on every topic"),
+        "{stdout}"
+    );
+}

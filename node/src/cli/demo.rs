@@ -317,7 +317,7 @@ fn demo_genesis(epoch_length: i64) -> anyhow::Result<Genesis> {
     Ok(genesis)
 }
 
-/// A private scratch directory for the demo's keystore home.
+/// A private scratch directory for the demo's keystore home and cache, removed at exit.
 fn tempfile_dir(root: &Path) -> anyhow::Result<PathBuf> {
     let dir = root
         .join("target")
@@ -362,11 +362,14 @@ fn demo_config(
             }
         }
     }
+    // The cache dir also holds the node's submission ledger, which must not outlive this
+    // run's devnet: keep it in the run's scratch directory.
+    let cache = work.join("cache");
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     cfg["node"] = serde_json::json!({
         "metricsAddr": "127.0.0.1:0",
         "adaptersDir": dist,
-        // Compiled adapters survive between demo runs, so the second run starts at once.
-        "cacheDir": dist.parent().unwrap_or(dist).join("target").join("demo-cache"),
+        "cacheDir": cache,
     });
     // Adapter paths in the example are relative to the repository root (the config's dir).
     Ok(cfg.to_string())

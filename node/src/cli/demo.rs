@@ -33,6 +33,8 @@ use crate::runtime::{AdapterRuntime, RuntimeConfig};
 const EXAMPLE_CONFIG: &str = include_str!("../../../config.example.json");
 /// Where that config expects the example source service.
 const EXAMPLE_SOURCE: &str = "source:8000";
+/// Polling interval cap for the demo's short devnet epochs.
+const DEMO_LOOP_SECONDS: u64 = 5;
 /// Shipped adapters the example config uses, with the crates that build them.
 const ADAPTERS: &[(&str, &str)] = &[
     ("http_source.wasm", "http-source"),
@@ -356,6 +358,9 @@ fn demo_config(
     }
     if let Some(reputers) = cfg["reputer"].as_array_mut() {
         for r in reputers {
+            // Devnet epochs last seconds, not minutes: poll as often as the workers do.
+            let loop_secs = r["loopSeconds"].as_u64().unwrap_or(DEMO_LOOP_SECONDS);
+            r["loopSeconds"] = serde_json::json!(loop_secs.min(DEMO_LOOP_SECONDS));
             let have = r["minStake"].as_u64().map(u128::from).unwrap_or(0);
             if have < min_stake {
                 r["minStake"] = serde_json::json!(min_stake.to_string());

@@ -263,7 +263,14 @@ async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Send
         i += 1;
         match run_connection(&url, &topics, &tx, &mut dedup).await {
             ConnEnd::ReceiverGone => return,
-            ConnEnd::Failed(reason) => {
+            ConnEnd::Failed {
+                reason,
+                was_subscribed,
+            } => {
+                if was_subscribed {
+                    // A connection that worked: reconnect promptly.
+                    backoff = Duration::from_millis(200);
+                }
                 tracing::warn!(endpoint = %url, reason = %reason, retry_in_ms = backoff.as_millis() as u64, "event websocket lost; reconnecting");
             }
         }
@@ -277,7 +284,17 @@ async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Send
 
 enum ConnEnd {
     ReceiverGone,
-    Failed(String),
+    Failed {
+        reason: String,
+        was_subscribed: bool,
+    },
+}
+
+fn failed(reason: impl Into<String>, was_subscribed: bool) -> ConnEnd {
+    ConnEnd::Failed {
+        reason: reason.into(),
+        was_subscribed,
+    }
 }
 
 /// Silence after which the connection is presumed half-dead (a ping is sent after half).
@@ -296,16 +313,17 @@ async fn run_connection(
     .await;
     let mut ws = match connect {
         Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return ConnEnd::Failed(e.to_string()),
-        Err(_) => return ConnEnd::Failed("connect timed out".into()),
+        Ok(Err(e)) => return failed(e.to_string(), false),
+        Err(_) => return failed("connect timed out", false),
     };
     let sub = json!({
         "jsonrpc": "2.0", "id": 1, "method": "subscribe",
         "params": { "query": SUBSCRIPTION_QUERY }
     });
     if let Err(e) = ws.send(Message::Text(sub.to_string().into())).await {
-        return ConnEnd::Failed(e.to_string());
+        return failed(e.to_string(), false);
     }
+    let mut subscribed = false;
     tracing::info!(endpoint = %url, query = SUBSCRIPTION_QUERY, "subscribed to window events");
     let mut pinged = false;
     loop {
@@ -314,28 +332,30 @@ async fn run_connection(
             Err(_) if !pinged => {
                 pinged = true;
                 if ws.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return ConnEnd::Failed("ping failed".into());
+                    return failed("ping failed", subscribed);
                 }
                 continue;
             }
-            Err(_) => return ConnEnd::Failed(format!("no traffic for {IDLE_LIMIT:?}")),
-            Ok(None) => return ConnEnd::Failed("closed by server".into()),
-            Ok(Some(Err(e))) => return ConnEnd::Failed(e.to_string()),
+            Err(_) => return failed(format!("no traffic for {IDLE_LIMIT:?}"), subscribed),
+            Ok(None) => return failed("closed by server", subscribed),
+            Ok(Some(Err(e))) => return failed(e.to_string(), subscribed),
             Ok(Some(Ok(m))) => m,
         };
         pinged = false;
         let text = match msg {
             Message::Text(t) => t.to_string(),
             Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-            Message::Close(_) => return ConnEnd::Failed("closed by server".into()),
+            Message::Close(_) => return failed("closed by server", subscribed),
             _ => continue,
         };
         let Ok(v) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
         if let Some(err) = v.get("error") {
-            return ConnEnd::Failed(format!("subscribe refused: {err}"));
+            return failed(format!("subscribe refused: {err}"), subscribed);
         }
+        // The first answer without an error acknowledges the subscription.
+        subscribed = true;
         for e in parse_notification(&v, topics) {
             if dedup.first_time(&e) && tx.send(e).await.is_err() {
                 return ConnEnd::ReceiverGone;

@@ -157,6 +157,57 @@ impl TxConfig {
     }
 }
 
+impl TxConfig {
+    /// Applies the Go-node `wallet` settings: `gas` (`"auto"` or a fixed limit),
+    /// `gasAdjustment`, `gasPrices` (`"auto"` = feemarket, or a price such as `"10"` /
+    /// `"0.025uallo"`) and `maxFees` (uallo). Errors name the field and the fix.
+    pub fn with_wallet_settings(
+        mut self,
+        gas: &str,
+        gas_adjustment: f64,
+        gas_prices: &str,
+        max_fees: u128,
+    ) -> Result<TxConfig, String> {
+        let gas = gas.trim();
+        self.fixed_gas = if gas.is_empty() || gas.eq_ignore_ascii_case("auto") {
+            None
+        } else {
+            Some(gas.parse::<u64>().ok().filter(|g| *g > 0).ok_or_else(|| {
+                format!("wallet.gas: {gas:?} is neither \"auto\" nor a positive integer gas limit")
+            })?)
+        };
+        if !(gas_adjustment.is_finite() && gas_adjustment >= 1.0) {
+            return Err(format!(
+                "wallet.gasAdjustment: {gas_adjustment} must be a number >= 1 (e.g. 1.5)"
+            ));
+        }
+        self.gas_adjustment = gas_adjustment;
+        let gp = gas_prices.trim();
+        if gp.is_empty() || gp.eq_ignore_ascii_case("auto") {
+            self.fee.dynamic = true;
+        } else {
+            let number = gp.strip_suffix(self.fee.denom.as_str()).unwrap_or(gp);
+            let price = number
+                .parse::<f64>()
+                .ok()
+                .filter(|p| p.is_finite() && *p >= 0.0)
+                .ok_or_else(|| {
+                    format!(
+                        "wallet.gasPrices: {gp:?} is neither \"auto\" nor a gas price such as \"10\" or \"0.025{}\"",
+                        self.fee.denom
+                    )
+                })?;
+            self.fee.dynamic = false;
+            self.fee.fallback_gas_price = price;
+        }
+        if max_fees == 0 {
+            return Err("wallet.maxFees: must be > 0 (uallo per tx)".into());
+        }
+        self.fee.max_fee = max_fees;
+        Ok(self)
+    }
+}
+
 /// What a submission is about (for batching, deadlines, logs and metrics).
 #[derive(Debug, Clone)]
 pub struct SubmitMeta {
@@ -304,6 +355,14 @@ pub struct TxActor {
 
 /// How long a feemarket price is reused.
 const PRICE_TTL: Duration = Duration::from_secs(30);
+
+enum Confirm {
+    Included(Box<TxResponse>),
+    /// The chain passed the tx's `timeout_height` without including it.
+    Expired,
+    /// Still unknown after `confirm_timeout`.
+    NotSeen,
+}
 
 enum Step {
     /// Try the (possibly reduced) batch again.
@@ -561,8 +620,8 @@ impl TxActor {
         if let Some(a) = self.account.as_mut() {
             a.sequence = params.sequence + 1;
         }
-        match self.confirm(&hash).await {
-            Ok(Some(r)) if r.code == 0 => {
+        match self.confirm(&hash, timeout_height).await {
+            Ok(Confirm::Included(r)) if r.code == 0 => {
                 let outcome = TxOutcome {
                     tx_hash: hash,
                     height: r.height,
@@ -571,7 +630,7 @@ impl TxActor {
                 answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
                 Ok(Step::Done)
             }
-            Ok(Some(r)) => {
+            Ok(Confirm::Included(r)) => {
                 *last_err = r.raw_log.clone();
                 // DeliverTx failed: the tx was included (sequence used, fee paid) but
                 // none of its messages applied.
@@ -585,7 +644,16 @@ impl TxActor {
                 )
                 .await
             }
-            Ok(None) => {
+            Ok(Confirm::Expired) => {
+                // Never included and now invalid: the sequence was not consumed on chain.
+                // Messages past their deadline are answered "window closed" by the next
+                // round; the others go again.
+                tracing::warn!(tx_hash = %hash, timeout_height, "tx expired without inclusion");
+                *last_err = format!("tx {hash} expired at timeout height {timeout_height}");
+                self.account = None;
+                Ok(Step::Retry)
+            }
+            Ok(Confirm::NotSeen) => {
                 self.account = None;
                 let err = TxError::Timeout {
                     tx_hash: hash,
@@ -695,18 +763,32 @@ impl TxActor {
     }
 
     /// Polls `GetTx` until the tx is in a block or `confirm_timeout` passes.
-    async fn confirm(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
+    /// Stops early once the chain is past `timeout_height` (the tx can no longer be
+    /// included).
+    async fn confirm(&self, hash: &str, timeout_height: u64) -> Result<Confirm, ChainError> {
         let start = Instant::now();
+        let mut polls: u32 = 0;
         loop {
             let last_err = match self.client.get_tx(hash).await {
-                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(Some(r)) => return Ok(Confirm::Included(Box::new(r))),
                 Ok(None) => None,
                 Err(e) => Some(e),
             };
+            polls += 1;
+            if polls.is_multiple_of(4)
+                && let Ok(h) = self.client.latest_height().await
+                && h > timeout_height as i64
+            {
+                // One last look: the tx may have landed in the final valid block.
+                if let Ok(Some(r)) = self.client.get_tx(hash).await {
+                    return Ok(Confirm::Included(Box::new(r)));
+                }
+                return Ok(Confirm::Expired);
+            }
             if start.elapsed() >= self.cfg.confirm_timeout {
                 return match last_err {
                     Some(e) => Err(e),
-                    None => Ok(None),
+                    None => Ok(Confirm::NotSeen),
                 };
             }
             tokio::time::sleep(self.cfg.poll_interval).await;
@@ -800,6 +882,37 @@ mod tests {
             &other.encode_to_vec(),
             &raw.signatures[0]
         ));
+    }
+
+    #[test]
+    fn wallet_settings() {
+        let c = TxConfig::new("x")
+            .with_wallet_settings("auto", 1.5, "auto", 5_000_000)
+            .unwrap();
+        assert_eq!(c.fixed_gas, None);
+        assert!(c.fee.dynamic);
+        assert_eq!(c.fee.max_fee, 5_000_000);
+        let c = TxConfig::new("x")
+            .with_wallet_settings("300000", 1.0, "0.025uallo", 10)
+            .unwrap();
+        assert_eq!(c.fixed_gas, Some(300_000));
+        assert!(!c.fee.dynamic);
+        assert_eq!(c.fee.fallback_gas_price, 0.025);
+        let c = TxConfig::new("x")
+            .with_wallet_settings("auto", 1.2, "10", 10)
+            .unwrap();
+        assert_eq!(c.fee.fallback_gas_price, 10.0);
+        for (gas, adj, prices, max, field) in [
+            ("lots", 1.5, "auto", 1, "wallet.gas"),
+            ("auto", 0.5, "auto", 1, "wallet.gasAdjustment"),
+            ("auto", 1.5, "cheap", 1, "wallet.gasPrices"),
+            ("auto", 1.5, "auto", 0, "wallet.maxFees"),
+        ] {
+            let e = TxConfig::new("x")
+                .with_wallet_settings(gas, adj, prices, max)
+                .unwrap_err();
+            assert!(e.starts_with(field), "{e}");
+        }
     }
 
     #[test]

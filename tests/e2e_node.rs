@@ -130,6 +130,23 @@ async fn two_topics_register_stake_and_submit_for_three_epochs() {
         ) > 0.0
     );
     assert!(metric(&text, "allora_wallet_balance_uallo", &[("address", &me)]) >= 0.0);
+    assert_eq!(
+        metric(
+            &text,
+            "allora_endpoint_up",
+            &[("kind", "grpc"), ("endpoint", &dn.grpc_url())]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "allora_endpoint_up",
+            &[("kind", "rpc"), ("endpoint", &dn.rpc_url())]
+        ),
+        1.0
+    );
     let ready = reqwest::get(format!("http://{}/ready", node.metrics))
         .await
         .unwrap();

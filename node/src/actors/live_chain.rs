@@ -77,6 +77,15 @@ impl ChainPort for LiveChain {
         self.client.chain_id().await.map_err(cerr)
     }
 
+    fn grpc_health(&self) -> Vec<(String, bool)> {
+        self.client
+            .pool()
+            .health()
+            .into_iter()
+            .map(|h| (h.url, h.healthy))
+            .collect()
+    }
+
     async fn params(&self) -> Result<ChainParams, PortError> {
         let p = self.client.params().await.map_err(cerr)?;
         Ok(ChainParams {

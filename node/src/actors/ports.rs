@@ -73,6 +73,11 @@ impl Role {
 #[async_trait]
 pub trait ChainPort: Send + Sync {
     async fn chain_id(&self) -> Result<String, PortError>;
+    /// (url, healthy) of each gRPC endpoint as the client's pool scores them; empty when
+    /// the implementation does not track health (then the supervisor probes).
+    fn grpc_health(&self) -> Vec<(String, bool)> {
+        Vec::new()
+    }
     async fn params(&self) -> Result<ChainParams, PortError>;
     async fn topic(&self, topic_id: u64) -> Result<TopicInfo, PortError>;
     async fn latest_height(&self) -> Result<i64, PortError>;

@@ -31,8 +31,11 @@ pub async fn ensure_registered(
     let mut funding_logged = false;
     loop {
         match step(env, topic_id, role, &address, &mut funding_logged).await {
-            Ok(Some(done)) => return done,
-            Ok(None) => {}
+            Ok(Step::Done(done)) => return done,
+            // Just registered: confirm on the chain right away, not a loop later, so the
+            // first open window is not missed.
+            Ok(Step::Recheck) => continue,
+            Ok(Step::Wait) => {}
             Err(err) => tracing::warn!(
                 topic_id, role = r, address = %address, error = %err,
                 "registration check failed; retrying"
@@ -44,13 +47,19 @@ pub async fn ensure_registered(
     }
 }
 
+enum Step {
+    Done(Registered),
+    Recheck,
+    Wait,
+}
+
 async fn step(
     env: &ActorEnv,
     topic_id: u64,
     role: Role,
     address: &str,
     funding_logged: &mut bool,
-) -> Result<Option<Registered>, String> {
+) -> Result<Step, String> {
     let r = role.as_str();
     if env
         .chain
@@ -59,7 +68,7 @@ async fn step(
         .map_err(|e| e.to_string())?
     {
         tracing::info!(topic_id, role = r, address, "registered");
-        return Ok(Some(Registered::Yes));
+        return Ok(Step::Done(Registered::Yes));
     }
     let out = env.signer.register(topic_id, role);
     if env.dry_run {
@@ -67,7 +76,7 @@ async fn step(
             topic_id, role = r, address, msg = %out.describe,
             "dry run: would send Register (not broadcast)"
         );
-        return Ok(Some(Registered::DryRun));
+        return Ok(Step::Done(Registered::DryRun));
     }
     let params = env.chain.params().await.map_err(|e| e.to_string())?;
     let balance = env
@@ -92,7 +101,7 @@ async fn step(
             );
             *funding_logged = true;
         }
-        return Ok(None);
+        return Ok(Step::Wait);
     }
     tracing::info!(topic_id, role = r, address, "registering");
     let meta = SubmitMeta {
@@ -104,7 +113,7 @@ async fn step(
     match env.tx.submit(out, meta).await {
         Ok(inc) => {
             tracing::info!(topic_id, role = r, tx_hash = %inc.tx_hash, height = inc.height, "registration included");
-            Ok(None) // re-check the chain before reporting success
+            Ok(Step::Recheck)
         }
         Err(e) => {
             env.metrics

@@ -280,14 +280,23 @@ async fn gauges(
                 .with_label_values(&[&address])
                 .set(b as f64);
         }
-        for (kind, list) in [("grpc", &grpc), ("rpc", &rpc)] {
-            for url in list {
-                let up = probe(url).await;
-                metrics
-                    .endpoint_up
-                    .with_label_values(&[url, kind])
-                    .set(if up { 1.0 } else { 0.0 });
+        // gRPC: the client's own scoring (what queries actually saw), else a TCP probe.
+        let mut states = chain.grpc_health();
+        if states.is_empty() {
+            for url in &grpc {
+                states.push((url.clone(), probe(url).await));
             }
+        }
+        let grpc_states = states.into_iter().map(|(u, up)| (u, "grpc", up));
+        let mut rpc_states = Vec::new();
+        for url in &rpc {
+            rpc_states.push((url.clone(), "rpc", probe(url).await));
+        }
+        for (url, kind, up) in grpc_states.chain(rpc_states) {
+            metrics
+                .endpoint_up
+                .with_label_values(&[&url, kind])
+                .set(if up { 1.0 } else { 0.0 });
         }
     }
 }

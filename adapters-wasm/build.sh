@@ -23,7 +23,7 @@ echo "==> JavaScript adapter (componentize-js)"
 (
   cd js-inference
   if [ ! -d node_modules/@bytecodealliance/componentize-js ]; then
-    npm ci --no-audit --no-fund
+    npm install --no-audit --no-fund
   fi
   npm run --silent build
 )

@@ -5,7 +5,7 @@
 // exponentially weighted moving average with decay `Decay` (default 0.8; newer prices weigh
 // more). Returns one value labelled "y".
 //
-// Build: npm ci && npm run build  (writes ../dist/js_inference.wasm)
+// Build: npm install && npm run build  (writes ../dist/js_inference.wasm)
 
 import { fetch } from "allora:adapter/http@0.1.0";
 import { log } from "allora:adapter/log@0.1.0";

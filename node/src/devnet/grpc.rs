@@ -40,6 +40,9 @@ fn unimplemented(name: &str) -> Status {
 
 /// All gRPC service implementations (cheap to clone).
 #[derive(Debug, Clone)]
+
+/// `cosmos.LegacyDec` fixed-point scale (18 decimal places).
+const LEGACY_DEC_SCALE: u128 = 1_000_000_000_000_000_000;
 pub struct Services {
     pub node: Arc<Node>,
 }
@@ -994,7 +997,8 @@ impl feemarket::query_server::Query for Services {
         ok(feemarket::GasPriceResponse {
             price: Some(DecCoin {
                 denom,
-                amount: price.to_string(),
+                // LegacyDec on the wire: the integer scaled by 10^18, as a real feemarket sends.
+                amount: price.saturating_mul(LEGACY_DEC_SCALE).to_string(),
             }),
         })
     }

@@ -1,356 +1,347 @@
-//! `ChainClient`: typed queries the node needs (emissions v10, auth, bank, tx, tendermint,
-//! feemarket) over the failover pool in `endpoints`. Every error names the endpoint and the
-//! gRPC method so a log line says where to look.
+//! `ChainClient`: the queries an off-chain node needs (emissions v10, cosmos auth / bank /
+//! tx / tendermint, feemarket), each with a per-call timeout and failover across the
+//! endpoint pool. Answers ("topic not found") are returned as errors without failover;
+//! transport failures move on to the next endpoint and force a re-dial of the failed one.
 
-use cosmos_sdk_proto::cosmos::auth::v1beta1 as auth;
-use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
+use std::future::Future;
+
+use cosmos_sdk_proto::cosmos::auth::v1beta1::{
+    QueryAccountInfoRequest, query_client::QueryClient as AuthClient,
+};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{
+    QueryBalanceRequest, query_client::QueryClient as BankClient,
+};
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
-use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tm;
-use cosmos_sdk_proto::cosmos::tx::v1beta1 as txs;
+use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::{
+    GetLatestBlockRequest, GetNodeInfoRequest, service_client::ServiceClient as TmClient,
+};
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{
+    BroadcastMode, BroadcastTxRequest, GetTxRequest, SimulateRequest,
+    service_client::ServiceClient as TxClient,
+};
 use tonic::transport::Channel;
 
-use super::endpoints::{EndpointConfig, EndpointConfigError, Endpoints};
-use super::fees;
-use crate::proto::emissions::{v9, v10};
-use crate::proto::feemarket::v1 as feemarket;
+use super::ChainError;
+use super::endpoints::{Endpoints, GrpcPool, is_transport_status};
+use crate::proto::emissions::v9::Params;
+use crate::proto::emissions::v10::{self, query_service_client::QueryServiceClient as Emissions};
+use crate::proto::feemarket::v1::{GasPriceRequest, query_client::QueryClient as FeemarketClient};
 
-type Emissions = v10::query_service_client::QueryServiceClient<Channel>;
+/// Pause between failover rounds.
+const ROUND_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Largest response we accept (network inference bundles can be large).
-const MAX_MSG_BYTES: usize = 32 * 1024 * 1024;
-
-/// A failed chain query.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ChainError {
-    /// No endpoint could be reached (all failed at the transport level or timed out).
-    #[error(
-        "{method} failed on {endpoint}: {message} (is the node reachable? check wallet.nodeGrpcs)"
-    )]
-    Transport {
-        endpoint: String,
-        method: &'static str,
-        message: String,
-    },
-    /// The endpoint answered with an error status.
-    #[error("{method} on {endpoint} returned {code:?}: {message}")]
-    Status {
-        endpoint: String,
-        method: &'static str,
-        code: tonic::Code,
-        message: String,
-    },
-    /// The answer lacked a field or had an unparsable value.
-    #[error("{method}: unexpected response: {detail}")]
-    BadResponse {
-        method: &'static str,
-        detail: String,
-    },
-    /// The node serves another chain than configured.
-    #[error(
-        "chain-id mismatch: wallet.chainId is {expected:?} but {endpoint} serves {actual:?}; fix wallet.chainId or the endpoint list"
-    )]
-    ChainIdMismatch {
-        expected: String,
-        actual: String,
-        endpoint: String,
-    },
-    #[error(transparent)]
-    Config(#[from] EndpointConfigError),
+/// Account number and sequence (`AccountInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub account_number: u64,
+    pub sequence: u64,
 }
 
-impl ChainError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            ChainError::Status {
-                code: tonic::Code::NotFound,
-                ..
-            }
-        )
-    }
-    pub fn is_transport(&self) -> bool {
-        matches!(self, ChainError::Transport { .. })
-    }
-    /// The status message (or the transport message).
-    pub fn message(&self) -> String {
-        match self {
-            ChainError::Transport { message, .. } | ChainError::Status { message, .. } => {
-                message.clone()
-            }
-            other => other.to_string(),
-        }
-    }
-}
-
-fn bad(method: &'static str, detail: impl Into<String>) -> ChainError {
-    ChainError::BadResponse {
-        method,
-        detail: detail.into(),
-    }
-}
-
-fn parse_int(method: &'static str, s: &str) -> Result<u128, ChainError> {
-    if s.is_empty() {
-        return Ok(0);
-    }
-    s.parse()
-        .map_err(|_| bad(method, format!("amount {s:?} is not an integer")))
-}
-
-/// Worker/reputer submission window status (v10 `Get*SubmissionWindowStatus`).
+/// Submission window status (`Get{Worker,Reputer}SubmissionWindowStatus`).
 pub type WindowStatus = v10::GetWorkerSubmissionWindowStatusResponse;
 
-/// Query client over all configured endpoints (cheap to clone).
+/// Query client over a pool of gRPC endpoints. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ChainClient {
+    pool: GrpcPool,
     endpoints: Endpoints,
 }
 
-macro_rules! emissions_call {
-    ($self:ident, $name:literal, $method:ident, $req:expr) => {{
-        let req = $req;
-        $self
-            .endpoints
-            .call($name, move |ch| {
-                let req = req.clone();
-                async move { emissions(ch).$method(req).await }
-            })
-            .await
-    }};
-}
-
-fn emissions(ch: Channel) -> Emissions {
-    Emissions::new(ch).max_decoding_message_size(MAX_MSG_BYTES)
+fn parse_int(op: &'static str, s: &str) -> Result<u128, ChainError> {
+    if s.is_empty() {
+        return Ok(0);
+    }
+    s.parse::<u128>()
+        .map_err(|_| ChainError::Decode(format!("{op}: {s:?} is not an integer amount")))
 }
 
 impl ChainClient {
-    pub fn new(cfg: &EndpointConfig) -> Result<ChainClient, ChainError> {
+    /// Builds the pool (no I/O yet; channels dial lazily). Logs a warning when only one
+    /// endpoint of a kind is configured.
+    pub fn new(endpoints: Endpoints) -> Result<ChainClient, ChainError> {
+        for w in endpoints.warnings() {
+            tracing::warn!(warning = %w, "endpoint configuration");
+        }
         Ok(ChainClient {
-            endpoints: Endpoints::new(cfg)?,
+            pool: GrpcPool::new(&endpoints)?,
+            endpoints,
         })
-    }
-
-    pub fn from_endpoints(endpoints: Endpoints) -> ChainClient {
-        ChainClient { endpoints }
     }
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
 
-    // ---- cosmos ----
-
-    /// Chain id served by the node (`GetNodeInfo.default_node_info.network`).
-    pub async fn chain_id(&self) -> Result<String, ChainError> {
-        let r = self
-            .endpoints
-            .call(
-                "cosmos.base.tendermint.v1beta1.Service/GetNodeInfo",
-                |ch| async move {
-                    tm::service_client::ServiceClient::new(ch)
-                        .get_node_info(tm::GetNodeInfoRequest {})
-                        .await
-                },
-            )
-            .await?;
-        r.default_node_info
-            .map(|i| i.network)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| bad("GetNodeInfo", "no default_node_info.network"))
+    pub fn pool(&self) -> &GrpcPool {
+        &self.pool
     }
 
-    /// Startup check: the node's chain id must equal the configured one.
+    /// Runs `f` against the healthiest endpoint, failing over on transport errors.
+    pub async fn call<T, F, Fut>(&self, op: &'static str, f: F) -> Result<T, ChainError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let mut last = String::from("no endpoint tried");
+        // Two rounds: a blip that hits every endpoint once (restart, brief overload) is
+        // absorbed; a persistent outage is reported after a bounded time.
+        for round in 0..2 {
+            if round > 0 {
+                tokio::time::sleep(ROUND_BACKOFF).await;
+            }
+            if let Some(v) = self.call_round(op, &f, &mut last).await? {
+                return Ok(v);
+            }
+        }
+        Err(ChainError::Unreachable {
+            op,
+            tried: self.pool.len(),
+            last,
+        })
+    }
+
+    async fn call_round<T, F, Fut>(
+        &self,
+        op: &'static str,
+        f: &F,
+        last: &mut String,
+    ) -> Result<Option<T>, ChainError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        for i in self.pool.order() {
+            let url = self.pool.url(i).to_owned();
+            let ch = self.pool.channel(i)?;
+            match tokio::time::timeout(self.pool.call_timeout(), f(ch)).await {
+                Ok(Ok(resp)) => {
+                    self.pool.mark_ok(i);
+                    return Ok(Some(resp.into_inner()));
+                }
+                Ok(Err(status)) if is_transport_status(&status) => {
+                    tracing::warn!(op, endpoint = %url, code = ?status.code(), error = %status.message(), "gRPC endpoint failed; trying the next one");
+                    self.pool.mark_failed(i);
+                    *last = format!("{url}: {}", status.message());
+                }
+                Ok(Err(status)) => {
+                    self.pool.mark_ok(i);
+                    return Err(ChainError::Status {
+                        op,
+                        endpoint: url,
+                        code: status.code(),
+                        message: status.message().to_owned(),
+                    });
+                }
+                Err(_) => {
+                    tracing::warn!(op, endpoint = %url, timeout_ms = self.pool.call_timeout().as_millis() as u64, "gRPC call timed out; re-dialing and trying the next endpoint");
+                    self.pool.mark_failed(i);
+                    *last = format!("{url}: timed out after {:?}", self.pool.call_timeout());
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    // ---- cosmos ----
+
+    /// The node's chain id (`GetNodeInfo().default_node_info.network`).
+    pub async fn chain_id(&self) -> Result<String, ChainError> {
+        let r = self
+            .call("GetNodeInfo", |ch| async move {
+                TmClient::new(ch).get_node_info(GetNodeInfoRequest {}).await
+            })
+            .await?;
+        r.default_node_info
+            .map(|n| n.network)
+            .ok_or_else(|| ChainError::Decode("GetNodeInfo: no default_node_info".into()))
+    }
+
+    /// Fails with a clear error when the node serves another chain than configured.
     pub async fn check_chain_id(&self, expected: &str) -> Result<(), ChainError> {
         let actual = self.chain_id().await?;
-        if actual != expected {
-            let endpoint = self
-                .endpoints
-                .health()
-                .into_iter()
-                .find(|h| h.kind == "grpc" && h.healthy)
-                .map(|h| h.url)
-                .unwrap_or_default();
-            return Err(ChainError::ChainIdMismatch {
-                expected: expected.to_string(),
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(ChainError::ChainIdMismatch {
+                expected: expected.to_owned(),
                 actual,
-                endpoint,
-            });
+            })
         }
-        Ok(())
     }
 
     /// Height of the latest committed block.
     pub async fn latest_height(&self) -> Result<i64, ChainError> {
         let r = self
-            .endpoints
-            .call(
-                "cosmos.base.tendermint.v1beta1.Service/GetLatestBlock",
-                |ch| async move {
-                    tm::service_client::ServiceClient::new(ch)
-                        .max_decoding_message_size(MAX_MSG_BYTES)
-                        .get_latest_block(tm::GetLatestBlockRequest {})
-                        .await
-                },
-            )
-            .await?;
-        #[allow(deprecated)]
-        let from_block = r.block.and_then(|b| b.header).map(|h| h.height);
-        let from_sdk = r.sdk_block.and_then(|b| b.header).map(|h| h.height);
-        from_sdk
-            .or(from_block)
-            .ok_or_else(|| bad("GetLatestBlock", "no block header"))
-    }
-
-    /// `(account_number, sequence)` via `AccountInfo`.
-    pub async fn account(&self, address: &str) -> Result<(u64, u64), ChainError> {
-        let req = auth::QueryAccountInfoRequest {
-            address: address.to_string(),
-        };
-        let r = self
-            .endpoints
-            .call("cosmos.auth.v1beta1.Query/AccountInfo", move |ch| {
-                let req = req.clone();
-                async move {
-                    auth::query_client::QueryClient::new(ch)
-                        .account_info(req)
-                        .await
-                }
+            .call("GetLatestBlock", |ch| async move {
+                TmClient::new(ch)
+                    .get_latest_block(GetLatestBlockRequest {})
+                    .await
             })
             .await?;
-        let info = r
-            .info
-            .ok_or_else(|| bad("AccountInfo", "no account info"))?;
-        Ok((info.account_number, info.sequence))
-    }
-
-    /// Spendable `uallo` balance.
-    pub async fn balance(&self, address: &str) -> Result<u128, ChainError> {
-        let req = bank::QueryBalanceRequest {
-            address: address.to_string(),
-            denom: "uallo".to_string(),
-        };
-        let r = self
-            .endpoints
-            .call("cosmos.bank.v1beta1.Query/Balance", move |ch| {
-                let req = req.clone();
-                async move { bank::query_client::QueryClient::new(ch).balance(req).await }
-            })
-            .await?;
-        match r.balance {
-            Some(c) => parse_int("Balance", &c.amount),
-            None => Ok(0),
+        if let Some(h) = r
+            .sdk_block
+            .as_ref()
+            .and_then(|b| b.header.as_ref())
+            .map(|h| h.height)
+        {
+            return Ok(h);
         }
-    }
-
-    /// feemarket `GasPrice(denom)` in units per gas.
-    pub async fn gas_price(&self, denom: &str) -> Result<f64, ChainError> {
-        let req = feemarket::GasPriceRequest {
-            denom: denom.to_string(),
-        };
-        let r = self
-            .endpoints
-            .call("feemarket.feemarket.v1.Query/GasPrice", move |ch| {
-                let req = req.clone();
-                async move {
-                    feemarket::query_client::QueryClient::new(ch)
-                        .gas_price(req)
-                        .await
-                }
-            })
-            .await?;
-        let amount = r
-            .price
-            .map(|p| p.amount)
-            .ok_or_else(|| bad("GasPrice", "no price"))?;
-        fees::parse_gas_price(&amount).map_err(|e| bad("GasPrice", e.to_string()))
-    }
-
-    /// `Simulate` → gas used. Errors carry the chain's log text (classify with
-    /// `errors::classify_message`).
-    pub async fn simulate(&self, tx_bytes: Vec<u8>) -> Result<u64, ChainError> {
         #[allow(deprecated)]
-        let req = txs::SimulateRequest { tx: None, tx_bytes };
-        let r = self
-            .endpoints
-            .call("cosmos.tx.v1beta1.Service/Simulate", move |ch| {
-                let req = req.clone();
-                async move {
-                    txs::service_client::ServiceClient::new(ch)
-                        .simulate(req)
-                        .await
-                }
-            })
-            .await?;
-        r.gas_info
-            .map(|g| g.gas_used)
-            .ok_or_else(|| bad("Simulate", "no gas_info"))
+        r.block
+            .and_then(|b| b.header)
+            .map(|h| h.height)
+            .ok_or_else(|| ChainError::Decode("GetLatestBlock: no header".into()))
     }
 
-    /// `BroadcastTx` in SYNC mode → the CheckTx response.
-    pub async fn broadcast_sync(&self, tx_bytes: Vec<u8>) -> Result<TxResponse, ChainError> {
-        let req = txs::BroadcastTxRequest {
-            tx_bytes,
-            mode: txs::BroadcastMode::Sync as i32,
-        };
+    /// Account number and sequence; `AccountNotFound` when the account has no state yet
+    /// (never funded).
+    pub async fn account(&self, address: &str) -> Result<AccountInfo, ChainError> {
+        let addr = address.to_owned();
         let r = self
-            .endpoints
-            .call("cosmos.tx.v1beta1.Service/BroadcastTx", move |ch| {
-                let req = req.clone();
+            .call("AccountInfo", |ch| {
+                let address = addr.clone();
                 async move {
-                    txs::service_client::ServiceClient::new(ch)
-                        .broadcast_tx(req)
-                        .await
-                }
-            })
-            .await?;
-        r.tx_response
-            .ok_or_else(|| bad("BroadcastTx", "no tx_response"))
-    }
-
-    /// `GetTx` by hash: `Ok(None)` while the tx is not in a block.
-    pub async fn get_tx(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
-        let req = txs::GetTxRequest {
-            hash: hash.to_string(),
-        };
-        let r = self
-            .endpoints
-            .call("cosmos.tx.v1beta1.Service/GetTx", move |ch| {
-                let req = req.clone();
-                async move {
-                    txs::service_client::ServiceClient::new(ch)
-                        .max_decoding_message_size(MAX_MSG_BYTES)
-                        .get_tx(req)
+                    AuthClient::new(ch)
+                        .account_info(QueryAccountInfoRequest { address })
                         .await
                 }
             })
             .await;
         match r {
-            Ok(r) => Ok(r.tx_response),
-            Err(e) if e.is_not_found() => Ok(None),
+            Ok(resp) => resp
+                .info
+                .map(|a| AccountInfo {
+                    account_number: a.account_number,
+                    sequence: a.sequence,
+                })
+                .ok_or_else(|| ChainError::AccountNotFound(address.to_owned())),
+            Err(ChainError::Status { code, message, .. })
+                if code == tonic::Code::NotFound || message.contains("not found") =>
+            {
+                Err(ChainError::AccountNotFound(address.to_owned()))
+            }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Bank balance in `denom` (e.g. `uallo`).
+    pub async fn balance_of(&self, address: &str, denom: &str) -> Result<u128, ChainError> {
+        let (addr, denom) = (address.to_owned(), denom.to_owned());
+        let r = self
+            .call("Balance", |ch| {
+                let req = QueryBalanceRequest {
+                    address: addr.clone(),
+                    denom: denom.clone(),
+                };
+                async move { BankClient::new(ch).balance(req).await }
+            })
+            .await?;
+        parse_int("Balance", &r.balance.map(|c| c.amount).unwrap_or_default())
+    }
+
+    /// `uallo` balance.
+    pub async fn balance(&self, address: &str) -> Result<u128, ChainError> {
+        self.balance_of(address, "uallo").await
+    }
+
+    /// Simulates a signed tx; returns gas used.
+    pub async fn simulate(&self, tx_bytes: Vec<u8>) -> Result<u64, ChainError> {
+        let r = self
+            .call("Simulate", |ch| {
+                #[allow(deprecated)]
+                let req = SimulateRequest {
+                    tx: None,
+                    tx_bytes: tx_bytes.clone(),
+                };
+                async move { TxClient::new(ch).simulate(req).await }
+            })
+            .await?;
+        r.gas_info
+            .map(|g| g.gas_used)
+            .ok_or_else(|| ChainError::Decode("Simulate: no gas_info".into()))
+    }
+
+    /// Broadcasts in SYNC mode; the response carries the CheckTx result.
+    pub async fn broadcast(&self, tx_bytes: Vec<u8>) -> Result<TxResponse, ChainError> {
+        let r = self
+            .call("BroadcastTx", |ch| {
+                let req = BroadcastTxRequest {
+                    tx_bytes: tx_bytes.clone(),
+                    mode: BroadcastMode::Sync as i32,
+                };
+                async move { TxClient::new(ch).broadcast_tx(req).await }
+            })
+            .await?;
+        r.tx_response
+            .ok_or_else(|| ChainError::Decode("BroadcastTx: no tx_response".into()))
+    }
+
+    /// The included tx with this hash, or `None` while it is not (yet) in a block.
+    pub async fn get_tx(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
+        let h = hash.to_owned();
+        let r = self
+            .call("GetTx", |ch| {
+                let req = GetTxRequest { hash: h.clone() };
+                async move { TxClient::new(ch).get_tx(req).await }
+            })
+            .await;
+        match r {
+            Ok(resp) => Ok(resp.tx_response),
+            Err(ChainError::Status { code, message, .. })
+                if code == tonic::Code::NotFound || message.contains("not found") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Feemarket gas price (denom per gas); `None` when the query is not served or fails
+    /// (the caller falls back to the static price).
+    pub async fn gas_price(&self, denom: &str) -> Option<f64> {
+        let d = denom.to_owned();
+        let r = self
+            .call("GasPrice", |ch| {
+                let req = GasPriceRequest { denom: d.clone() };
+                async move { FeemarketClient::new(ch).gas_price(req).await }
+            })
+            .await;
+        match r {
+            Ok(resp) => resp
+                .price
+                .and_then(|p| super::fees::parse_gas_price(&p.amount)),
+            Err(e) => {
+                tracing::debug!(error = %e, "feemarket gas price unavailable; using the static price");
+                None
+            }
         }
     }
 
     // ---- emissions v10 ----
 
-    pub async fn params(&self) -> Result<v9::Params, ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetParams",
-            get_params,
-            v10::GetParamsRequest {}
-        )?;
-        r.params.ok_or_else(|| bad("GetParams", "no params"))
+    pub async fn params(&self) -> Result<Params, ChainError> {
+        let r = self
+            .call("GetParams", |ch| async move {
+                Emissions::new(ch)
+                    .get_params(v10::GetParamsRequest {})
+                    .await
+            })
+            .await?;
+        r.params
+            .ok_or_else(|| ChainError::Decode("GetParams: no params".into()))
     }
 
     pub async fn topic(&self, topic_id: u64) -> Result<v10::Topic, ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetTopic",
-            get_topic,
-            v10::GetTopicRequest { topic_id }
-        )?;
-        r.topic.ok_or_else(|| bad("GetTopic", "no topic"))
+        let r = self
+            .call("GetTopic", |ch| async move {
+                Emissions::new(ch)
+                    .get_topic(v10::GetTopicRequest { topic_id })
+                    .await
+            })
+            .await?;
+        r.topic.ok_or(ChainError::NotFound {
+            what: format!("topic {topic_id}"),
+        })
     }
 
     pub async fn is_worker_registered(
@@ -358,17 +349,21 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let req = v10::IsWorkerRegisteredInTopicIdRequest {
-            topic_id,
-            address: address.to_string(),
-        };
-        Ok(emissions_call!(
-            self,
-            "emissions.v10.QueryService/IsWorkerRegisteredInTopicId",
-            is_worker_registered_in_topic_id,
-            req
-        )?
-        .is_registered)
+        let a = address.to_owned();
+        Ok(self
+            .call("IsWorkerRegisteredInTopicId", |ch| {
+                let req = v10::IsWorkerRegisteredInTopicIdRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move {
+                    Emissions::new(ch)
+                        .is_worker_registered_in_topic_id(req)
+                        .await
+                }
+            })
+            .await?
+            .is_registered)
     }
 
     pub async fn is_reputer_registered(
@@ -376,17 +371,21 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let req = v10::IsReputerRegisteredInTopicIdRequest {
-            topic_id,
-            address: address.to_string(),
-        };
-        Ok(emissions_call!(
-            self,
-            "emissions.v10.QueryService/IsReputerRegisteredInTopicId",
-            is_reputer_registered_in_topic_id,
-            req
-        )?
-        .is_registered)
+        let a = address.to_owned();
+        Ok(self
+            .call("IsReputerRegisteredInTopicId", |ch| {
+                let req = v10::IsReputerRegisteredInTopicIdRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move {
+                    Emissions::new(ch)
+                        .is_reputer_registered_in_topic_id(req)
+                        .await
+                }
+            })
+            .await?
+            .is_registered)
     }
 
     pub async fn can_submit_worker(
@@ -394,17 +393,17 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let req = v10::CanSubmitWorkerPayloadRequest {
-            topic_id,
-            address: address.to_string(),
-        };
-        Ok(emissions_call!(
-            self,
-            "emissions.v10.QueryService/CanSubmitWorkerPayload",
-            can_submit_worker_payload,
-            req
-        )?
-        .can_submit_worker_payload)
+        let a = address.to_owned();
+        Ok(self
+            .call("CanSubmitWorkerPayload", |ch| {
+                let req = v10::CanSubmitWorkerPayloadRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move { Emissions::new(ch).can_submit_worker_payload(req).await }
+            })
+            .await?
+            .can_submit_worker_payload)
     }
 
     pub async fn can_submit_reputer(
@@ -412,91 +411,111 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let req = v10::CanSubmitReputerPayloadRequest {
-            topic_id,
-            address: address.to_string(),
-        };
-        Ok(emissions_call!(
-            self,
-            "emissions.v10.QueryService/CanSubmitReputerPayload",
-            can_submit_reputer_payload,
-            req
-        )?
-        .can_submit_reputer_payload)
+        let a = address.to_owned();
+        Ok(self
+            .call("CanSubmitReputerPayload", |ch| {
+                let req = v10::CanSubmitReputerPayloadRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move { Emissions::new(ch).can_submit_reputer_payload(req).await }
+            })
+            .await?
+            .can_submit_reputer_payload)
     }
 
     /// The reputer's own stake in the topic (uallo).
     pub async fn stake_in_self(&self, topic_id: u64, address: &str) -> Result<u128, ChainError> {
-        let req = v10::GetStakeFromReputerInTopicInSelfRequest {
-            reputer_address: address.to_string(),
-            topic_id,
-        };
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetStakeFromReputerInTopicInSelf",
-            get_stake_from_reputer_in_topic_in_self,
-            req
-        )?;
+        let a = address.to_owned();
+        let r = self
+            .call("GetStakeFromReputerInTopicInSelf", |ch| {
+                let req = v10::GetStakeFromReputerInTopicInSelfRequest {
+                    reputer_address: a.clone(),
+                    topic_id,
+                };
+                async move {
+                    Emissions::new(ch)
+                        .get_stake_from_reputer_in_topic_in_self(req)
+                        .await
+                }
+            })
+            .await?;
         parse_int("GetStakeFromReputerInTopicInSelf", &r.amount)
     }
 
-    /// The stake the chain checks against `required_minimum_stake` (uallo).
+    /// Self + delegated stake the chain compares with `required_minimum_stake` (uallo).
     pub async fn stake_authority(&self, topic_id: u64, address: &str) -> Result<u128, ChainError> {
-        let req = v10::GetStakeReputerAuthorityRequest {
-            topic_id,
-            reputer: address.to_string(),
-        };
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetStakeReputerAuthority",
-            get_stake_reputer_authority,
-            req
-        )?;
+        let a = address.to_owned();
+        let r = self
+            .call("GetStakeReputerAuthority", |ch| {
+                let req = v10::GetStakeReputerAuthorityRequest {
+                    topic_id,
+                    reputer: a.clone(),
+                };
+                async move { Emissions::new(ch).get_stake_reputer_authority(req).await }
+            })
+            .await?;
         parse_int("GetStakeReputerAuthority", &r.authority)
     }
 
-    /// Nonce heights of the open worker windows.
+    /// Nonce heights with an open worker window.
     pub async fn open_worker_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetOpenWorkerSubmissionWindows",
-            get_open_worker_submission_windows,
-            v10::GetOpenWorkerSubmissionWindowsRequest { topic_id }
-        )?;
-        Ok(nonces(r.nonces))
+        let r = self
+            .call("GetOpenWorkerSubmissionWindows", |ch| async move {
+                Emissions::new(ch)
+                    .get_open_worker_submission_windows(
+                        v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
+                    )
+                    .await
+            })
+            .await?;
+        Ok(r.nonces
+            .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
+            .unwrap_or_default())
     }
 
-    /// Nonce heights of the open reputer windows.
+    /// Nonce heights with an open reputer window.
     pub async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetOpenReputerSubmissionWindows",
-            get_open_reputer_submission_windows,
-            v10::GetOpenReputerSubmissionWindowsRequest { topic_id }
-        )?;
-        Ok(reputer_nonces(r.nonces))
+        let r = self
+            .call("GetOpenReputerSubmissionWindows", |ch| async move {
+                Emissions::new(ch)
+                    .get_open_reputer_submission_windows(
+                        v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
+                    )
+                    .await
+            })
+            .await?;
+        Ok(reputer_heights(r.nonces))
     }
 
-    /// Unfulfilled worker nonce heights, newest first (chain order).
+    /// Unfulfilled worker nonce heights, newest first (as the chain lists them).
     pub async fn unfulfilled_worker_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetUnfulfilledWorkerNonces",
-            get_unfulfilled_worker_nonces,
-            v10::GetUnfulfilledWorkerNoncesRequest { topic_id }
-        )?;
-        Ok(nonces(r.nonces))
+        let r = self
+            .call("GetUnfulfilledWorkerNonces", |ch| async move {
+                Emissions::new(ch)
+                    .get_unfulfilled_worker_nonces(v10::GetUnfulfilledWorkerNoncesRequest {
+                        topic_id,
+                    })
+                    .await
+            })
+            .await?;
+        Ok(r.nonces
+            .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
+            .unwrap_or_default())
     }
 
-    /// Unfulfilled reputer nonce heights, newest first (chain order).
+    /// Unfulfilled reputer nonce heights, newest first.
     pub async fn unfulfilled_reputer_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetUnfulfilledReputerNonces",
-            get_unfulfilled_reputer_nonces,
-            v10::GetUnfulfilledReputerNoncesRequest { topic_id }
-        )?;
-        Ok(reputer_nonces(r.nonces))
+        let r = self
+            .call("GetUnfulfilledReputerNonces", |ch| async move {
+                Emissions::new(ch)
+                    .get_unfulfilled_reputer_nonces(v10::GetUnfulfilledReputerNoncesRequest {
+                        topic_id,
+                    })
+                    .await
+            })
+            .await?;
+        Ok(reputer_heights(r.nonces))
     }
 
     pub async fn worker_window_status(
@@ -504,16 +523,19 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<WindowStatus, ChainError> {
-        let req = v10::GetWorkerSubmissionWindowStatusRequest {
-            topic_id,
-            address: address.to_string(),
-        };
-        emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetWorkerSubmissionWindowStatus",
-            get_worker_submission_window_status,
-            req
-        )
+        let a = address.to_owned();
+        self.call("GetWorkerSubmissionWindowStatus", |ch| {
+            let req = v10::GetWorkerSubmissionWindowStatusRequest {
+                topic_id,
+                address: a.clone(),
+            };
+            async move {
+                Emissions::new(ch)
+                    .get_worker_submission_window_status(req)
+                    .await
+            }
+        })
+        .await
     }
 
     pub async fn reputer_window_status(
@@ -521,16 +543,20 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<WindowStatus, ChainError> {
-        let req = v10::GetReputerSubmissionWindowStatusRequest {
-            topic_id,
-            address: address.to_string(),
-        };
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetReputerSubmissionWindowStatus",
-            get_reputer_submission_window_status,
-            req
-        )?;
+        let a = address.to_owned();
+        let r = self
+            .call("GetReputerSubmissionWindowStatus", |ch| {
+                let req = v10::GetReputerSubmissionWindowStatusRequest {
+                    topic_id,
+                    address: a.clone(),
+                };
+                async move {
+                    Emissions::new(ch)
+                        .get_reputer_submission_window_status(req)
+                        .await
+                }
+            })
+            .await?;
         Ok(WindowStatus {
             is_open: r.is_open,
             current_nonce_block_height: r.current_nonce_block_height,
@@ -544,54 +570,46 @@ impl ChainClient {
         })
     }
 
-    /// Network inferences the reputer scores for nonce `nonce`.
+    /// The network values a reputer scores for nonce `nonce`.
     pub async fn network_inferences_at(
         &self,
         topic_id: u64,
         nonce: i64,
     ) -> Result<v10::NetworkInferenceBundle, ChainError> {
-        let req = v10::GetNetworkInferencesAtBlockRequest {
-            topic_id,
-            block_height_last_inference: nonce,
-        };
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetNetworkInferencesAtBlock",
-            get_network_inferences_at_block,
-            req
-        )?;
-        r.network_inferences
-            .ok_or_else(|| bad("GetNetworkInferencesAtBlock", "no network_inferences"))
+        let r = self
+            .call("GetNetworkInferencesAtBlock", |ch| async move {
+                Emissions::new(ch)
+                    .get_network_inferences_at_block(v10::GetNetworkInferencesAtBlockRequest {
+                        topic_id,
+                        block_height_last_inference: nonce,
+                    })
+                    .await
+            })
+            .await?;
+        r.network_inferences.ok_or(ChainError::NotFound {
+            what: format!("network inferences of topic {topic_id} at {nonce}"),
+        })
     }
 
-    /// Latest network inferences and the nonce they belong to.
+    /// Latest network inferences and the height they were computed at.
     pub async fn latest_network_inferences(
         &self,
         topic_id: u64,
-    ) -> Result<(v10::NetworkInferenceBundle, i64), ChainError> {
-        let r = emissions_call!(
-            self,
-            "emissions.v10.QueryService/GetLatestNetworkInferences",
-            get_latest_network_inferences,
-            v10::GetLatestNetworkInferencesRequest { topic_id }
-        )?;
-        let b = r
-            .network_inferences
-            .ok_or_else(|| bad("GetLatestNetworkInferences", "no network_inferences"))?;
-        Ok((b, r.inference_block_height))
+    ) -> Result<v10::GetLatestNetworkInferencesResponse, ChainError> {
+        self.call("GetLatestNetworkInferences", |ch| async move {
+            Emissions::new(ch)
+                .get_latest_network_inferences(v10::GetLatestNetworkInferencesRequest { topic_id })
+                .await
+        })
+        .await
     }
 }
 
-fn nonces(n: Option<crate::proto::emissions::v3::Nonces>) -> Vec<i64> {
-    n.map(|n| n.nonces.into_iter().map(|x| x.block_height).collect())
-        .unwrap_or_default()
-}
-
-fn reputer_nonces(n: Option<crate::proto::emissions::v3::ReputerRequestNonces>) -> Vec<i64> {
+fn reputer_heights(n: Option<crate::proto::emissions::v3::ReputerRequestNonces>) -> Vec<i64> {
     n.map(|n| {
         n.nonces
             .into_iter()
-            .filter_map(|r| r.reputer_nonce.map(|x| x.block_height))
+            .filter_map(|r| r.reputer_nonce.map(|n| n.block_height))
             .collect()
     })
     .unwrap_or_default()

@@ -1,321 +1,251 @@
-//! The node's view of its chain endpoints: gRPC (queries, simulate, broadcast) and CometBFT
-//! RPC (websocket events). Each endpoint carries a health score; calls go to the healthiest
-//! endpoint first and fail over on transport errors. After a transport error the gRPC
-//! channel is dropped and re-dialled on next use: a half-closed HTTP/2 connection otherwise
-//! keeps failing (the Go node's production stalls came from exactly this).
+//! Endpoint pool: the configured gRPC endpoints (queries, simulate, broadcast) and CometBFT
+//! RPC endpoints (websocket events), health-scored with failover.
+//!
+//! Lesson from the Go node's production stalls: a connection that half-closes keeps
+//! accepting requests that never complete. Every call therefore has its own timeout, and a
+//! transport-class failure drops the endpoint's channel so the next call dials afresh.
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tonic::transport::{Channel, Endpoint};
 
-use super::client::ChainError;
+use super::ChainError;
 
 /// Endpoint lists and timeouts.
 #[derive(Debug, Clone)]
-pub struct EndpointConfig {
+pub struct Endpoints {
+    /// gRPC URLs (`http://host:9090`; `grpc+http://` is accepted and stripped).
     pub grpc: Vec<String>,
+    /// CometBFT RPC URLs (`http://host:26657`); the websocket is `<url>/websocket`.
     pub rpc: Vec<String>,
-    /// Upper bound of one gRPC call (connect + request + response).
+    /// Budget of one gRPC call, including waiting for a connection.
     pub call_timeout: Duration,
+    /// TCP/HTTP2 connect timeout of a fresh dial.
     pub connect_timeout: Duration,
 }
 
-impl Default for EndpointConfig {
-    fn default() -> Self {
-        EndpointConfig {
-            grpc: Vec::new(),
-            rpc: Vec::new(),
+impl Endpoints {
+    /// Lists with default timeouts (10 s per call, 5 s to connect).
+    pub fn new(grpc: Vec<String>, rpc: Vec<String>) -> Endpoints {
+        Endpoints {
+            grpc,
+            rpc,
             call_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
         }
     }
-}
 
-#[derive(Debug)]
-struct Health {
-    /// Consecutive failures; 0 = healthy.
-    failures: AtomicU32,
-    successes: AtomicU64,
-}
-
-impl Health {
-    fn new() -> Self {
-        Health {
-            failures: AtomicU32::new(0),
-            successes: AtomicU64::new(0),
+    /// Startup warnings: one endpoint of a kind is a single point of failure.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.grpc.len() == 1 {
+            w.push(format!(
+                "only one gRPC endpoint configured ({}); add more to wallet.nodeGrpcs for failover",
+                self.grpc[0]
+            ));
         }
-    }
-    fn ok(&self) {
-        self.failures.store(0, Ordering::Relaxed);
-        self.successes.fetch_add(1, Ordering::Relaxed);
-    }
-    fn fail(&self) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
-    }
-    fn failures(&self) -> u32 {
-        self.failures.load(Ordering::Relaxed)
-    }
-}
-
-#[derive(Debug)]
-struct GrpcEndpoint {
-    url: String,
-    endpoint: Endpoint,
-    /// `None` after a transport error: the next call dials afresh.
-    channel: Mutex<Option<Channel>>,
-    health: Health,
-}
-
-impl GrpcEndpoint {
-    fn channel(&self) -> Channel {
-        let mut guard = self
-            .channel
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard
-            .get_or_insert_with(|| self.endpoint.clone().connect_lazy())
-            .clone()
-    }
-    fn redial(&self) {
-        *self
-            .channel
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-}
-
-#[derive(Debug)]
-struct RpcEndpoint {
-    url: String,
-    health: Health,
-}
-
-/// Snapshot of one endpoint's health, for metrics and `doctor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointHealth {
-    pub url: String,
-    pub kind: &'static str,
-    pub consecutive_failures: u32,
-    pub healthy: bool,
-}
-
-/// Shared endpoint pool (cheap to clone).
-#[derive(Debug, Clone)]
-pub struct Endpoints {
-    grpc: Arc<Vec<GrpcEndpoint>>,
-    rpc: Arc<Vec<RpcEndpoint>>,
-    call_timeout: Duration,
-}
-
-/// Errors in the endpoint configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EndpointConfigError {
-    #[error(
-        "wallet.nodeGrpcs is empty: configure at least one gRPC endpoint (e.g. \"http://127.0.0.1:9090\")"
-    )]
-    NoGrpc,
-    #[error("invalid gRPC endpoint {url:?} in wallet.nodeGrpcs: {reason}")]
-    BadGrpcUrl { url: String, reason: String },
-    #[error(
-        "invalid RPC endpoint {url:?} in wallet.nodeRpcs: expected http(s)://host:port or ws(s)://host:port"
-    )]
-    BadRpcUrl { url: String },
-}
-
-impl Endpoints {
-    /// Builds the pool; channels connect lazily. Warns when only one endpoint of a kind is
-    /// configured (no failover possible).
-    pub fn new(cfg: &EndpointConfig) -> Result<Endpoints, EndpointConfigError> {
-        if cfg.grpc.is_empty() {
-            return Err(EndpointConfigError::NoGrpc);
+        if self.rpc.len() == 1 {
+            w.push(format!(
+                "only one RPC endpoint configured ({}); add more to wallet.nodeRpcs for failover",
+                self.rpc[0]
+            ));
         }
-        let mut grpc = Vec::new();
-        for url in &cfg.grpc {
-            let url = normalize_grpc_url(url);
-            let endpoint = Endpoint::from_shared(url.clone())
-                .map_err(|e| EndpointConfigError::BadGrpcUrl {
-                    url: url.clone(),
-                    reason: e.to_string(),
-                })?
-                .connect_timeout(cfg.connect_timeout)
-                .timeout(cfg.call_timeout)
-                .tcp_keepalive(Some(Duration::from_secs(30)))
-                .http2_keep_alive_interval(Duration::from_secs(15))
-                .keep_alive_timeout(Duration::from_secs(10))
-                .keep_alive_while_idle(true);
-            grpc.push(GrpcEndpoint {
-                url,
-                endpoint,
-                channel: Mutex::new(None),
-                health: Health::new(),
-            });
-        }
-        let mut rpc = Vec::new();
-        for url in &cfg.rpc {
-            let ok = ["http://", "https://", "ws://", "wss://"]
-                .iter()
-                .any(|p| url.starts_with(p));
-            if !ok {
-                return Err(EndpointConfigError::BadRpcUrl { url: url.clone() });
-            }
-            rpc.push(RpcEndpoint {
-                url: url.trim_end_matches('/').to_string(),
-                health: Health::new(),
-            });
-        }
-        if grpc.len() == 1 {
-            tracing::warn!(
-                endpoint = %grpc[0].url,
-                "only one gRPC endpoint configured (wallet.nodeGrpcs); no failover if it fails"
-            );
-        }
-        if rpc.len() == 1 {
-            tracing::warn!(
-                endpoint = %rpc[0].url,
-                "only one CometBFT RPC endpoint configured (wallet.nodeRpcs); no failover for events"
-            );
-        }
-        Ok(Endpoints {
-            grpc: Arc::new(grpc),
-            rpc: Arc::new(rpc),
-            call_timeout: cfg.call_timeout,
-        })
-    }
-
-    /// gRPC endpoint indices, healthiest first (configured order breaks ties).
-    fn grpc_order(&self) -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..self.grpc.len()).collect();
-        idx.sort_by_key(|&i| (self.grpc[i].health.failures().min(3), i));
-        idx
-    }
-
-    /// CometBFT RPC URLs, healthiest first.
-    pub fn rpc_urls(&self) -> Vec<String> {
-        let mut idx: Vec<usize> = (0..self.rpc.len()).collect();
-        idx.sort_by_key(|&i| (self.rpc[i].health.failures().min(3), i));
-        idx.into_iter().map(|i| self.rpc[i].url.clone()).collect()
-    }
-
-    /// Records the outcome of using an RPC endpoint (websocket connect, JSON-RPC call).
-    pub fn report_rpc(&self, url: &str, ok: bool) {
-        if let Some(e) = self.rpc.iter().find(|e| e.url == url) {
-            if ok { e.health.ok() } else { e.health.fail() }
-        }
-    }
-
-    /// Health of every endpoint.
-    pub fn health(&self) -> Vec<EndpointHealth> {
-        let g = self.grpc.iter().map(|e| EndpointHealth {
-            url: e.url.clone(),
-            kind: "grpc",
-            consecutive_failures: e.health.failures(),
-            healthy: e.health.failures() == 0,
-        });
-        let r = self.rpc.iter().map(|e| EndpointHealth {
-            url: e.url.clone(),
-            kind: "rpc",
-            consecutive_failures: e.health.failures(),
-            healthy: e.health.failures() == 0,
-        });
-        g.chain(r).collect()
-    }
-
-    /// Runs one gRPC call with failover: tries endpoints healthiest first; a transport
-    /// error (or timeout) marks the endpoint unhealthy, forces a re-dial and moves on; an
-    /// application error (the chain answered) is returned at once.
-    pub async fn call<T, F, Fut>(&self, method: &'static str, f: F) -> Result<T, ChainError>
-    where
-        F: Fn(Channel) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-    {
-        let mut last: Option<ChainError> = None;
-        for i in self.grpc_order() {
-            let ep = &self.grpc[i];
-            let started = std::time::Instant::now();
-            let res = tokio::time::timeout(self.call_timeout, f(ep.channel())).await;
-            match res {
-                Ok(Ok(resp)) => {
-                    ep.health.ok();
-                    return Ok(resp.into_inner());
-                }
-                Ok(Err(status)) if !is_transport(&status) => {
-                    // The endpoint is alive: it answered.
-                    ep.health.ok();
-                    return Err(ChainError::Status {
-                        endpoint: ep.url.clone(),
-                        method,
-                        code: status.code(),
-                        message: status.message().to_string(),
-                    });
-                }
-                Ok(Err(status)) => {
-                    ep.health.fail();
-                    ep.redial();
-                    tracing::warn!(
-                        endpoint = %ep.url, method, code = ?status.code(), error = %status.message(),
-                        "gRPC transport error; re-dialling and failing over"
-                    );
-                    last = Some(ChainError::Transport {
-                        endpoint: ep.url.clone(),
-                        method,
-                        message: format!("{:?}: {}", status.code(), status.message()),
-                    });
-                }
-                Err(_) => {
-                    ep.health.fail();
-                    ep.redial();
-                    tracing::warn!(
-                        endpoint = %ep.url, method, elapsed_ms = started.elapsed().as_millis() as u64,
-                        "gRPC call timed out; re-dialling and failing over"
-                    );
-                    last = Some(ChainError::Transport {
-                        endpoint: ep.url.clone(),
-                        method,
-                        message: format!("timed out after {:?}", self.call_timeout),
-                    });
-                }
-            }
-        }
-        Err(last.unwrap_or(ChainError::Transport {
-            endpoint: String::new(),
-            method,
-            message: "no gRPC endpoint configured".to_string(),
-        }))
+        w
     }
 }
 
-/// `grpc+http://h:p` (Python SDK form) and bare `h:p` → `http://h:p`.
-fn normalize_grpc_url(url: &str) -> String {
+/// Normalizes the URL forms used by the peers (`grpc+http://`, `grpc+https://`, bare
+/// `host:port`) to what tonic dials.
+pub fn normalize_grpc_url(url: &str) -> String {
     let u = url.trim().trim_end_matches('/');
-    if let Some(rest) = u.strip_prefix("grpc+") {
-        rest.to_string()
-    } else if u.contains("://") {
-        u.to_string()
+    let u = u.strip_prefix("grpc+").unwrap_or(u);
+    if u.starts_with("http://") || u.starts_with("https://") {
+        u.to_owned()
     } else {
         format!("http://{u}")
     }
 }
 
-/// Transport-level failures: the request may not have reached a working node.
-pub fn is_transport(status: &tonic::Status) -> bool {
-    use tonic::Code;
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => true,
-        Code::Unknown | Code::Internal => {
-            let m = status.message().to_ascii_lowercase();
-            [
-                "transport",
-                "connection",
-                "broken pipe",
-                "h2 protocol",
-                "stream",
-                "reset",
-            ]
+#[derive(Debug)]
+struct Health {
+    consecutive_failures: u32,
+    last_failure: Option<Instant>,
+    successes: u64,
+    failures: u64,
+}
+
+#[derive(Debug)]
+struct GrpcEndpoint {
+    url: String,
+    channel: Mutex<Option<Channel>>,
+    health: Mutex<Health>,
+}
+
+/// A snapshot of one endpoint's health (for metrics and `doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointHealth {
+    pub url: String,
+    pub healthy: bool,
+    pub consecutive_failures: u32,
+    pub successes: u64,
+    pub failures: u64,
+}
+
+/// Health-ordered gRPC channels with lazy (re-)dialing.
+#[derive(Debug, Clone)]
+pub struct GrpcPool {
+    endpoints: Arc<Vec<GrpcEndpoint>>,
+    call_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+/// After a failure, an endpoint is tried after the healthy ones for this long.
+const PENALTY: Duration = Duration::from_secs(30);
+
+impl GrpcPool {
+    pub fn new(cfg: &Endpoints) -> Result<GrpcPool, ChainError> {
+        if cfg.grpc.is_empty() {
+            return Err(ChainError::Config(
+                "no gRPC endpoint configured; set wallet.nodeGrpcs (e.g. [\"http://127.0.0.1:9090\"])"
+                    .into(),
+            ));
+        }
+        let mut endpoints = Vec::new();
+        for url in &cfg.grpc {
+            let url = normalize_grpc_url(url);
+            Endpoint::from_shared(url.clone())
+                .map_err(|e| ChainError::Config(format!("invalid gRPC endpoint {url:?}: {e}")))?;
+            endpoints.push(GrpcEndpoint {
+                url,
+                channel: Mutex::new(None),
+                health: Mutex::new(Health {
+                    consecutive_failures: 0,
+                    last_failure: None,
+                    successes: 0,
+                    failures: 0,
+                }),
+            });
+        }
+        Ok(GrpcPool {
+            endpoints: Arc::new(endpoints),
+            call_timeout: cfg.call_timeout,
+            connect_timeout: cfg.connect_timeout,
+        })
+    }
+
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// Endpoint indices, best first: recently failing endpoints go last (fewest consecutive
+    /// failures first among them), otherwise configuration order.
+    pub(crate) fn order(&self) -> Vec<usize> {
+        let now = Instant::now();
+        let mut idx: Vec<(bool, u32, usize)> = self
+            .endpoints
             .iter()
-            .any(|k| m.contains(k))
+            .enumerate()
+            .map(|(i, e)| {
+                let h = lock(&e.health);
+                let penalized = h.consecutive_failures > 0
+                    && h.last_failure
+                        .is_some_and(|t| now.duration_since(t) < PENALTY);
+                (penalized, h.consecutive_failures, i)
+            })
+            .collect();
+        idx.sort();
+        idx.into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    pub(crate) fn url(&self, i: usize) -> &str {
+        &self.endpoints[i].url
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    /// The endpoint's channel, dialing lazily when there is none.
+    pub(crate) fn channel(&self, i: usize) -> Result<Channel, ChainError> {
+        let e = &self.endpoints[i];
+        let mut slot = lock(&e.channel);
+        if let Some(ch) = slot.as_ref() {
+            return Ok(ch.clone());
+        }
+        let ep = Endpoint::from_shared(e.url.clone())
+            .map_err(|err| ChainError::Config(format!("invalid gRPC endpoint {}: {err}", e.url)))?
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.call_timeout)
+            .tcp_keepalive(Some(Duration::from_secs(30)))
+            .http2_keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .keep_alive_while_idle(true);
+        let ch = ep.connect_lazy();
+        *slot = Some(ch.clone());
+        Ok(ch)
+    }
+
+    pub(crate) fn mark_ok(&self, i: usize) {
+        let mut h = lock(&self.endpoints[i].health);
+        h.consecutive_failures = 0;
+        h.successes += 1;
+    }
+
+    /// Records a transport failure and drops the channel so the next call re-dials.
+    pub(crate) fn mark_failed(&self, i: usize) {
+        let e = &self.endpoints[i];
+        {
+            let mut h = lock(&e.health);
+            h.consecutive_failures = h.consecutive_failures.saturating_add(1);
+            h.failures += 1;
+            h.last_failure = Some(Instant::now());
+        }
+        *lock(&e.channel) = None;
+    }
+
+    /// Health of every endpoint.
+    pub fn health(&self) -> Vec<EndpointHealth> {
+        self.endpoints
+            .iter()
+            .map(|e| {
+                let h = lock(&e.health);
+                EndpointHealth {
+                    url: e.url.clone(),
+                    healthy: h.consecutive_failures == 0,
+                    consecutive_failures: h.consecutive_failures,
+                    successes: h.successes,
+                    failures: h.failures,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Poison-tolerant lock: a panic elsewhere must not take the chain client down.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether a gRPC status means "this endpoint/connection is bad, try another" rather than
+/// "the chain answered no".
+pub fn is_transport_status(s: &tonic::Status) -> bool {
+    use tonic::Code;
+    match s.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
+            true
+        }
+        // tonic reports connection-level failures (refused, reset, h2 errors) as Unknown
+        // with a transport message.
+        Code::Unknown | Code::Internal => {
+            let m = s.message().to_ascii_lowercase();
+            m.contains("transport")
+                || m.contains("connection")
+                || m.contains("service was not ready")
+                || m.contains("h2 protocol")
+                || m.contains("broken pipe")
+                || m.contains("tcp connect")
         }
         _ => false,
     }
@@ -326,66 +256,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_forms() {
+    fn url_normalization() {
         assert_eq!(
             normalize_grpc_url("grpc+http://localhost:9090"),
             "http://localhost:9090"
         );
         assert_eq!(
+            normalize_grpc_url("grpc+https://allora-grpc.testnet.allora.network:443/"),
+            "https://allora-grpc.testnet.allora.network:443"
+        );
+        assert_eq!(
             normalize_grpc_url("127.0.0.1:9090"),
             "http://127.0.0.1:9090"
         );
-        assert_eq!(normalize_grpc_url("http://a:1/"), "http://a:1");
     }
 
     #[test]
-    fn config_errors_name_the_field() {
-        let e = Endpoints::new(&EndpointConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("nodeGrpcs"));
-        let e = Endpoints::new(&EndpointConfig {
-            grpc: vec!["http://127.0.0.1:1".into()],
-            rpc: vec!["127.0.0.1:26657".into()],
-            ..EndpointConfig::default()
-        })
-        .unwrap_err();
-        assert!(e.to_string().contains("nodeRpcs"));
+    fn failing_endpoints_go_last_and_recover() {
+        let cfg = Endpoints::new(
+            vec![
+                "http://127.0.0.1:1".into(),
+                "http://127.0.0.1:2".into(),
+                "http://127.0.0.1:3".into(),
+            ],
+            vec!["http://127.0.0.1:26657".into()],
+        );
+        let pool = GrpcPool::new(&cfg).unwrap();
+        assert_eq!(pool.order(), vec![0, 1, 2]);
+        pool.mark_failed(0);
+        assert_eq!(pool.order(), vec![1, 2, 0]);
+        pool.mark_failed(1);
+        pool.mark_failed(1);
+        assert_eq!(pool.order(), vec![2, 0, 1]);
+        pool.mark_ok(0);
+        assert_eq!(pool.order(), vec![0, 2, 1]);
+        let h = pool.health();
+        assert!(!h[1].healthy && h[1].consecutive_failures == 2 && h[1].failures == 2);
+        assert_eq!(cfg.warnings().len(), 1, "single RPC endpoint warns");
     }
 
     #[test]
-    fn transport_classification() {
-        assert!(is_transport(&tonic::Status::unavailable("x")));
-        assert!(is_transport(&tonic::Status::unknown("transport error")));
-        assert!(!is_transport(&tonic::Status::not_found("tx not found")));
-        assert!(!is_transport(&tonic::Status::unknown(
-            "account sequence mismatch, expected 1, got 0: incorrect account sequence"
+    fn config_errors() {
+        assert!(GrpcPool::new(&Endpoints::new(vec![], vec![])).is_err());
+        assert!(GrpcPool::new(&Endpoints::new(vec!["http://bad host:1".into()], vec![])).is_err());
+    }
+
+    #[test]
+    fn transport_statuses() {
+        assert!(is_transport_status(&tonic::Status::unavailable("x")));
+        assert!(is_transport_status(&tonic::Status::deadline_exceeded("x")));
+        assert!(is_transport_status(&tonic::Status::unknown(
+            "transport error: connection refused"
         )));
-    }
-
-    #[tokio::test]
-    async fn unhealthy_endpoints_sort_last_and_failover_happens() {
-        // Port 1 on loopback refuses connections: a transport error, then failover.
-        let eps = Endpoints::new(&EndpointConfig {
-            grpc: vec!["http://127.0.0.1:1".into(), "http://127.0.0.1:2".into()],
-            call_timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_millis(500),
-            ..EndpointConfig::default()
-        })
-        .unwrap();
-        let calls = std::sync::Arc::new(AtomicU32::new(0));
-        let c = calls.clone();
-        let r: Result<(), _> = eps
-            .call("Test", move |ch| {
-                c.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    let mut cl = cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_client::ServiceClient::new(ch);
-                    cl.get_syncing(cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::GetSyncingRequest {})
-                        .await
-                        .map(|r| r.map(|_| ()))
-                }
-            })
-            .await;
-        assert!(matches!(r, Err(ChainError::Transport { .. })), "{r:?}");
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "both endpoints tried");
-        assert!(eps.health().iter().all(|h| !h.healthy));
+        assert!(!is_transport_status(&tonic::Status::not_found(
+            "topic 9 not found"
+        )));
+        assert!(!is_transport_status(&tonic::Status::invalid_argument(
+            "bad"
+        )));
     }
 }

@@ -1,0 +1,447 @@
+//! Submission-window events: CometBFT websocket subscriptions with reconnect and
+//! resubscribe, and polling of the open-window queries as the fallback.
+//!
+//! The websocket subscribes once to `tm.event='NewBlockEvents'` and filters the typed
+//! `emissions.v10.Event{Worker,Reputer}SubmissionWindow{Opened,Closed}` events locally:
+//! one subscription per topic and kind would exceed CometBFT's default
+//! `max_subscriptions_per_client` (5) with two topics, and every notification carries the
+//! whole block's events anyway. Typed event attribute values are JSON (`"\"1\""`), as in
+//! Cosmos SDK 0.50.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::time::Duration;
+
+use futures::{SinkExt, Stream, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::ChainClient;
+
+/// Which window changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WindowEventKind {
+    WorkerOpened,
+    WorkerClosed,
+    ReputerOpened,
+    ReputerClosed,
+}
+
+impl WindowEventKind {
+    /// The typed event's proto full name.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            WindowEventKind::WorkerOpened => "emissions.v10.EventWorkerSubmissionWindowOpened",
+            WindowEventKind::WorkerClosed => "emissions.v10.EventWorkerSubmissionWindowClosed",
+            WindowEventKind::ReputerOpened => "emissions.v10.EventReputerSubmissionWindowOpened",
+            WindowEventKind::ReputerClosed => "emissions.v10.EventReputerSubmissionWindowClosed",
+        }
+    }
+
+    fn from_event_type(t: &str) -> Option<WindowEventKind> {
+        [
+            WindowEventKind::WorkerOpened,
+            WindowEventKind::WorkerClosed,
+            WindowEventKind::ReputerOpened,
+            WindowEventKind::ReputerClosed,
+        ]
+        .into_iter()
+        .find(|k| k.event_type() == t)
+    }
+}
+
+/// A window opened or closed for `(topic_id, nonce_block_height)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WindowEvent {
+    pub kind: WindowEventKind,
+    pub topic_id: u64,
+    pub nonce_block_height: i64,
+    /// Last block of the window (opened events only).
+    pub window_end_block: Option<i64>,
+}
+
+/// The subscription query used on every connection.
+pub const SUBSCRIPTION_QUERY: &str = "tm.event='NewBlockEvents'";
+
+/// `http(s)://host:port[/]` → `ws(s)://host:port/websocket`.
+pub fn websocket_url(rpc_url: &str) -> String {
+    let u = rpc_url.trim().trim_end_matches('/');
+    let u = if let Some(rest) = u.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = u.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if u.starts_with("ws://") || u.starts_with("wss://") {
+        u.to_owned()
+    } else {
+        format!("ws://{u}")
+    };
+    if u.ends_with("/websocket") {
+        u
+    } else {
+        format!("{u}/websocket")
+    }
+}
+
+/// An attribute value of a typed event: JSON (`"\"12\""` or `12`) or plain (`12`).
+fn attr_i64(v: &str) -> Option<i64> {
+    match serde_json::from_str::<Value>(v) {
+        Ok(Value::String(s)) => s.parse().ok(),
+        Ok(Value::Number(n)) => n.as_i64(),
+        _ => v.trim_matches('"').parse().ok(),
+    }
+}
+
+/// Extracts window events from one websocket notification (`NewBlockEvents`, `NewBlock`
+/// or `Tx` data), keeping only `topics` (all when empty).
+pub fn parse_notification(msg: &Value, topics: &BTreeSet<u64>) -> Vec<WindowEvent> {
+    let value = &msg["result"]["data"]["value"];
+    let candidates = [
+        &value["events"],
+        &value["result_finalize_block"]["events"],
+        &value["TxResult"]["result"]["events"],
+    ];
+    let mut out = Vec::new();
+    for events in candidates {
+        let Some(list) = events.as_array() else {
+            continue;
+        };
+        for ev in list {
+            let Some(kind) = ev["type"]
+                .as_str()
+                .and_then(WindowEventKind::from_event_type)
+            else {
+                continue;
+            };
+            let mut topic = None;
+            let mut nonce = None;
+            let mut end = None;
+            for a in ev["attributes"].as_array().into_iter().flatten() {
+                let (Some(k), Some(v)) = (a["key"].as_str(), a["value"].as_str()) else {
+                    continue;
+                };
+                match k {
+                    "topic_id" => topic = attr_i64(v).and_then(|t| u64::try_from(t).ok()),
+                    "nonce_block_height" => nonce = attr_i64(v),
+                    "window_end_block" => end = attr_i64(v),
+                    _ => {}
+                }
+            }
+            if let (Some(topic_id), Some(nonce_block_height)) = (topic, nonce)
+                && (topics.is_empty() || topics.contains(&topic_id))
+            {
+                out.push(WindowEvent {
+                    kind,
+                    topic_id,
+                    nonce_block_height,
+                    window_end_block: end,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Remembers recently delivered events so reconnects and the polling fallback do not
+/// deliver one window twice.
+#[derive(Debug, Default)]
+struct Dedup {
+    seen: HashSet<(WindowEventKind, u64, i64)>,
+    order: VecDeque<(WindowEventKind, u64, i64)>,
+}
+
+impl Dedup {
+    const CAP: usize = 4096;
+
+    fn first_time(&mut self, e: &WindowEvent) -> bool {
+        let key = (e.kind, e.topic_id, e.nonce_block_height);
+        if !self.seen.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::CAP
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
+}
+
+fn into_stream(rx: mpsc::Receiver<WindowEvent>) -> impl Stream<Item = WindowEvent> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) })
+}
+
+/// Subscribes to window events over the CometBFT websockets of `rpc_urls` (tried in
+/// turn), reconnecting and resubscribing forever. The stream ends only when dropped.
+pub fn subscribe(rpc_urls: Vec<String>, topics: Vec<u64>) -> impl Stream<Item = WindowEvent> {
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(websocket_task(rpc_urls, topics.into_iter().collect(), tx));
+    into_stream(rx)
+}
+
+/// Websocket events plus polling of `GetOpen{Worker,Reputer}SubmissionWindows` every
+/// `poll_interval` (which also covers windows missed while reconnecting), deduplicated.
+/// Polling only reports "opened" events (with `window_end_block: None`).
+pub fn watch_windows(
+    client: ChainClient,
+    rpc_urls: Vec<String>,
+    topics: Vec<u64>,
+    poll_interval: Duration,
+) -> impl Stream<Item = WindowEvent> {
+    let (tx, rx) = mpsc::channel(256);
+    let (merged_tx, merged_rx) = mpsc::channel(256);
+    let set: BTreeSet<u64> = topics.iter().copied().collect();
+    if !rpc_urls.is_empty() {
+        tokio::spawn(websocket_task(rpc_urls, set.clone(), tx.clone()));
+    }
+    tokio::spawn(poll_task(client, set, poll_interval, tx));
+    tokio::spawn(async move {
+        let mut rx = rx;
+        let mut dedup = Dedup::default();
+        while let Some(e) = rx.recv().await {
+            if dedup.first_time(&e) && merged_tx.send(e).await.is_err() {
+                return;
+            }
+        }
+    });
+    into_stream(merged_rx)
+}
+
+async fn poll_task(
+    client: ChainClient,
+    topics: BTreeSet<u64>,
+    every: Duration,
+    tx: mpsc::Sender<WindowEvent>,
+) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for &topic_id in &topics {
+            let worker = client.open_worker_windows(topic_id).await;
+            let reputer = client.open_reputer_windows(topic_id).await;
+            let found = [
+                (WindowEventKind::WorkerOpened, worker),
+                (WindowEventKind::ReputerOpened, reputer),
+            ];
+            for (kind, r) in found {
+                match r {
+                    Ok(nonces) => {
+                        for n in nonces {
+                            let e = WindowEvent {
+                                kind,
+                                topic_id,
+                                nonce_block_height: n,
+                                window_end_block: None,
+                            };
+                            if tx.send(e).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(topic_id, error = %e, "open-window poll failed")
+                    }
+                }
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Sender<WindowEvent>) {
+    if urls.is_empty() {
+        return;
+    }
+    let mut dedup = Dedup::default();
+    let mut backoff = Duration::from_millis(200);
+    let mut i = 0usize;
+    loop {
+        let url = websocket_url(&urls[i % urls.len()]);
+        i += 1;
+        match run_connection(&url, &topics, &tx, &mut dedup).await {
+            ConnEnd::ReceiverGone => return,
+            ConnEnd::Failed(reason) => {
+                tracing::warn!(endpoint = %url, reason = %reason, retry_in_ms = backoff.as_millis() as u64, "event websocket lost; reconnecting");
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+enum ConnEnd {
+    ReceiverGone,
+    Failed(String),
+}
+
+/// Silence after which the connection is presumed half-dead (a ping is sent after half).
+const IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+async fn run_connection(
+    url: &str,
+    topics: &BTreeSet<u64>,
+    tx: &mpsc::Sender<WindowEvent>,
+    dedup: &mut Dedup,
+) -> ConnEnd {
+    let connect = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await;
+    let mut ws = match connect {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => return ConnEnd::Failed(e.to_string()),
+        Err(_) => return ConnEnd::Failed("connect timed out".into()),
+    };
+    let sub = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "subscribe",
+        "params": { "query": SUBSCRIPTION_QUERY }
+    });
+    if let Err(e) = ws.send(Message::Text(sub.to_string().into())).await {
+        return ConnEnd::Failed(e.to_string());
+    }
+    tracing::info!(endpoint = %url, query = SUBSCRIPTION_QUERY, "subscribed to window events");
+    let mut pinged = false;
+    loop {
+        let wait = IDLE_LIMIT / 2;
+        let msg = match tokio::time::timeout(wait, ws.next()).await {
+            Err(_) if !pinged => {
+                pinged = true;
+                if ws.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return ConnEnd::Failed("ping failed".into());
+                }
+                continue;
+            }
+            Err(_) => return ConnEnd::Failed(format!("no traffic for {IDLE_LIMIT:?}")),
+            Ok(None) => return ConnEnd::Failed("closed by server".into()),
+            Ok(Some(Err(e))) => return ConnEnd::Failed(e.to_string()),
+            Ok(Some(Ok(m))) => m,
+        };
+        pinged = false;
+        let text = match msg {
+            Message::Text(t) => t.to_string(),
+            Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+            Message::Close(_) => return ConnEnd::Failed("closed by server".into()),
+            _ => continue,
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if let Some(err) = v.get("error") {
+            return ConnEnd::Failed(format!("subscribe refused: {err}"));
+        }
+        for e in parse_notification(&v, topics) {
+            if dedup.first_time(&e) && tx.send(e).await.is_err() {
+                return ConnEnd::ReceiverGone;
+            }
+        }
+        if tx.is_closed() {
+            return ConnEnd::ReceiverGone;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            websocket_url("http://127.0.0.1:26657"),
+            "ws://127.0.0.1:26657/websocket"
+        );
+        assert_eq!(
+            websocket_url("https://allora-rpc.testnet.allora.network/"),
+            "wss://allora-rpc.testnet.allora.network/websocket"
+        );
+        assert_eq!(
+            websocket_url("wss://x.example/websocket"),
+            "wss://x.example/websocket"
+        );
+    }
+
+    fn notification() -> Value {
+        json!({"jsonrpc": "2.0", "id": 1, "result": {
+            "query": "tm.event='NewBlockEvents'",
+            "data": {"type": "tendermint/event/NewBlockEvents", "value": {
+                "height": "120",
+                "events": [
+                    {"type": "coin_received", "attributes": [{"key": "amount", "value": "5uallo", "index": true}]},
+                    {"type": "emissions.v10.EventWorkerSubmissionWindowOpened", "attributes": [
+                        {"key": "nonce_block_height", "value": "\"120\"", "index": true},
+                        {"key": "topic_id", "value": "\"1\"", "index": true},
+                        {"key": "window_end_block", "value": "\"130\"", "index": true},
+                        {"key": "mode", "value": "EndBlock", "index": true}]},
+                    {"type": "emissions.v10.EventReputerSubmissionWindowClosed", "attributes": [
+                        {"key": "nonce_block_height", "value": "\"100\"", "index": true},
+                        {"key": "topic_id", "value": "\"2\"", "index": true}]}
+                ]
+            }}
+        }})
+    }
+
+    #[test]
+    fn parses_typed_events_with_json_values() {
+        let all = parse_notification(&notification(), &BTreeSet::new());
+        assert_eq!(
+            all,
+            vec![
+                WindowEvent {
+                    kind: WindowEventKind::WorkerOpened,
+                    topic_id: 1,
+                    nonce_block_height: 120,
+                    window_end_block: Some(130)
+                },
+                WindowEvent {
+                    kind: WindowEventKind::ReputerClosed,
+                    topic_id: 2,
+                    nonce_block_height: 100,
+                    window_end_block: None
+                },
+            ]
+        );
+        let only2 = parse_notification(&notification(), &[2].into_iter().collect());
+        assert_eq!(only2.len(), 1);
+        assert_eq!(only2[0].topic_id, 2);
+        // subscription acks and junk produce nothing
+        assert!(
+            parse_notification(
+                &json!({"jsonrpc":"2.0","id":1,"result":{}}),
+                &BTreeSet::new()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn plain_attribute_values_are_accepted() {
+        assert_eq!(attr_i64("\"42\""), Some(42));
+        assert_eq!(attr_i64("42"), Some(42));
+        assert_eq!(attr_i64("x"), None);
+    }
+
+    #[test]
+    fn dedup_drops_repeats() {
+        let mut d = Dedup::default();
+        let e = WindowEvent {
+            kind: WindowEventKind::WorkerOpened,
+            topic_id: 1,
+            nonce_block_height: 5,
+            window_end_block: None,
+        };
+        assert!(d.first_time(&e));
+        assert!(!d.first_time(&e));
+        let closed = WindowEvent {
+            kind: WindowEventKind::WorkerClosed,
+            ..e
+        };
+        assert!(d.first_time(&closed));
+    }
+}

@@ -1,0 +1,180 @@
+//! Fault injection for reliability tests: added latency, forced error responses, a share
+//! of rejected broadcasts, paused block production, and dropped or stalled ("half-closed")
+//! connections. One `Faults` handle (cheap to clone) is shared by every server; tests flip
+//! switches at runtime via `DevnetHandle::faults()`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// A request the fault switches decided to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("devnet fault injection: forced error")]
+pub struct InjectedFault;
+
+#[derive(Debug)]
+struct Inner {
+    latency_ms: AtomicU64,
+    fail_next: AtomicU32,
+    fail_all: AtomicBool,
+    reject_per_mille: AtomicU32,
+    broadcasts_seen: AtomicU64,
+    paused: AtomicBool,
+    /// Bumped to drop (generation change) every open connection.
+    drop_gen: watch::Sender<u64>,
+    /// `(on, epoch)`: while on, connections opened before `epoch` began hang (half-open).
+    stalled: watch::Sender<(bool, u64)>,
+}
+
+/// Shared fault switches. All default to "no fault".
+#[derive(Debug, Clone)]
+pub struct Faults {
+    inner: Arc<Inner>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            inner: Arc::new(Inner {
+                latency_ms: AtomicU64::new(0),
+                fail_next: AtomicU32::new(0),
+                fail_all: AtomicBool::new(false),
+                reject_per_mille: AtomicU32::new(0),
+                broadcasts_seen: AtomicU64::new(0),
+                paused: AtomicBool::new(false),
+                drop_gen: watch::channel(0).0,
+                stalled: watch::channel((false, 0)).0,
+            }),
+        }
+    }
+}
+
+impl Faults {
+    /// Adds `d` before every gRPC / JSON-RPC response.
+    pub fn set_latency(&self, d: Duration) {
+        self.inner
+            .latency_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests (gRPC or JSON-RPC) fail with an "unavailable" error.
+    pub fn fail_next_requests(&self, n: u32) {
+        self.inner.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Every request fails until turned off.
+    pub fn set_fail_all(&self, on: bool) {
+        self.inner.fail_all.store(on, Ordering::SeqCst);
+    }
+
+    /// Rejects this share (0.0–1.0) of broadcasts with "mempool is full" (code 20),
+    /// deterministically spread (e.g. 0.5 rejects every second broadcast).
+    pub fn reject_broadcast_share(&self, share: f64) {
+        let pm = (share.clamp(0.0, 1.0) * 1000.0).round() as u32;
+        self.inner.reject_per_mille.store(pm, Ordering::SeqCst);
+        self.inner.broadcasts_seen.store(0, Ordering::SeqCst);
+    }
+
+    pub fn pause_blocks(&self) {
+        self.inner.paused.store(true, Ordering::SeqCst);
+    }
+
+    pub fn resume_blocks(&self) {
+        self.inner.paused.store(false, Ordering::SeqCst);
+    }
+
+    pub fn blocks_paused(&self) -> bool {
+        self.inner.paused.load(Ordering::SeqCst)
+    }
+
+    /// Abruptly closes every open gRPC/RPC/websocket connection (clients must redial).
+    pub fn drop_connections(&self) {
+        self.inner.drop_gen.send_modify(|g| *g += 1);
+    }
+
+    /// Makes open connections go silent without closing them (a half-open peer): reads and
+    /// writes hang until `set_stalled(false)` or `drop_connections()`. New connections work.
+    pub fn set_stalled(&self, on: bool) {
+        self.inner.stalled.send_modify(|(flag, epoch)| {
+            if on && !*flag {
+                *epoch += 1;
+            }
+            *flag = on;
+        });
+    }
+
+    /// Clears every fault.
+    pub fn clear(&self) {
+        self.set_latency(Duration::ZERO);
+        self.fail_next_requests(0);
+        self.set_fail_all(false);
+        self.reject_broadcast_share(0.0);
+        self.resume_blocks();
+        self.set_stalled(false);
+    }
+
+    /// Applies latency and forced errors to one request.
+    pub async fn on_request(&self) -> Result<(), InjectedFault> {
+        let ms = self.inner.latency_ms.load(Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if self.inner.fail_all.load(Ordering::SeqCst) {
+            return Err(InjectedFault);
+        }
+        let take = self
+            .inner
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if take.is_ok() {
+            Err(InjectedFault)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether this broadcast should be rejected by the configured share.
+    pub fn reject_this_broadcast(&self) -> bool {
+        let pm = u64::from(self.inner.reject_per_mille.load(Ordering::SeqCst));
+        if pm == 0 {
+            return false;
+        }
+        let i = self.inner.broadcasts_seen.fetch_add(1, Ordering::SeqCst);
+        // Reject when the running share crosses an integer boundary.
+        ((i + 1) * pm) / 1000 > (i * pm) / 1000
+    }
+
+    pub(crate) fn drop_watch(&self) -> watch::Receiver<u64> {
+        self.inner.drop_gen.subscribe()
+    }
+
+    pub(crate) fn stall_watch(&self) -> watch::Receiver<(bool, u64)> {
+        self.inner.stalled.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_share_is_deterministic() {
+        let f = Faults::default();
+        f.reject_broadcast_share(0.5);
+        let got: Vec<bool> = (0..6).map(|_| f.reject_this_broadcast()).collect();
+        assert_eq!(got.iter().filter(|b| **b).count(), 3);
+        f.reject_broadcast_share(0.0);
+        assert!(!(0..10).any(|_| f.reject_this_broadcast()));
+    }
+
+    #[tokio::test]
+    async fn fail_next_counts_down() {
+        let f = Faults::default();
+        f.fail_next_requests(2);
+        assert!(f.on_request().await.is_err());
+        assert!(f.on_request().await.is_err());
+        assert!(f.on_request().await.is_ok());
+    }
+}

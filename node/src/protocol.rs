@@ -1,1 +1,0 @@
-//! (stub — owned by the issue that builds it)

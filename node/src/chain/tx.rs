@@ -566,8 +566,16 @@ impl TxActor {
         params.fee_amount = fee;
         let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
         tracing::debug!(tx_hash = %hash, msgs = msgs.len(), gas, fee, sequence = params.sequence, timeout_height, "broadcasting");
+        let failures_before = pool_failures(&self.client);
         let resp = match self.client.broadcast(bytes).await {
-            Ok(r) => r,
+            Ok(r) => {
+                // An endpoint failed during this broadcast before another answered: the
+                // failed one may have taken the tx into its mempool anyway.
+                if pool_failures(&self.client) > failures_before {
+                    self.maybe_sent = Some(hash.clone());
+                }
+                r
+            }
             Err(e) => {
                 // It may or may not have reached a mempool: re-read the sequence first and
                 // remember the hash so a landed tx is not sent twice.
@@ -877,6 +885,11 @@ fn per_message_error(class: &ErrorClass, codespace: &str, code: u32, log: &str) 
             log: log.to_owned(),
         },
     }
+}
+
+/// Total transport failures recorded by the gRPC pool so far.
+fn pool_failures(client: &ChainClient) -> u64 {
+    client.pool().health().iter().map(|h| h.failures).sum()
 }
 
 fn answer_all(pending: Vec<Pending>, f: impl Fn(&Pending) -> Result<TxOutcome, TxError>) {

@@ -367,3 +367,51 @@ async fn dry_run_signs_but_sends_nothing() {
     assert!(out.dry_run);
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_and_lookup_fall_back_to_cometbft_rpc() {
+    let devnet = start(test_genesis(vec![topic(1)]), 300).await;
+    wait_height(&devnet, 2).await;
+    let dead = proxy::Proxy::start(devnet.grpc_addr()).await;
+    dead.kill();
+    let mut e = Endpoints::new(vec![dead.url()], vec![devnet.rpc_url()]);
+    e.call_timeout = Duration::from_secs(1);
+    let client = ChainClient::new(e).expect("client");
+
+    let w = Wallet::from_mnemonic(MNEMONICS[0]).expect("wallet");
+    let (account_number, sequence) = devnet.account(w.address()).expect("account");
+    let msg = protocol::register_msg(&w, 1, false);
+    let (bytes, hash) = allora_node::chain::tx::build_signed_tx(
+        &w,
+        &[cosmos_sdk_proto::Any {
+            type_url: msg.type_url,
+            value: msg.value,
+        }],
+        &allora_node::chain::tx::TxParams {
+            chain_id: CHAIN_ID.into(),
+            account_number,
+            sequence,
+            gas_limit: 400_000,
+            fee_amount: 400_000,
+            fee_denom: "uallo".into(),
+            timeout_height: 0,
+            memo: String::new(),
+        },
+    );
+    let r = client.broadcast(bytes).await.expect("broadcast via RPC");
+    assert_eq!(r.code, 0, "{}", r.raw_log);
+    assert_eq!(r.txhash, hash);
+    let mut found = None;
+    for _ in 0..50 {
+        if let Some(t) = client.get_tx(&hash).await.expect("lookup via RPC") {
+            found = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t = found.expect("tx included");
+    assert_eq!(t.code, 0, "{}", t.raw_log);
+    assert!(t.height > 0);
+    assert!(devnet.is_worker_registered(1, w.address()));
+    devnet.shutdown().await;
+}

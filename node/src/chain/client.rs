@@ -23,6 +23,7 @@ use tonic::transport::Channel;
 
 use super::ChainError;
 use super::endpoints::{Endpoints, GrpcPool, is_transport_status};
+use super::rpc::RpcClient;
 use crate::proto::emissions::v9::Params;
 use crate::proto::emissions::v10::{self, query_service_client::QueryServiceClient as Emissions};
 use crate::proto::feemarket::v1::{GasPriceRequest, query_client::QueryClient as FeemarketClient};
@@ -44,6 +45,7 @@ pub type WindowStatus = v10::GetWorkerSubmissionWindowStatusResponse;
 #[derive(Debug, Clone)]
 pub struct ChainClient {
     pool: GrpcPool,
+    rpc: RpcClient,
     endpoints: Endpoints,
 }
 
@@ -64,6 +66,7 @@ impl ChainClient {
         }
         Ok(ChainClient {
             pool: GrpcPool::new(&endpoints)?,
+            rpc: RpcClient::new(&endpoints.rpc, endpoints.call_timeout),
             endpoints,
         })
     }
@@ -261,8 +264,19 @@ impl ChainClient {
             .ok_or_else(|| ChainError::Decode("Simulate: no gas_info".into()))
     }
 
-    /// Broadcasts in SYNC mode; the response carries the CheckTx result.
+    /// Broadcasts in SYNC mode; the response carries the CheckTx result. Falls back to
+    /// CometBFT `broadcast_tx_sync` when no gRPC endpoint is reachable.
     pub async fn broadcast(&self, tx_bytes: Vec<u8>) -> Result<TxResponse, ChainError> {
+        match self.broadcast_grpc(tx_bytes.clone()).await {
+            Err(e) if e.is_transport() && !self.rpc.is_empty() => {
+                tracing::warn!(error = %e, "gRPC broadcast failed everywhere; using CometBFT RPC broadcast_tx_sync");
+                self.rpc.broadcast_tx_sync(&tx_bytes).await
+            }
+            r => r,
+        }
+    }
+
+    async fn broadcast_grpc(&self, tx_bytes: Vec<u8>) -> Result<TxResponse, ChainError> {
         let r = self
             .call("BroadcastTx", |ch| {
                 let req = BroadcastTxRequest {
@@ -276,8 +290,16 @@ impl ChainClient {
             .ok_or_else(|| ChainError::Decode("BroadcastTx: no tx_response".into()))
     }
 
-    /// The included tx with this hash, or `None` while it is not (yet) in a block.
+    /// The included tx with this hash, or `None` while it is not (yet) in a block. Falls
+    /// back to CometBFT `tx` when no gRPC endpoint is reachable.
     pub async fn get_tx(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
+        match self.get_tx_grpc(hash).await {
+            Err(e) if e.is_transport() && !self.rpc.is_empty() => self.rpc.tx(hash).await,
+            r => r,
+        }
+    }
+
+    async fn get_tx_grpc(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
         let h = hash.to_owned();
         let r = self
             .call("GetTx", |ch| {

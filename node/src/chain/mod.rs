@@ -4,6 +4,7 @@
 //! - [`client`]: `ChainClient` queries with per-call timeouts and failover.
 //! - [`fees`]: gas adjustment, feemarket price × multiplier, `maxFees` cap.
 //! - [`errors`]: classification of SDK / emissions errors into actions.
+//! - [`rpc`]: CometBFT JSON-RPC fallback for broadcast and tx lookup.
 //! - [`tx`]: building and signing txs (SIGN_MODE_DIRECT) and the per-wallet `TxActor`.
 //! - [`events`]: CometBFT websocket window events with reconnect, polling fallback.
 
@@ -12,6 +13,7 @@ pub mod endpoints;
 pub mod errors;
 pub mod events;
 pub mod fees;
+pub mod rpc;
 pub mod tx;
 
 pub use client::{AccountInfo, ChainClient, WindowStatus};

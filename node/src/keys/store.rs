@@ -244,6 +244,29 @@ impl Keystore {
     }
 }
 
+/// Reads a mnemonic from a file (`mnemonicFile` in the config, `--mnemonic-file`) and
+/// derives the wallet. Errors name the file, never its content.
+pub fn wallet_from_mnemonic_file(path: &Path) -> Result<Wallet, StoreError> {
+    let bytes = Zeroizing::new(fs::read(path).map_err(io("reading mnemonic file", path))?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: "not UTF-8 text".into(),
+    })?;
+    Ok(Wallet::from_mnemonic(text)?)
+}
+
+/// The wallet of a mnemonic held in environment variable `var` (e.g.
+/// `ALLORA_OFFCHAIN_NODE_MNEMONIC`); `Ok(None)` when unset or empty.
+pub fn wallet_from_env(var: &str) -> Result<Option<Wallet>, KeyError> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => {
+            let v = Zeroizing::new(v);
+            Wallet::from_mnemonic(&v).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -324,6 +347,24 @@ mod tests {
         assert!(msg.contains("mnemonic"), "{msg}");
         assert!(!msg.contains("secretword"), "{msg}");
         assert!(ks.list().unwrap().is_empty());
+        fs::remove_dir_all(home).unwrap();
+    }
+
+    #[test]
+    fn mnemonic_file() {
+        let home = tmp();
+        let p = home.join("m.txt");
+        fs::write(&p, format!("{PHRASE}\n")).unwrap();
+        let w = wallet_from_mnemonic_file(&p).unwrap();
+        assert_eq!(
+            w.address(),
+            Wallet::from_mnemonic(PHRASE).unwrap().address()
+        );
+        let missing = wallet_from_mnemonic_file(&home.join("nope")).unwrap_err();
+        assert!(missing.to_string().contains("nope"), "{missing}");
+        fs::write(&p, "secretword ".repeat(12)).unwrap();
+        let bad = wallet_from_mnemonic_file(&p).unwrap_err();
+        assert!(!bad.to_string().contains("secretword"), "{bad}");
         fs::remove_dir_all(home).unwrap();
     }
 

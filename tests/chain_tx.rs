@@ -415,3 +415,42 @@ async fn broadcast_and_lookup_fall_back_to_cometbft_rpc() {
     assert!(devnet.is_worker_registered(1, w.address()));
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_message_does_not_sink_its_batch() {
+    let devnet = start(test_genesis(vec![topic(1), topic(2)]), 300).await;
+    let client = ChainClient::new(endpoints(vec![devnet.grpc_url()], &devnet)).expect("client");
+    let w = Wallet::from_mnemonic(MNEMONICS[1]).expect("wallet");
+    let handle = TxActor::spawn(client.clone(), w.clone(), tx_config());
+    let (a, b) = tokio::join!(
+        handle.submit(protocol::register_msg(&w, 1, false), meta(1, "register")),
+        handle.submit(protocol::register_msg(&w, 2, false), meta(2, "register")),
+    );
+    a.expect("register 1");
+    b.expect("register 2");
+
+    // Both topics share the schedule, so one nonce is open on both.
+    let (nonce, last) = open_window(&client, &devnet, 1).await;
+    assert!(
+        client
+            .open_worker_windows(2)
+            .await
+            .unwrap()
+            .contains(&nonce)
+    );
+    submit_payload(&handle, &w, 1, nonce, last, "1")
+        .await
+        .expect("first payload");
+
+    // Batch a duplicate (topic 1) with a fresh payload (topic 2): the duplicate is
+    // answered "already submitted", the other still lands, each exactly once.
+    let (dup, fresh) = tokio::join!(
+        submit_payload(&handle, &w, 1, nonce, last, "2"),
+        submit_payload(&handle, &w, 2, nonce, last, "3"),
+    );
+    assert_eq!(dup.expect_err("duplicate").kind(), "already_submitted");
+    fresh.expect("fresh payload lands");
+    assert_eq!(devnet.worker_payloads(1, nonce).len(), 1);
+    assert_eq!(devnet.worker_payloads(2, nonce).len(), 1);
+    devnet.shutdown().await;
+}

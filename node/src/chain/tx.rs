@@ -324,7 +324,7 @@ pub struct TxActor {
     gas_bump: f64,
     /// Hash of a broadcast whose answer was lost (transport error): it may be in a mempool
     /// or a block already, so it is looked up before the batch is sent again.
-    maybe_sent: Option<String>,
+    maybe_sent: Option<(String, u64)>,
 }
 
 /// Gas limit per message assumed in dry-run mode without a fixed `gas` (nothing simulated).
@@ -332,6 +332,14 @@ const DRY_RUN_GAS_PER_MSG: u64 = 250_000;
 
 /// How long a feemarket price is reused.
 const PRICE_TTL: Duration = Duration::from_secs(30);
+
+enum Confirm {
+    Included(Box<TxResponse>),
+    /// The chain passed the tx's `timeout_height` without including it.
+    Expired,
+    /// Still unknown after `confirm_timeout`.
+    NotSeen,
+}
 
 enum Step {
     /// Try the (possibly reduced) batch again.
@@ -572,7 +580,7 @@ impl TxActor {
                 // An endpoint failed during this broadcast before another answered: the
                 // failed one may have taken the tx into its mempool anyway.
                 if pool_failures(&self.client) > failures_before {
-                    self.maybe_sent = Some(hash.clone());
+                    self.maybe_sent = Some((hash.clone(), timeout_height));
                 }
                 r
             }
@@ -581,7 +589,7 @@ impl TxActor {
                 // remember the hash so a landed tx is not sent twice.
                 *last_err = e.to_string();
                 self.account = None;
-                self.maybe_sent = Some(hash.clone());
+                self.maybe_sent = Some((hash.clone(), timeout_height));
                 tokio::time::sleep(self.cfg.retry_delay).await;
                 return Ok(Step::Retry);
             }
@@ -614,8 +622,8 @@ impl TxActor {
         if let Some(a) = self.account.as_mut() {
             a.sequence = params.sequence + 1;
         }
-        match self.confirm(&hash).await {
-            Ok(Some(r)) if r.code == 0 => {
+        match self.confirm(&hash, timeout_height).await {
+            Ok(Confirm::Included(r)) if r.code == 0 => {
                 let outcome = TxOutcome {
                     tx_hash: hash,
                     height: r.height,
@@ -625,7 +633,7 @@ impl TxActor {
                 answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
                 Ok(Step::Done)
             }
-            Ok(Some(r)) => {
+            Ok(Confirm::Included(r)) => {
                 *last_err = r.raw_log.clone();
                 // DeliverTx failed: the tx was included (sequence used, fee paid) but
                 // none of its messages applied.
@@ -639,7 +647,16 @@ impl TxActor {
                 )
                 .await
             }
-            Ok(None) => {
+            Ok(Confirm::Expired) => {
+                // Never included and now invalid: the sequence was not consumed on chain.
+                // Messages past their deadline are answered "window closed" by the next
+                // round; the others go again.
+                tracing::warn!(tx_hash = %hash, timeout_height, "tx expired without inclusion");
+                *last_err = format!("tx {hash} expired at timeout height {timeout_height}");
+                self.account = None;
+                Ok(Step::Retry)
+            }
+            Ok(Confirm::NotSeen) => {
                 self.account = None;
                 let err = TxError::Timeout {
                     tx_hash: hash,
@@ -755,9 +772,12 @@ impl TxActor {
         pending: &mut Vec<Pending>,
         wait: bool,
     ) -> Option<Step> {
-        let hash = self.maybe_sent.clone()?;
+        let (hash, timeout_height) = self.maybe_sent.clone()?;
         let found = if wait {
-            self.confirm(&hash).await.ok().flatten()
+            match self.confirm(&hash, timeout_height).await {
+                Ok(Confirm::Included(r)) => Some(*r),
+                _ => None,
+            }
         } else {
             self.client.get_tx(&hash).await.ok().flatten()
         };
@@ -831,18 +851,32 @@ impl TxActor {
     }
 
     /// Polls `GetTx` until the tx is in a block or `confirm_timeout` passes.
-    async fn confirm(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
+    /// Stops early once the chain is past `timeout_height` (the tx can no longer be
+    /// included).
+    async fn confirm(&self, hash: &str, timeout_height: u64) -> Result<Confirm, ChainError> {
         let start = Instant::now();
+        let mut polls: u32 = 0;
         loop {
             let last_err = match self.client.get_tx(hash).await {
-                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(Some(r)) => return Ok(Confirm::Included(Box::new(r))),
                 Ok(None) => None,
                 Err(e) => Some(e),
             };
+            polls += 1;
+            if polls.is_multiple_of(4)
+                && let Ok(h) = self.client.latest_height().await
+                && h > timeout_height as i64
+            {
+                // One last look: the tx may have landed in the final valid block.
+                if let Ok(Some(r)) = self.client.get_tx(hash).await {
+                    return Ok(Confirm::Included(Box::new(r)));
+                }
+                return Ok(Confirm::Expired);
+            }
             if start.elapsed() >= self.cfg.confirm_timeout {
                 return match last_err {
                     Some(e) => Err(e),
-                    None => Ok(None),
+                    None => Ok(Confirm::NotSeen),
                 };
             }
             tokio::time::sleep(self.cfg.poll_interval).await;

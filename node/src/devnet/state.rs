@@ -264,12 +264,9 @@ fn unreachable_account(i: usize) -> Result<String, GenesisError> {
     })
 }
 
-/// A bech32 address with the `allo` prefix and a 20- or 32-byte payload.
+/// A bech32 `allo` account address (delegates to `crate::keys`, the chain's rule).
 pub fn is_allo_address(s: &str) -> bool {
-    match bech32::decode(s) {
-        Ok((hrp, data)) => hrp.as_str() == "allo" && (data.len() == 20 || data.len() == 32),
-        Err(_) => false,
-    }
+    crate::keys::is_valid_address(s)
 }
 
 #[cfg(test)]

@@ -454,3 +454,104 @@ async fn one_bad_message_does_not_sink_its_batch() {
     assert_eq!(devnet.worker_payloads(2, nonce).len(), 1);
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reputer_payload_lands_once_in_its_window() {
+    use allora_node::proto::emissions::v9::{InputValueBundle, InputWorkerAttributedValue};
+
+    let devnet = start(test_genesis(vec![topic(1)]), 250).await;
+    let client = ChainClient::new(endpoints(vec![devnet.grpc_url()], &devnet)).expect("client");
+    let worker = Wallet::from_mnemonic(MNEMONICS[0]).expect("worker");
+    let reputer = Wallet::from_mnemonic(MNEMONICS[1]).expect("reputer");
+    let wh = TxActor::spawn(client.clone(), worker.clone(), tx_config());
+    let rh = TxActor::spawn(client.clone(), reputer.clone(), tx_config());
+
+    wh.submit(
+        protocol::register_msg(&worker, 1, false),
+        meta(1, "register"),
+    )
+    .await
+    .expect("register worker");
+    rh.submit(
+        protocol::register_msg(&reputer, 1, true),
+        meta(1, "register"),
+    )
+    .await
+    .expect("register reputer");
+    let min_stake: u128 = client
+        .params()
+        .await
+        .expect("params")
+        .required_minimum_stake
+        .parse()
+        .expect("stake int");
+    rh.submit(
+        protocol::add_stake_msg(&reputer, 1, min_stake),
+        meta(1, "add_stake"),
+    )
+    .await
+    .expect("stake");
+    assert!(client.stake_authority(1, reputer.address()).await.unwrap() >= min_stake);
+    assert_eq!(
+        client.stake_in_self(1, reputer.address()).await.unwrap(),
+        min_stake
+    );
+
+    let (nonce, last) = open_window(&client, &devnet, 1).await;
+    submit_payload(&wh, &worker, 1, nonce, last, "100")
+        .await
+        .expect("worker payload");
+
+    // Wait for the reputer window of that nonce.
+    let mut open = false;
+    for _ in 0..200 {
+        if client
+            .open_reputer_windows(1)
+            .await
+            .unwrap()
+            .contains(&nonce)
+        {
+            open = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(open, "reputer window for {nonce} opened");
+    let net = client
+        .network_inferences_at(1, nonce)
+        .await
+        .expect("network inferences");
+    let bundle = InputValueBundle {
+        topic_id: 1,
+        combined_value: "-1.5e-3".into(),
+        naive_value: "0.25".into(),
+        inferer_values: net
+            .inferer_values
+            .iter()
+            .map(|w| InputWorkerAttributedValue {
+                worker: w.worker.clone(),
+                value: "1e-2".into(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let signed = protocol::sign_value_bundle_at(&reputer, nonce, bundle).expect("sign");
+    let deadline = nonce + 2 * 10;
+    let submit = |b| {
+        rh.submit(
+            protocol::insert_reputer_payload_msg(&reputer, b),
+            SubmitMeta {
+                topic_id: 1,
+                nonce: Some(nonce),
+                kind: "reputer_payload",
+                deadline_height: Some(deadline),
+            },
+        )
+    };
+    submit(signed.clone()).await.expect("reputer payload lands");
+    assert_eq!(devnet.reputer_payloads(1, nonce).len(), 1);
+    let again = submit(signed).await.expect_err("second reputer payload");
+    assert_eq!(again.kind(), "already_submitted", "{again}");
+    assert_eq!(devnet.reputer_payloads(1, nonce).len(), 1);
+    devnet.shutdown().await;
+}

@@ -161,6 +161,57 @@ impl TxConfig {
     }
 }
 
+impl TxConfig {
+    /// Applies the Go-node `wallet` settings: `gas` (`"auto"` or a fixed limit),
+    /// `gasAdjustment`, `gasPrices` (`"auto"` = feemarket, or a price such as `"10"` /
+    /// `"0.025uallo"`) and `maxFees` (uallo). Errors name the field and the fix.
+    pub fn with_wallet_settings(
+        mut self,
+        gas: &str,
+        gas_adjustment: f64,
+        gas_prices: &str,
+        max_fees: u128,
+    ) -> Result<TxConfig, String> {
+        let gas = gas.trim();
+        self.fixed_gas = if gas.is_empty() || gas.eq_ignore_ascii_case("auto") {
+            None
+        } else {
+            Some(gas.parse::<u64>().ok().filter(|g| *g > 0).ok_or_else(|| {
+                format!("wallet.gas: {gas:?} is neither \"auto\" nor a positive integer gas limit")
+            })?)
+        };
+        if !(gas_adjustment.is_finite() && gas_adjustment >= 1.0) {
+            return Err(format!(
+                "wallet.gasAdjustment: {gas_adjustment} must be a number >= 1 (e.g. 1.5)"
+            ));
+        }
+        self.gas_adjustment = gas_adjustment;
+        let gp = gas_prices.trim();
+        if gp.is_empty() || gp.eq_ignore_ascii_case("auto") {
+            self.fee.dynamic = true;
+        } else {
+            let number = gp.strip_suffix(self.fee.denom.as_str()).unwrap_or(gp);
+            let price = number
+                .parse::<f64>()
+                .ok()
+                .filter(|p| p.is_finite() && *p >= 0.0)
+                .ok_or_else(|| {
+                    format!(
+                        "wallet.gasPrices: {gp:?} is neither \"auto\" nor a gas price such as \"10\" or \"0.025{}\"",
+                        self.fee.denom
+                    )
+                })?;
+            self.fee.dynamic = false;
+            self.fee.fallback_gas_price = price;
+        }
+        if max_fees == 0 {
+            return Err("wallet.maxFees: must be > 0 (uallo per tx)".into());
+        }
+        self.fee.max_fee = max_fees;
+        Ok(self)
+    }
+}
+
 /// What a submission is about (for batching, deadlines, logs and metrics).
 #[derive(Debug, Clone)]
 pub struct SubmitMeta {
@@ -1000,6 +1051,37 @@ mod tests {
             &other.encode_to_vec(),
             &raw.signatures[0]
         ));
+    }
+
+    #[test]
+    fn wallet_settings() {
+        let c = TxConfig::new("x")
+            .with_wallet_settings("auto", 1.5, "auto", 5_000_000)
+            .unwrap();
+        assert_eq!(c.fixed_gas, None);
+        assert!(c.fee.dynamic);
+        assert_eq!(c.fee.max_fee, 5_000_000);
+        let c = TxConfig::new("x")
+            .with_wallet_settings("300000", 1.0, "0.025uallo", 10)
+            .unwrap();
+        assert_eq!(c.fixed_gas, Some(300_000));
+        assert!(!c.fee.dynamic);
+        assert_eq!(c.fee.fallback_gas_price, 0.025);
+        let c = TxConfig::new("x")
+            .with_wallet_settings("auto", 1.2, "10", 10)
+            .unwrap();
+        assert_eq!(c.fee.fallback_gas_price, 10.0);
+        for (gas, adj, prices, max, field) in [
+            ("lots", 1.5, "auto", 1, "wallet.gas"),
+            ("auto", 0.5, "auto", 1, "wallet.gasAdjustment"),
+            ("auto", 1.5, "cheap", 1, "wallet.gasPrices"),
+            ("auto", 1.5, "auto", 0, "wallet.maxFees"),
+        ] {
+            let e = TxConfig::new("x")
+                .with_wallet_settings(gas, adj, prices, max)
+                .unwrap_err();
+            assert!(e.starts_with(field), "{e}");
+        }
     }
 
     #[test]

@@ -114,3 +114,29 @@ async fn polling_fallback_without_websocket() {
     assert!(repeat.is_err(), "window {e:?} reported twice");
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_topics_use_exists_queries_and_filter_locally() {
+    let devnet = start(
+        test_genesis(vec![fast_topic(1), fast_topic(2), fast_topic(3)]),
+        200,
+    )
+    .await;
+    let mut s = Box::pin(events::subscribe(vec![devnet.rpc_url()], vec![1, 2]));
+    let mut opened = std::collections::BTreeSet::new();
+    let mut seen_three = false;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while opened.len() < 2 {
+            let e = s.next().await.expect("stream does not end");
+            seen_three |= e.topic_id == 3;
+            if e.kind == WindowEventKind::WorkerOpened {
+                opened.insert(e.topic_id);
+            }
+        }
+    })
+    .await
+    .expect("both topics' windows arrive");
+    assert_eq!(opened.into_iter().collect::<Vec<_>>(), vec![1, 2]);
+    assert!(!seen_three, "topic 3 is filtered out");
+    devnet.shutdown().await;
+}

@@ -324,6 +324,51 @@ async fn half_open_connection_is_redialed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_signs_but_sends_nothing() {
+    let devnet = start(test_genesis(vec![topic(1)]), 300).await;
+    let client = ChainClient::new(endpoints(vec![devnet.grpc_url()], &devnet)).expect("client");
+    let w = Wallet::from_mnemonic(MNEMONICS[0]).expect("wallet");
+    let before = devnet.account(w.address()).expect("funded account");
+    let balance = devnet.balance(w.address());
+    let mut cfg = tx_config();
+    cfg.submit_tx = false;
+    let handle = TxActor::spawn(client.clone(), w.clone(), cfg);
+
+    let out = handle
+        .submit(protocol::register_msg(&w, 1, false), meta(1, "register"))
+        .await
+        .expect("dry run answers");
+    assert!(out.dry_run, "{out:?}");
+    assert_eq!(out.tx_hash.len(), 64, "a real tx hash: {out:?}");
+    // A few blocks later the chain still knows nothing of it.
+    let h = devnet.height();
+    wait_height(&devnet, h + 3).await;
+    assert!(devnet.tx_result(&out.tx_hash).is_none());
+    assert!(!devnet.is_worker_registered(1, w.address()));
+    assert_eq!(
+        devnet.account(w.address()),
+        Some(before),
+        "sequence untouched"
+    );
+    assert_eq!(devnet.balance(w.address()), balance, "no fee paid");
+
+    // An account the chain has never seen still gets a signed dry-run tx.
+    let stranger = Wallet::from_secret_bytes(&[7u8; 32]).expect("wallet");
+    let mut cfg = tx_config();
+    cfg.submit_tx = false;
+    let handle = TxActor::spawn(client.clone(), stranger.clone(), cfg);
+    let out = handle
+        .submit(
+            protocol::register_msg(&stranger, 1, false),
+            meta(1, "register"),
+        )
+        .await
+        .expect("dry run for an unknown account");
+    assert!(out.dry_run);
+    devnet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_and_lookup_fall_back_to_cometbft_rpc() {
     let devnet = start(test_genesis(vec![topic(1)]), 300).await;
     wait_height(&devnet, 2).await;

@@ -60,8 +60,47 @@ pub struct WindowEvent {
     pub window_end_block: Option<i64>,
 }
 
-/// The subscription query used on every connection.
+/// The broad query (every block's events), kept for callers that filter themselves.
 pub const SUBSCRIPTION_QUERY: &str = "tm.event='NewBlockEvents'";
+
+/// CometBFT's default `max_subscriptions_per_client`.
+const MAX_SUBSCRIPTIONS: usize = 5;
+
+/// The subscription queries for `topics`: one per window event type, so only blocks that
+/// carry a window event are delivered. With a single topic the topic id is matched by the
+/// node (`topic_id='"<id>"'`: typed-event values are JSON, a uint64 is a quoted string);
+/// with several, `EXISTS` keeps the count at four, under CometBFT's default limit of five
+/// subscriptions per client, and topics are filtered here.
+pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
+    let kinds = [
+        WindowEventKind::WorkerOpened,
+        WindowEventKind::WorkerClosed,
+        WindowEventKind::ReputerOpened,
+        WindowEventKind::ReputerClosed,
+    ];
+    let qs: Vec<String> = match (topics.len(), topics.iter().next()) {
+        (1, Some(id)) => kinds
+            .iter()
+            .map(|k| {
+                format!(
+                    "tm.event='NewBlockEvents' AND {}.topic_id='\"{id}\"'",
+                    k.event_type()
+                )
+            })
+            .collect(),
+        _ => kinds
+            .iter()
+            .map(|k| {
+                format!(
+                    "tm.event='NewBlockEvents' AND {}.topic_id EXISTS",
+                    k.event_type()
+                )
+            })
+            .collect(),
+    };
+    debug_assert!(qs.len() <= MAX_SUBSCRIPTIONS);
+    qs
+}
 
 /// `http(s)://host:port[/]` → `ws(s)://host:port/websocket`.
 pub fn websocket_url(rpc_url: &str) -> String {
@@ -263,12 +302,9 @@ async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Send
         i += 1;
         match run_connection(&url, &topics, &tx, &mut dedup).await {
             ConnEnd::ReceiverGone => return,
-            ConnEnd::Failed {
-                reason,
-                was_subscribed,
-            } => {
-                if was_subscribed {
-                    // A connection that worked: reconnect promptly.
+            ConnEnd::Failed { reason, subscribed } => {
+                if subscribed {
+                    // The endpoint worked: reconnect quickly, not at the last backoff.
                     backoff = Duration::from_millis(200);
                 }
                 tracing::warn!(endpoint = %url, reason = %reason, retry_in_ms = backoff.as_millis() as u64, "event websocket lost; reconnecting");
@@ -284,16 +320,19 @@ async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Send
 
 enum ConnEnd {
     ReceiverGone,
+    /// `subscribed`: the connection got as far as confirmed subscriptions.
     Failed {
         reason: String,
-        was_subscribed: bool,
+        subscribed: bool,
     },
 }
 
-fn failed(reason: impl Into<String>, was_subscribed: bool) -> ConnEnd {
-    ConnEnd::Failed {
-        reason: reason.into(),
-        was_subscribed,
+impl ConnEnd {
+    fn failed(reason: impl Into<String>, subscribed: bool) -> ConnEnd {
+        ConnEnd::Failed {
+            reason: reason.into(),
+            subscribed,
+        }
     }
 }
 
@@ -313,18 +352,22 @@ async fn run_connection(
     .await;
     let mut ws = match connect {
         Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return failed(e.to_string(), false),
-        Err(_) => return failed("connect timed out", false),
+        Ok(Err(e)) => return ConnEnd::failed(e.to_string(), false),
+        Err(_) => return ConnEnd::failed("connect timed out", false),
     };
-    let sub = json!({
-        "jsonrpc": "2.0", "id": 1, "method": "subscribe",
-        "params": { "query": SUBSCRIPTION_QUERY }
-    });
-    if let Err(e) = ws.send(Message::Text(sub.to_string().into())).await {
-        return failed(e.to_string(), false);
+    let queries = subscription_queries(topics);
+    for (i, q) in queries.iter().enumerate() {
+        let sub = json!({
+            "jsonrpc": "2.0", "id": i + 1, "method": "subscribe",
+            "params": { "query": q }
+        });
+        if let Err(e) = ws.send(Message::Text(sub.to_string().into())).await {
+            return ConnEnd::failed(e.to_string(), false);
+        }
     }
+    tracing::info!(endpoint = %url, queries = ?queries, "subscribing to window events");
+    let mut acked = 0usize;
     let mut subscribed = false;
-    tracing::info!(endpoint = %url, query = SUBSCRIPTION_QUERY, "subscribed to window events");
     let mut pinged = false;
     loop {
         let wait = IDLE_LIMIT / 2;
@@ -332,30 +375,39 @@ async fn run_connection(
             Err(_) if !pinged => {
                 pinged = true;
                 if ws.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return failed("ping failed", subscribed);
+                    return ConnEnd::failed("ping failed", subscribed);
                 }
                 continue;
             }
-            Err(_) => return failed(format!("no traffic for {IDLE_LIMIT:?}"), subscribed),
-            Ok(None) => return failed("closed by server", subscribed),
-            Ok(Some(Err(e))) => return failed(e.to_string(), subscribed),
+            Err(_) => {
+                return ConnEnd::failed(format!("no traffic for {IDLE_LIMIT:?}"), subscribed);
+            }
+            Ok(None) => return ConnEnd::failed("closed by server", subscribed),
+            Ok(Some(Err(e))) => return ConnEnd::failed(e.to_string(), subscribed),
             Ok(Some(Ok(m))) => m,
         };
         pinged = false;
         let text = match msg {
             Message::Text(t) => t.to_string(),
             Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-            Message::Close(_) => return failed("closed by server", subscribed),
+            Message::Close(_) => return ConnEnd::failed("closed by server", subscribed),
             _ => continue,
         };
         let Ok(v) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
         if let Some(err) = v.get("error") {
-            return failed(format!("subscribe refused: {err}"), subscribed);
+            return ConnEnd::failed(format!("subscribe refused: {err}"), subscribed);
         }
-        // The first answer without an error acknowledges the subscription.
-        subscribed = true;
+        // A subscription ack is `{"result": {}}` with the request id.
+        if v["result"].as_object().is_some_and(|r| r.is_empty()) {
+            acked += 1;
+            if acked == queries.len() && !subscribed {
+                subscribed = true;
+                tracing::info!(endpoint = %url, "subscribed to window events");
+            }
+            continue;
+        }
         for e in parse_notification(&v, topics) {
             if dedup.first_time(&e) && tx.send(e).await.is_err() {
                 return ConnEnd::ReceiverGone;
@@ -370,6 +422,22 @@ async fn run_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_stay_under_the_subscription_limit() {
+        let one: BTreeSet<u64> = [7].into_iter().collect();
+        let q = subscription_queries(&one);
+        assert_eq!(q.len(), 4);
+        assert_eq!(
+            q[0],
+            "tm.event='NewBlockEvents' AND emissions.v10.EventWorkerSubmissionWindowOpened.topic_id='\"7\"'"
+        );
+        let many: BTreeSet<u64> = (1..=20).collect();
+        let q = subscription_queries(&many);
+        assert_eq!(q.len(), 4);
+        assert!(q.iter().all(|q| q.ends_with(".topic_id EXISTS")), "{q:?}");
+        assert_eq!(subscription_queries(&BTreeSet::new()).len(), 4);
+    }
 
     #[test]
     fn urls() {

@@ -133,6 +133,9 @@ pub struct TxConfig {
     /// `timeout_height` = latest height + this when no message has a deadline.
     pub default_timeout_blocks: u64,
     pub memo: String,
+    /// `wallet.submitTx`: `false` = dry run: build and sign, never simulate or broadcast,
+    /// log what would be sent and answer with a `TxOutcome` marked `dry_run`.
+    pub submit_tx: bool,
 }
 
 impl TxConfig {
@@ -153,6 +156,7 @@ impl TxConfig {
             resync_interval: Duration::from_secs(60),
             default_timeout_blocks: 100,
             memo: String::new(),
+            submit_tx: true,
         }
     }
 }
@@ -219,11 +223,14 @@ pub struct SubmitMeta {
     pub deadline_height: Option<i64>,
 }
 
-/// An included submission.
+/// An included submission (or, with `submit_tx = false`, a built-but-unsent one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxOutcome {
     pub tx_hash: String,
+    /// Inclusion height (the height the tx was built at in a dry run).
     pub height: i64,
+    /// True when nothing was broadcast (`submit_tx = false`).
+    pub dry_run: bool,
 }
 
 /// Why a submission did not land. `kind()` is the metrics label.
@@ -269,6 +276,21 @@ impl TxError {
             TxError::Rejected { .. } => "rejected",
             TxError::Timeout { .. } => "timeout",
             TxError::Stopped => "stopped",
+        }
+    }
+
+    /// The ABCI code behind the error, when there is one (metrics: tx errors by code).
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            TxError::Rejected { code, .. } => Some(*code),
+            TxError::AlreadySubmitted(d) | TxError::WindowClosed(d) => code_of_detail(d),
+            TxError::Sequence(_) => Some(super::errors::sdk_code::WRONG_SEQUENCE),
+            TxError::OutOfGas(_) => Some(super::errors::sdk_code::OUT_OF_GAS),
+            TxError::Unfunded(d) => {
+                code_of_detail(d).or(Some(super::errors::sdk_code::INSUFFICIENT_FUNDS))
+            }
+            TxError::Fee(d) => code_of_detail(d),
+            TxError::Transport(_) | TxError::Timeout { .. } | TxError::Stopped => None,
         }
     }
 
@@ -351,7 +373,13 @@ pub struct TxActor {
     market: Option<(Option<f64>, Instant)>,
     bumped_price: Option<f64>,
     gas_bump: f64,
+    /// Hash of a broadcast whose answer was lost (transport error): it may be in a mempool
+    /// or a block already, so it is looked up before the batch is sent again.
+    maybe_sent: Option<(String, u64)>,
 }
+
+/// Gas limit per message assumed in dry-run mode without a fixed `gas` (nothing simulated).
+const DRY_RUN_GAS_PER_MSG: u64 = 250_000;
 
 /// How long a feemarket price is reused.
 const PRICE_TTL: Duration = Duration::from_secs(30);
@@ -385,6 +413,7 @@ impl TxActor {
             market: None,
             bumped_price: None,
             gas_bump: 1.0,
+            maybe_sent: None,
         };
         tokio::spawn(actor.run(rx));
         TxHandle { tx, address }
@@ -460,6 +489,7 @@ impl TxActor {
 
     /// Processes a batch until every message is answered.
     async fn process(&mut self, mut pending: Vec<Pending>) {
+        self.maybe_sent = None;
         let mut attempts: u32 = 0;
         let mut last_err = String::new();
         while !pending.is_empty() {
@@ -519,6 +549,12 @@ impl TxActor {
         }
         if pending.is_empty() {
             return Ok(Step::Done);
+        }
+        if let Some(step) = self.settle_lost_broadcast(pending, false).await {
+            return Ok(step);
+        }
+        if !self.cfg.submit_tx {
+            return Ok(self.dry_run(pending, height).await);
         }
         let account = match self.ensure_account().await {
             Ok(a) => a,
@@ -589,12 +625,22 @@ impl TxActor {
         params.fee_amount = fee;
         let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
         tracing::debug!(tx_hash = %hash, msgs = msgs.len(), gas, fee, sequence = params.sequence, timeout_height, "broadcasting");
+        let failures_before = pool_failures(&self.client);
         let resp = match self.client.broadcast(bytes).await {
-            Ok(r) => r,
+            Ok(r) => {
+                // An endpoint failed during this broadcast before another answered: the
+                // failed one may have taken the tx into its mempool anyway.
+                if pool_failures(&self.client) > failures_before {
+                    self.maybe_sent = Some((hash.clone(), timeout_height));
+                }
+                r
+            }
             Err(e) => {
-                // It may or may not have reached a mempool: re-read the sequence first.
+                // It may or may not have reached a mempool: re-read the sequence first and
+                // remember the hash so a landed tx is not sent twice.
                 *last_err = e.to_string();
                 self.account = None;
+                self.maybe_sent = Some((hash.clone(), timeout_height));
                 tokio::time::sleep(self.cfg.retry_delay).await;
                 return Ok(Step::Retry);
             }
@@ -603,6 +649,13 @@ impl TxActor {
             let class = ErrorClass::classify(&resp.codespace, resp.code, &resp.raw_log);
             if class != ErrorClass::AlreadyInMempool {
                 *last_err = resp.raw_log.clone();
+                // "expected N+1" after a lost broadcast: that tx is probably in the mempool;
+                // wait for it instead of sending the messages a second time.
+                if matches!(class, ErrorClass::Sequence { .. })
+                    && let Some(step) = self.settle_lost_broadcast(pending, true).await
+                {
+                    return Ok(step);
+                }
                 // CheckTx failed: the sequence was not consumed; never advance it here.
                 return self
                     .on_failure(
@@ -625,6 +678,7 @@ impl TxActor {
                 let outcome = TxOutcome {
                     tx_hash: hash,
                     height: r.height,
+                    dry_run: false,
                 };
                 self.gas_bump = 1.0;
                 answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
@@ -737,7 +791,7 @@ impl TxActor {
                 Ok(Step::Retry)
             }
             ErrorClass::Unfunded => {
-                let msg = log.to_owned();
+                let msg = detail(codespace, code, log);
                 answer_all(std::mem::take(pending), |_| {
                     Err(TxError::Unfunded(msg.clone()))
                 });
@@ -760,6 +814,91 @@ impl TxActor {
                 }
             }
         }
+    }
+
+    /// If an earlier broadcast of this batch lost its answer, looks it up (`wait` = poll up
+    /// to `confirm_timeout`, else one lookup). Included and successful → answers everyone.
+    async fn settle_lost_broadcast(
+        &mut self,
+        pending: &mut Vec<Pending>,
+        wait: bool,
+    ) -> Option<Step> {
+        let (hash, timeout_height) = self.maybe_sent.clone()?;
+        let found = if wait {
+            match self.confirm(&hash, timeout_height).await {
+                Ok(Confirm::Included(r)) => Some(*r),
+                _ => None,
+            }
+        } else {
+            self.client.get_tx(&hash).await.ok().flatten()
+        };
+        let r = found?;
+        self.maybe_sent = None;
+        self.account = None;
+        if r.code != 0 {
+            // It landed but failed; the normal path resends with a fresh sequence.
+            return None;
+        }
+        tracing::info!(tx_hash = %hash, height = r.height, "a broadcast whose answer was lost is included");
+        let outcome = TxOutcome {
+            tx_hash: hash,
+            height: r.height,
+            dry_run: false,
+        };
+        answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
+        Some(Step::Done)
+    }
+
+    /// `submit_tx = false`: build and sign exactly what would be sent, log it, send nothing.
+    async fn dry_run(&mut self, pending: &mut Vec<Pending>, height: i64) -> Step {
+        // An account the chain does not know yet (never funded) still gets a signed tx.
+        let account = match self.ensure_account().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(error = %e, "dry run without chain account info; using 0/0");
+                AccountInfo {
+                    account_number: 0,
+                    sequence: 0,
+                }
+            }
+        };
+        let msgs: Vec<CosmosAny> = pending.iter().map(|p| p.msg.clone()).collect();
+        let gas = self
+            .cfg
+            .fixed_gas
+            .unwrap_or(DRY_RUN_GAS_PER_MSG.saturating_mul(msgs.len() as u64));
+        let price = self.price().await;
+        let fee = self.cfg.fee.fee(gas, price).unwrap_or(self.cfg.fee.max_fee);
+        let timeout_height = pending
+            .iter()
+            .filter_map(|p| p.meta.deadline_height)
+            .min()
+            .map(|d| d.max(height + 1) as u64)
+            .unwrap_or(height as u64 + self.cfg.default_timeout_blocks);
+        let params = TxParams {
+            chain_id: self.cfg.chain_id.clone(),
+            account_number: account.account_number,
+            sequence: account.sequence,
+            gas_limit: gas,
+            fee_amount: fee,
+            fee_denom: self.cfg.fee.denom.clone(),
+            timeout_height,
+            memo: self.cfg.memo.clone(),
+        };
+        let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
+        let types: Vec<&str> = msgs.iter().map(|m| m.type_url.as_str()).collect();
+        tracing::info!(
+            tx_hash = %hash, msgs = msgs.len(), types = ?types, bytes = bytes.len(),
+            sequence = params.sequence, gas, fee, timeout_height,
+            "dry run (wallet.submitTx = false): tx built and signed, not broadcast"
+        );
+        let outcome = TxOutcome {
+            tx_hash: hash,
+            height,
+            dry_run: true,
+        };
+        answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
+        Step::Done
     }
 
     /// Polls `GetTx` until the tx is in a block or `confirm_timeout` passes.
@@ -796,16 +935,46 @@ impl TxActor {
     }
 }
 
+/// `"<codespace>/<code>: <log>"` when the chain gave a code, so `TxError::code()` can
+/// report it without widening the error variants.
+fn detail(codespace: &str, code: u32, log: &str) -> String {
+    if code == 0 {
+        log.to_owned()
+    } else {
+        let cs = if codespace.is_empty() {
+            "sdk"
+        } else {
+            codespace
+        };
+        format!("{cs}/{code}: {log}")
+    }
+}
+
+/// Inverse of `detail`: the code of `"<codespace>/<code>: …"`.
+fn code_of_detail(d: &str) -> Option<u32> {
+    let (head, _) = d.split_once(": ")?;
+    let (cs, code) = head.split_once('/')?;
+    if cs.is_empty() || cs.contains(' ') {
+        return None;
+    }
+    code.parse().ok()
+}
+
 fn per_message_error(class: &ErrorClass, codespace: &str, code: u32, log: &str) -> TxError {
     match class {
-        ErrorClass::AlreadySubmitted => TxError::AlreadySubmitted(log.to_owned()),
-        ErrorClass::WindowClosed => TxError::WindowClosed(log.to_owned()),
+        ErrorClass::AlreadySubmitted => TxError::AlreadySubmitted(detail(codespace, code, log)),
+        ErrorClass::WindowClosed => TxError::WindowClosed(detail(codespace, code, log)),
         _ => TxError::Rejected {
             codespace: codespace.to_owned(),
             code,
             log: log.to_owned(),
         },
     }
+}
+
+/// Total transport failures recorded by the gRPC pool so far.
+fn pool_failures(client: &ChainClient) -> u64 {
+    client.pool().health().iter().map(|h| h.failures).sum()
 }
 
 fn answer_all(pending: Vec<Pending>, f: impl Fn(&Pending) -> Result<TxOutcome, TxError>) {
@@ -939,6 +1108,27 @@ mod tests {
         let kinds: std::collections::BTreeSet<_> = all.iter().map(|e| e.kind()).collect();
         assert_eq!(kinds.len(), all.len());
         assert!(TxError::AlreadySubmitted(String::new()).is_done());
+        let e = per_message_error(
+            &ErrorClass::AlreadySubmitted,
+            "emissions",
+            78,
+            "inference already submitted: cannot update EMA more than once per window",
+        );
+        assert_eq!((e.kind(), e.code()), ("already_submitted", Some(78)));
+        let e = per_message_error(
+            &ErrorClass::WindowClosed,
+            "emissions",
+            68,
+            "reputer nonce window not available",
+        );
+        assert_eq!((e.kind(), e.code()), ("window_closed", Some(68)));
+        // A window closed by our own deadline check carries no chain code.
+        assert_eq!(
+            TxError::WindowClosed("window ended at height 9, chain is at 10".into()).code(),
+            None
+        );
+        assert_eq!(TxError::Sequence(String::new()).code(), Some(32));
+        assert_eq!(TxError::Transport("x".into()).code(), None);
         assert!(!TxError::WindowClosed(String::new()).is_done());
     }
 }

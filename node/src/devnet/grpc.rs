@@ -38,11 +38,11 @@ fn unimplemented(name: &str) -> Status {
     Status::unimplemented(format!("{name} is not served by the devnet"))
 }
 
-/// All gRPC service implementations (cheap to clone).
-#[derive(Debug, Clone)]
-
 /// `cosmos.LegacyDec` fixed-point scale (18 decimal places).
 const LEGACY_DEC_SCALE: u128 = 1_000_000_000_000_000_000;
+
+/// All gRPC service implementations (cheap to clone).
+#[derive(Debug, Clone)]
 pub struct Services {
     pub node: Arc<Node>,
 }

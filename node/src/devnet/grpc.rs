@@ -38,9 +38,6 @@ fn unimplemented(name: &str) -> Status {
     Status::unimplemented(format!("{name} is not served by the devnet"))
 }
 
-/// `cosmos.LegacyDec` fixed-point scale (18 decimal places).
-const LEGACY_DEC_SCALE: u128 = 1_000_000_000_000_000_000;
-
 /// All gRPC service implementations (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Services {
@@ -997,8 +994,7 @@ impl feemarket::query_server::Query for Services {
         ok(feemarket::GasPriceResponse {
             price: Some(DecCoin {
                 denom,
-                // LegacyDec on the wire: the integer scaled by 10^18, as a real feemarket sends.
-                amount: price.saturating_mul(LEGACY_DEC_SCALE).to_string(),
+                amount: price.to_string(),
             }),
         })
     }

@@ -2,6 +2,9 @@
 //! tx / tendermint, feemarket), each with a per-call timeout and failover across the
 //! endpoint pool. Answers ("topic not found") are returned as errors without failover;
 //! transport failures move on to the next endpoint and force a re-dial of the failed one.
+//! When no gRPC endpoint is reachable, every query is retried once over the CometBFT RPC
+//! endpoints (`abci_query` by gRPC method path; `status` for chain id and height), so a
+//! gRPC outage alone does not blind the node.
 
 use std::future::Future;
 
@@ -19,6 +22,7 @@ use cosmos_sdk_proto::cosmos::tx::v1beta1::{
     BroadcastMode, BroadcastTxRequest, GetTxRequest, SimulateRequest,
     service_client::ServiceClient as TxClient,
 };
+use prost::Message;
 use tonic::transport::Channel;
 
 use super::ChainError;
@@ -103,6 +107,51 @@ impl ChainClient {
         })
     }
 
+    /// A query by gRPC method `path` (`/pkg.Service/Method`): gRPC with failover, then, only
+    /// when every gRPC endpoint is unreachable, the same encoded request over CometBFT
+    /// `abci_query`. Both paths return the same typed response and the same error kinds.
+    pub async fn query<Req, Resp, F, Fut>(
+        &self,
+        op: &'static str,
+        path: &'static str,
+        req: Req,
+        f: F,
+    ) -> Result<Resp, ChainError>
+    where
+        Req: Message + Clone,
+        Resp: Message + Default,
+        F: Fn(Channel, Req) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        match self.call(op, |ch| f(ch, req.clone())).await {
+            Err(e) if e.is_transport() && !self.rpc.is_empty() => {
+                let bytes = self
+                    .rpc
+                    .abci_query(op, path, &req.encode_to_vec())
+                    .await
+                    .map_err(|r| both_unreachable(e, r))?;
+                Resp::decode(bytes.as_slice())
+                    .map_err(|err| ChainError::Decode(format!("{op}: abci_query response: {err}")))
+            }
+            r => r,
+        }
+    }
+
+    /// Chain id and latest height from CometBFT `status`, for when gRPC is unreachable.
+    async fn status_fallback(
+        &self,
+        op: &'static str,
+        grpc: ChainError,
+    ) -> Result<(String, i64), ChainError> {
+        if !grpc.is_transport() || self.rpc.is_empty() {
+            return Err(grpc);
+        }
+        self.rpc
+            .status(op)
+            .await
+            .map_err(|r| both_unreachable(grpc, r))
+    }
+
     async fn call_round<T, F, Fut>(
         &self,
         op: &'static str,
@@ -153,10 +202,14 @@ impl ChainClient {
             .call("GetNodeInfo", |ch| async move {
                 TmClient::new(ch).get_node_info(GetNodeInfoRequest {}).await
             })
-            .await?;
-        r.default_node_info
-            .map(|n| n.network)
-            .ok_or_else(|| ChainError::Decode("GetNodeInfo: no default_node_info".into()))
+            .await;
+        match r {
+            Ok(r) => r
+                .default_node_info
+                .map(|n| n.network)
+                .ok_or_else(|| ChainError::Decode("GetNodeInfo: no default_node_info".into())),
+            Err(e) => Ok(self.status_fallback("GetNodeInfo", e).await?.0),
+        }
     }
 
     /// Fails with a clear error when the node serves another chain than configured.
@@ -174,13 +227,17 @@ impl ChainClient {
 
     /// Height of the latest committed block.
     pub async fn latest_height(&self) -> Result<i64, ChainError> {
-        let r = self
+        let r = match self
             .call("GetLatestBlock", |ch| async move {
                 TmClient::new(ch)
                     .get_latest_block(GetLatestBlockRequest {})
                     .await
             })
-            .await?;
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Ok(self.status_fallback("GetLatestBlock", e).await?.1),
+        };
         if let Some(h) = r
             .sdk_block
             .as_ref()
@@ -199,16 +256,16 @@ impl ChainClient {
     /// Account number and sequence; `AccountNotFound` when the account has no state yet
     /// (never funded).
     pub async fn account(&self, address: &str) -> Result<AccountInfo, ChainError> {
-        let addr = address.to_owned();
+        let req = QueryAccountInfoRequest {
+            address: address.to_owned(),
+        };
         let r = self
-            .call("AccountInfo", |ch| {
-                let address = addr.clone();
-                async move {
-                    AuthClient::new(ch)
-                        .account_info(QueryAccountInfoRequest { address })
-                        .await
-                }
-            })
+            .query(
+                "AccountInfo",
+                "/cosmos.auth.v1beta1.Query/AccountInfo",
+                req,
+                |ch, req| async move { AuthClient::new(ch).account_info(req).await },
+            )
             .await;
         match r {
             Ok(resp) => resp
@@ -229,15 +286,17 @@ impl ChainClient {
 
     /// Bank balance in `denom` (e.g. `uallo`).
     pub async fn balance_of(&self, address: &str, denom: &str) -> Result<u128, ChainError> {
-        let (addr, denom) = (address.to_owned(), denom.to_owned());
+        let req = QueryBalanceRequest {
+            address: address.to_owned(),
+            denom: denom.to_owned(),
+        };
         let r = self
-            .call("Balance", |ch| {
-                let req = QueryBalanceRequest {
-                    address: addr.clone(),
-                    denom: denom.clone(),
-                };
-                async move { BankClient::new(ch).balance(req).await }
-            })
+            .query(
+                "Balance",
+                "/cosmos.bank.v1beta1.Query/Balance",
+                req,
+                |ch, req| async move { BankClient::new(ch).balance(req).await },
+            )
             .await?;
         parse_int("Balance", &r.balance.map(|c| c.amount).unwrap_or_default())
     }
@@ -249,15 +308,15 @@ impl ChainClient {
 
     /// Simulates a signed tx; returns gas used.
     pub async fn simulate(&self, tx_bytes: Vec<u8>) -> Result<u64, ChainError> {
+        #[allow(deprecated)]
+        let req = SimulateRequest { tx: None, tx_bytes };
         let r = self
-            .call("Simulate", |ch| {
-                #[allow(deprecated)]
-                let req = SimulateRequest {
-                    tx: None,
-                    tx_bytes: tx_bytes.clone(),
-                };
-                async move { TxClient::new(ch).simulate(req).await }
-            })
+            .query(
+                "Simulate",
+                "/cosmos.tx.v1beta1.Service/Simulate",
+                req,
+                |ch, req| async move { TxClient::new(ch).simulate(req).await },
+            )
             .await?;
         r.gas_info
             .map(|g| g.gas_used)
@@ -270,7 +329,10 @@ impl ChainClient {
         match self.broadcast_grpc(tx_bytes.clone()).await {
             Err(e) if e.is_transport() && !self.rpc.is_empty() => {
                 tracing::warn!(error = %e, "gRPC broadcast failed everywhere; using CometBFT RPC broadcast_tx_sync");
-                self.rpc.broadcast_tx_sync(&tx_bytes).await
+                self.rpc
+                    .broadcast_tx_sync(&tx_bytes)
+                    .await
+                    .map_err(|r| both_unreachable(e, r))
             }
             r => r,
         }
@@ -294,7 +356,9 @@ impl ChainClient {
     /// back to CometBFT `tx` when no gRPC endpoint is reachable.
     pub async fn get_tx(&self, hash: &str) -> Result<Option<TxResponse>, ChainError> {
         match self.get_tx_grpc(hash).await {
-            Err(e) if e.is_transport() && !self.rpc.is_empty() => self.rpc.tx(hash).await,
+            Err(e) if e.is_transport() && !self.rpc.is_empty() => {
+                self.rpc.tx(hash).await.map_err(|r| both_unreachable(e, r))
+            }
             r => r,
         }
     }
@@ -321,12 +385,16 @@ impl ChainClient {
     /// Feemarket gas price (denom per gas); `None` when the query is not served or fails
     /// (the caller falls back to the static price).
     pub async fn gas_price(&self, denom: &str) -> Option<f64> {
-        let d = denom.to_owned();
+        let req = GasPriceRequest {
+            denom: denom.to_owned(),
+        };
         let r = self
-            .call("GasPrice", |ch| {
-                let req = GasPriceRequest { denom: d.clone() };
-                async move { FeemarketClient::new(ch).gas_price(req).await }
-            })
+            .query(
+                "GasPrice",
+                "/feemarket.feemarket.v1.Query/GasPrice",
+                req,
+                |ch, req| async move { FeemarketClient::new(ch).gas_price(req).await },
+            )
             .await;
         match r {
             Ok(resp) => resp
@@ -343,11 +411,12 @@ impl ChainClient {
 
     pub async fn params(&self) -> Result<Params, ChainError> {
         let r = self
-            .call("GetParams", |ch| async move {
-                Emissions::new(ch)
-                    .get_params(v10::GetParamsRequest {})
-                    .await
-            })
+            .query(
+                "GetParams",
+                "/emissions.v10.QueryService/GetParams",
+                v10::GetParamsRequest {},
+                |ch, req| async move { Emissions::new(ch).get_params(req).await },
+            )
             .await?;
         r.params
             .ok_or_else(|| ChainError::Decode("GetParams: no params".into()))
@@ -355,11 +424,12 @@ impl ChainClient {
 
     pub async fn topic(&self, topic_id: u64) -> Result<v10::Topic, ChainError> {
         let r = self
-            .call("GetTopic", |ch| async move {
-                Emissions::new(ch)
-                    .get_topic(v10::GetTopicRequest { topic_id })
-                    .await
-            })
+            .query(
+                "GetTopic",
+                "/emissions.v10.QueryService/GetTopic",
+                v10::GetTopicRequest { topic_id },
+                |ch, req| async move { Emissions::new(ch).get_topic(req).await },
+            )
             .await?;
         r.topic.ok_or(ChainError::NotFound {
             what: format!("topic {topic_id}"),
@@ -371,19 +441,21 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let a = address.to_owned();
+        let req = v10::IsWorkerRegisteredInTopicIdRequest {
+            topic_id,
+            address: address.to_owned(),
+        };
         Ok(self
-            .call("IsWorkerRegisteredInTopicId", |ch| {
-                let req = v10::IsWorkerRegisteredInTopicIdRequest {
-                    topic_id,
-                    address: a.clone(),
-                };
-                async move {
+            .query(
+                "IsWorkerRegisteredInTopicId",
+                "/emissions.v10.QueryService/IsWorkerRegisteredInTopicId",
+                req,
+                |ch, req| async move {
                     Emissions::new(ch)
                         .is_worker_registered_in_topic_id(req)
                         .await
-                }
-            })
+                },
+            )
             .await?
             .is_registered)
     }
@@ -393,19 +465,21 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let a = address.to_owned();
+        let req = v10::IsReputerRegisteredInTopicIdRequest {
+            topic_id,
+            address: address.to_owned(),
+        };
         Ok(self
-            .call("IsReputerRegisteredInTopicId", |ch| {
-                let req = v10::IsReputerRegisteredInTopicIdRequest {
-                    topic_id,
-                    address: a.clone(),
-                };
-                async move {
+            .query(
+                "IsReputerRegisteredInTopicId",
+                "/emissions.v10.QueryService/IsReputerRegisteredInTopicId",
+                req,
+                |ch, req| async move {
                     Emissions::new(ch)
                         .is_reputer_registered_in_topic_id(req)
                         .await
-                }
-            })
+                },
+            )
             .await?
             .is_registered)
     }
@@ -415,15 +489,17 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let a = address.to_owned();
+        let req = v10::CanSubmitWorkerPayloadRequest {
+            topic_id,
+            address: address.to_owned(),
+        };
         Ok(self
-            .call("CanSubmitWorkerPayload", |ch| {
-                let req = v10::CanSubmitWorkerPayloadRequest {
-                    topic_id,
-                    address: a.clone(),
-                };
-                async move { Emissions::new(ch).can_submit_worker_payload(req).await }
-            })
+            .query(
+                "CanSubmitWorkerPayload",
+                "/emissions.v10.QueryService/CanSubmitWorkerPayload",
+                req,
+                |ch, req| async move { Emissions::new(ch).can_submit_worker_payload(req).await },
+            )
             .await?
             .can_submit_worker_payload)
     }
@@ -433,49 +509,55 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<bool, ChainError> {
-        let a = address.to_owned();
+        let req = v10::CanSubmitReputerPayloadRequest {
+            topic_id,
+            address: address.to_owned(),
+        };
         Ok(self
-            .call("CanSubmitReputerPayload", |ch| {
-                let req = v10::CanSubmitReputerPayloadRequest {
-                    topic_id,
-                    address: a.clone(),
-                };
-                async move { Emissions::new(ch).can_submit_reputer_payload(req).await }
-            })
+            .query(
+                "CanSubmitReputerPayload",
+                "/emissions.v10.QueryService/CanSubmitReputerPayload",
+                req,
+                |ch, req| async move { Emissions::new(ch).can_submit_reputer_payload(req).await },
+            )
             .await?
             .can_submit_reputer_payload)
     }
 
     /// The reputer's own stake in the topic (uallo).
     pub async fn stake_in_self(&self, topic_id: u64, address: &str) -> Result<u128, ChainError> {
-        let a = address.to_owned();
+        let req = v10::GetStakeFromReputerInTopicInSelfRequest {
+            reputer_address: address.to_owned(),
+            topic_id,
+        };
         let r = self
-            .call("GetStakeFromReputerInTopicInSelf", |ch| {
-                let req = v10::GetStakeFromReputerInTopicInSelfRequest {
-                    reputer_address: a.clone(),
-                    topic_id,
-                };
-                async move {
+            .query(
+                "GetStakeFromReputerInTopicInSelf",
+                "/emissions.v10.QueryService/GetStakeFromReputerInTopicInSelf",
+                req,
+                |ch, req| async move {
                     Emissions::new(ch)
                         .get_stake_from_reputer_in_topic_in_self(req)
                         .await
-                }
-            })
+                },
+            )
             .await?;
         parse_int("GetStakeFromReputerInTopicInSelf", &r.amount)
     }
 
     /// Self + delegated stake the chain compares with `required_minimum_stake` (uallo).
     pub async fn stake_authority(&self, topic_id: u64, address: &str) -> Result<u128, ChainError> {
-        let a = address.to_owned();
+        let req = v10::GetStakeReputerAuthorityRequest {
+            topic_id,
+            reputer: address.to_owned(),
+        };
         let r = self
-            .call("GetStakeReputerAuthority", |ch| {
-                let req = v10::GetStakeReputerAuthorityRequest {
-                    topic_id,
-                    reputer: a.clone(),
-                };
-                async move { Emissions::new(ch).get_stake_reputer_authority(req).await }
-            })
+            .query(
+                "GetStakeReputerAuthority",
+                "/emissions.v10.QueryService/GetStakeReputerAuthority",
+                req,
+                |ch, req| async move { Emissions::new(ch).get_stake_reputer_authority(req).await },
+            )
             .await?;
         parse_int("GetStakeReputerAuthority", &r.authority)
     }
@@ -483,13 +565,16 @@ impl ChainClient {
     /// Nonce heights with an open worker window.
     pub async fn open_worker_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .call("GetOpenWorkerSubmissionWindows", |ch| async move {
-                Emissions::new(ch)
-                    .get_open_worker_submission_windows(
-                        v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
-                    )
-                    .await
-            })
+            .query(
+                "GetOpenWorkerSubmissionWindows",
+                "/emissions.v10.QueryService/GetOpenWorkerSubmissionWindows",
+                v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
+                |ch, req| async move {
+                    Emissions::new(ch)
+                        .get_open_worker_submission_windows(req)
+                        .await
+                },
+            )
             .await?;
         Ok(r.nonces
             .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
@@ -499,13 +584,16 @@ impl ChainClient {
     /// Nonce heights with an open reputer window.
     pub async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .call("GetOpenReputerSubmissionWindows", |ch| async move {
-                Emissions::new(ch)
-                    .get_open_reputer_submission_windows(
-                        v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
-                    )
-                    .await
-            })
+            .query(
+                "GetOpenReputerSubmissionWindows",
+                "/emissions.v10.QueryService/GetOpenReputerSubmissionWindows",
+                v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
+                |ch, req| async move {
+                    Emissions::new(ch)
+                        .get_open_reputer_submission_windows(req)
+                        .await
+                },
+            )
             .await?;
         Ok(reputer_heights(r.nonces))
     }
@@ -513,13 +601,12 @@ impl ChainClient {
     /// Unfulfilled worker nonce heights, newest first (as the chain lists them).
     pub async fn unfulfilled_worker_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .call("GetUnfulfilledWorkerNonces", |ch| async move {
-                Emissions::new(ch)
-                    .get_unfulfilled_worker_nonces(v10::GetUnfulfilledWorkerNoncesRequest {
-                        topic_id,
-                    })
-                    .await
-            })
+            .query(
+                "GetUnfulfilledWorkerNonces",
+                "/emissions.v10.QueryService/GetUnfulfilledWorkerNonces",
+                v10::GetUnfulfilledWorkerNoncesRequest { topic_id },
+                |ch, req| async move { Emissions::new(ch).get_unfulfilled_worker_nonces(req).await },
+            )
             .await?;
         Ok(r.nonces
             .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
@@ -529,13 +616,16 @@ impl ChainClient {
     /// Unfulfilled reputer nonce heights, newest first.
     pub async fn unfulfilled_reputer_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .call("GetUnfulfilledReputerNonces", |ch| async move {
-                Emissions::new(ch)
-                    .get_unfulfilled_reputer_nonces(v10::GetUnfulfilledReputerNoncesRequest {
-                        topic_id,
-                    })
-                    .await
-            })
+            .query(
+                "GetUnfulfilledReputerNonces",
+                "/emissions.v10.QueryService/GetUnfulfilledReputerNonces",
+                v10::GetUnfulfilledReputerNoncesRequest { topic_id },
+                |ch, req| async move {
+                    Emissions::new(ch)
+                        .get_unfulfilled_reputer_nonces(req)
+                        .await
+                },
+            )
             .await?;
         Ok(reputer_heights(r.nonces))
     }
@@ -545,18 +635,20 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<WindowStatus, ChainError> {
-        let a = address.to_owned();
-        self.call("GetWorkerSubmissionWindowStatus", |ch| {
-            let req = v10::GetWorkerSubmissionWindowStatusRequest {
-                topic_id,
-                address: a.clone(),
-            };
-            async move {
+        let req = v10::GetWorkerSubmissionWindowStatusRequest {
+            topic_id,
+            address: address.to_owned(),
+        };
+        self.query(
+            "GetWorkerSubmissionWindowStatus",
+            "/emissions.v10.QueryService/GetWorkerSubmissionWindowStatus",
+            req,
+            |ch, req| async move {
                 Emissions::new(ch)
                     .get_worker_submission_window_status(req)
                     .await
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -565,19 +657,21 @@ impl ChainClient {
         topic_id: u64,
         address: &str,
     ) -> Result<WindowStatus, ChainError> {
-        let a = address.to_owned();
+        let req = v10::GetReputerSubmissionWindowStatusRequest {
+            topic_id,
+            address: address.to_owned(),
+        };
         let r = self
-            .call("GetReputerSubmissionWindowStatus", |ch| {
-                let req = v10::GetReputerSubmissionWindowStatusRequest {
-                    topic_id,
-                    address: a.clone(),
-                };
-                async move {
+            .query(
+                "GetReputerSubmissionWindowStatus",
+                "/emissions.v10.QueryService/GetReputerSubmissionWindowStatus",
+                req,
+                |ch, req| async move {
                     Emissions::new(ch)
                         .get_reputer_submission_window_status(req)
                         .await
-                }
-            })
+                },
+            )
             .await?;
         Ok(WindowStatus {
             is_open: r.is_open,
@@ -598,15 +692,21 @@ impl ChainClient {
         topic_id: u64,
         nonce: i64,
     ) -> Result<v10::NetworkInferenceBundle, ChainError> {
+        let req = v10::GetNetworkInferencesAtBlockRequest {
+            topic_id,
+            block_height_last_inference: nonce,
+        };
         let r = self
-            .call("GetNetworkInferencesAtBlock", |ch| async move {
-                Emissions::new(ch)
-                    .get_network_inferences_at_block(v10::GetNetworkInferencesAtBlockRequest {
-                        topic_id,
-                        block_height_last_inference: nonce,
-                    })
-                    .await
-            })
+            .query(
+                "GetNetworkInferencesAtBlock",
+                "/emissions.v10.QueryService/GetNetworkInferencesAtBlock",
+                req,
+                |ch, req| async move {
+                    Emissions::new(ch)
+                        .get_network_inferences_at_block(req)
+                        .await
+                },
+            )
             .await?;
         r.network_inferences.ok_or(ChainError::NotFound {
             what: format!("network inferences of topic {topic_id} at {nonce}"),
@@ -618,12 +718,35 @@ impl ChainClient {
         &self,
         topic_id: u64,
     ) -> Result<v10::GetLatestNetworkInferencesResponse, ChainError> {
-        self.call("GetLatestNetworkInferences", |ch| async move {
-            Emissions::new(ch)
-                .get_latest_network_inferences(v10::GetLatestNetworkInferencesRequest { topic_id })
-                .await
-        })
+        self.query(
+            "GetLatestNetworkInferences",
+            "/emissions.v10.QueryService/GetLatestNetworkInferences",
+            v10::GetLatestNetworkInferencesRequest { topic_id },
+            |ch, req| async move { Emissions::new(ch).get_latest_network_inferences(req).await },
+        )
         .await
+    }
+}
+
+/// When the RPC fallback is unreachable too, one error naming both attempts; otherwise the
+/// fallback's own answer (e.g. "topic not found" over `abci_query`).
+fn both_unreachable(grpc: ChainError, rpc: ChainError) -> ChainError {
+    match (grpc, rpc) {
+        (
+            ChainError::Unreachable {
+                op,
+                tried: g,
+                last: gl,
+            },
+            ChainError::Unreachable {
+                tried: r, last: rl, ..
+            },
+        ) => ChainError::Unreachable {
+            op,
+            tried: g + r,
+            last: format!("gRPC {gl}; CometBFT RPC {rl}"),
+        },
+        (_, rpc) => rpc,
     }
 }
 

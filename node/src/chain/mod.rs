@@ -4,7 +4,7 @@
 //! - [`client`]: `ChainClient` queries with per-call timeouts and failover.
 //! - [`fees`]: gas adjustment, feemarket price × multiplier, `maxFees` cap.
 //! - [`errors`]: classification of SDK / emissions errors into actions.
-//! - [`rpc`]: CometBFT JSON-RPC fallback for broadcast and tx lookup.
+//! - [`rpc`]: CometBFT JSON-RPC fallback (`abci_query`, `status`, broadcast, tx lookup).
 //! - [`tx`]: building and signing txs (SIGN_MODE_DIRECT) and the per-wallet `TxActor`.
 //! - [`events`]: CometBFT websocket window events with reconnect, polling fallback.
 
@@ -31,7 +31,7 @@ pub enum ChainError {
     #[error("chain client configuration: {0}")]
     Config(String),
     #[error(
-        "{op}: all {tried} gRPC endpoint(s) failed (last: {last}); check wallet.nodeGrpcs and that the nodes are reachable"
+        "{op}: all {tried} endpoint(s) failed (last: {last}); check wallet.nodeGrpcs / wallet.nodeRpcs and that the nodes are reachable"
     )]
     Unreachable {
         op: &'static str,

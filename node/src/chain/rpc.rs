@@ -1,6 +1,7 @@
-//! CometBFT JSON-RPC fallback for the tx path: `broadcast_tx_sync` and `tx` over the
-//! configured RPC endpoints, used when every gRPC endpoint is unreachable, so a gRPC outage
-//! alone does not stop submissions.
+//! CometBFT JSON-RPC fallback over the configured RPC endpoints, used when every gRPC
+//! endpoint is unreachable, so a gRPC outage alone stops neither queries nor submissions:
+//! `abci_query` (the same gRPC query by method path, protobuf in and out), `status` (chain id
+//! and height), `broadcast_tx_sync` and `tx`.
 
 use std::time::Duration;
 
@@ -67,6 +68,16 @@ impl RpcClient {
         method: &str,
         params: Value,
     ) -> Result<Result<Value, String>, ChainError> {
+        self.call_at(op, method, params).await.map(|(_, r)| r)
+    }
+
+    /// [`Self::call`], also returning the endpoint that answered.
+    async fn call_at(
+        &self,
+        op: &'static str,
+        method: &str,
+        params: Value,
+    ) -> Result<(String, Result<Value, String>), ChainError> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let mut last = String::from("no RPC endpoint configured");
         for url in &self.urls {
@@ -90,15 +101,73 @@ impl RpcClient {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| err.to_string());
-                return Ok(Err(data));
+                return Ok((url.clone(), Err(data)));
             }
-            return Ok(Ok(v["result"].clone()));
+            return Ok((url.clone(), Ok(v["result"].clone())));
         }
         Err(ChainError::Unreachable {
             op,
             tried: self.urls.len(),
             last,
         })
+    }
+
+    /// `abci_query` of a gRPC query method (`path` = `/pkg.Service/Method`) at the latest
+    /// height: the encoded response. A non-zero ABCI code (the query's own error, e.g. topic
+    /// not found) is a [`ChainError::Status`] with the gRPC code the SDK mapped it from.
+    pub async fn abci_query(
+        &self,
+        op: &'static str,
+        path: &str,
+        request: &[u8],
+    ) -> Result<Vec<u8>, ChainError> {
+        let params =
+            json!({"path": path, "data": hex::encode(request), "height": "0", "prove": false});
+        let (url, r) = self.call_at(op, "abci_query", params).await?;
+        tracing::warn!(op, endpoint = %url, path, "gRPC unreachable; query answered over CometBFT abci_query");
+        let r = r.map_err(|data| ChainError::Status {
+            op,
+            endpoint: url.clone(),
+            code: tonic::Code::Unknown,
+            message: format!("abci_query: {data}"),
+        })?;
+        let resp = &r["response"];
+        let code = num(&resp["code"]);
+        if code != 0 {
+            let codespace = text(&resp["codespace"]);
+            return Err(ChainError::Status {
+                op,
+                endpoint: url,
+                code: abci_to_grpc_code(&codespace, code),
+                message: format!(
+                    "{} (codespace {codespace:?}, code {code})",
+                    text(&resp["log"])
+                ),
+            });
+        }
+        match &resp["value"] {
+            Value::Null => Ok(Vec::new()),
+            Value::String(s) => B64
+                .decode(s)
+                .map_err(|e| ChainError::Decode(format!("{op}: abci_query value from {url}: {e}"))),
+            other => Err(ChainError::Decode(format!(
+                "{op}: abci_query value from {url} is {other}, not base64"
+            ))),
+        }
+    }
+
+    /// `status`: the node's chain id and latest block height.
+    pub async fn status(&self, op: &'static str) -> Result<(String, i64), ChainError> {
+        let (url, r) = self.call_at(op, "status", json!({})).await?;
+        tracing::warn!(op, endpoint = %url, "gRPC unreachable; answered over CometBFT status");
+        let r = r.map_err(|data| ChainError::Decode(format!("{op}: status from {url}: {data}")))?;
+        let network = text(&r["node_info"]["network"]);
+        if network.is_empty() {
+            return Err(ChainError::Decode(format!(
+                "{op}: status from {url} has no node_info.network"
+            )));
+        }
+        Ok((network, num(&r["sync_info"]["latest_block_height"])))
     }
 
     /// `broadcast_tx_sync`: the CheckTx result.
@@ -153,9 +222,28 @@ impl RpcClient {
     }
 }
 
+/// The gRPC code the SDK's `gRPCErrorToSDKError` turned into this ABCI code (baseapp
+/// `abci.go`; everything else became sdk 6), so callers match on `NotFound` whichever
+/// transport answered.
+fn abci_to_grpc_code(codespace: &str, code: i64) -> tonic::Code {
+    match (codespace, code) {
+        ("sdk", 22) => tonic::Code::NotFound,
+        ("sdk", 18) => tonic::Code::InvalidArgument,
+        ("sdk", 4) => tonic::Code::Unauthenticated,
+        _ => tonic::Code::Unknown,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abci_codes_map_back_to_grpc() {
+        assert_eq!(abci_to_grpc_code("sdk", 22), tonic::Code::NotFound);
+        assert_eq!(abci_to_grpc_code("sdk", 18), tonic::Code::InvalidArgument);
+        assert_eq!(abci_to_grpc_code("emissions", 22), tonic::Code::Unknown);
+    }
 
     #[test]
     fn url_forms() {

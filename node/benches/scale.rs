@@ -301,6 +301,8 @@ struct Row {
     cpu_share: f64,
     worker_first: (usize, usize, usize),
     reputer_first: (usize, usize, usize),
+    /// Median blocks from the first possible block to inclusion (worker, reputer).
+    delay: (Option<i64>, Option<i64>),
     tx_blocks: usize,
     blocks: usize,
     txs_per_block_mean: f64,
@@ -453,6 +455,7 @@ async fn run_scale(n: usize, o: &Opts) -> Row {
         cpu_share: 0.0,
         worker_first: (0, 0, 0),
         reputer_first: (0, 0, 0),
+        delay: (None, None),
         tx_blocks: 0,
         blocks: 0,
         txs_per_block_mean: 0.0,
@@ -553,7 +556,7 @@ async fn run_scale(n: usize, o: &Opts) -> Row {
     row.hwm_mib = mib(status_kib(pid, "VmHWM:").unwrap_or(0));
 
     // Phase 3: read what the devnet delivered.
-    let d = delivered.lock().unwrap();
+    let d = std::mem::take(&mut *delivered.lock().unwrap());
     let nonces: Vec<i64> = (0..o.epochs).map(|k| h0 + k * epoch).collect();
     let score = |map: &HashMap<(u64, i64), i64>, first: i64| {
         let (mut first_n, mut any, mut total) = (0, 0, 0);
@@ -572,6 +575,17 @@ async fn run_scale(n: usize, o: &Opts) -> Row {
     };
     row.worker_first = score(&d.worker, 1);
     row.reputer_first = score(&d.reputer, lag);
+    let median_delay = |map: &HashMap<(u64, i64), i64>, first: i64| {
+        let mut v: Vec<i64> = nonces
+            .iter()
+            .flat_map(|nn| {
+                (1..=n as u64).filter_map(move |t| Some(map.get(&(t, *nn))? - nn - first))
+            })
+            .collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    row.delay = (median_delay(&d.worker, 1), median_delay(&d.reputer, lag));
     let span: Vec<_> = d.blocks.range(h0..=h_end).map(|(_, v)| *v).collect();
     row.blocks = span.len();
     let with_tx: Vec<_> = span.iter().filter(|b| b.0 > 0).collect();
@@ -595,7 +609,6 @@ async fn run_scale(n: usize, o: &Opts) -> Row {
         row.note
             .push_str(&format!(" (block recorder lagged {} notices)", d.lagged));
     }
-    drop(d);
     drop(node);
     if std::env::var_os("SCALE_KEEP_LOG").is_some() {
         let keep = std::env::temp_dir().join(format!("scale-{n}-node.log"));
@@ -620,12 +633,12 @@ fn print_scale(rows: &[Row], o: &Opts) {
         o.block_ms, o.epoch_length, o.window, o.epoch_length
     );
     println!(
-        "| topics | setup (register+stake) | measured epochs | RSS at start | peak RSS | VmHWM | CPU / epoch | CPU share | worker first-block | worker included | reputer first-block | reputer included | blocks with txs | txs/block mean | txs/block max | msgs/tx | failed txs |"
+        "| topics | setup (register+stake) | measured epochs | RSS at start | peak RSS | VmHWM | CPU / epoch | CPU share | worker first-block | worker included | reputer first-block | reputer included | median blocks late (worker / reputer) | blocks with txs | txs/block mean | txs/block max | msgs/tx | failed txs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.2} s | {:.0} % | {} ({}/{}) | {} | {} ({}/{}) | {} | {}/{} | {:.2} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.2} s | {:.0} % | {} ({}/{}) | {} | {} ({}/{}) | {} | {} / {} | {}/{} | {:.2} | {} | {:.2} | {} |",
             r.topics,
             if r.setup.is_empty() { "–" } else { &r.setup },
             r.measured_epochs,
@@ -642,6 +655,8 @@ fn print_scale(rows: &[Row], o: &Opts) {
             r.reputer_first.0,
             r.reputer_first.2,
             pct(r.reputer_first.1, r.reputer_first.2),
+            r.delay.0.map_or("–".into(), |d| d.to_string()),
+            r.delay.1.map_or("–".into(), |d| d.to_string()),
             r.tx_blocks,
             r.blocks,
             r.txs_per_block_mean,

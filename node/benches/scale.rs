@@ -759,8 +759,8 @@ fn main() {
             for n in &o.topics {
                 eprintln!("[{n} topics] starting");
                 rows.push(run_scale(*n, &o).await);
-                print_scale(&rows, &o);
             }
+            print_scale(&rows, &o);
         }
         if o.loss {
             loss_bench().await;

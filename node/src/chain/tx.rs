@@ -145,7 +145,7 @@ impl TxConfig {
             fee: FeePolicy::default(),
             gas_adjustment: 1.5,
             fixed_gas: None,
-            max_msgs_per_tx: 8,
+            max_msgs_per_tx: 100,
             max_gas_per_tx: 10_000_000,
             batch_window: Duration::from_millis(200),
             confirm_timeout: Duration::from_secs(30),
@@ -397,6 +397,9 @@ enum Step {
     Retry,
     /// Everything answered.
     Done,
+    /// The batch needs more gas than `max_gas_per_tx`: send it as two halves (each halved
+    /// again if needed), so a large batch becomes a few txs rather than one per message.
+    Halve(Vec<Pending>),
 }
 
 impl TxActor {
@@ -507,6 +510,12 @@ impl TxActor {
             match self.attempt(&mut pending, &mut last_err).await {
                 Ok(Step::Done) => return,
                 Ok(Step::Retry) => continue,
+                Ok(Step::Halve(mut first)) => {
+                    let second = first.split_off(first.len() / 2);
+                    Box::pin(self.process(first)).await;
+                    Box::pin(self.process(second)).await;
+                    return;
+                }
                 Err(split) => {
                     // Multi-message failure without a message index: isolate by sending
                     // each message alone, so one bad message cannot sink the others.
@@ -610,7 +619,7 @@ impl TxActor {
             }
         };
         if gas > self.cfg.max_gas_per_tx && pending.len() > 1 {
-            return Err(std::mem::take(pending));
+            return Ok(Step::Halve(std::mem::take(pending)));
         }
         let price = self.price().await;
         let fee = match self.cfg.fee.fee(gas, price) {

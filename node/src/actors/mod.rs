@@ -96,6 +96,47 @@ pub(crate) async fn next_trigger(
     }
 }
 
+/// One look at the chain for `role` on `topic_id`: reads the height (feeding the window clock)
+/// and the open windows, adds the window an event announced if the query does not show it
+/// yet, and sorts oldest first. `None` (logged) when the chain could not be read.
+pub(crate) async fn open_windows(
+    env: &ActorEnv,
+    role: Role,
+    topic_id: u64,
+    sig: Option<WindowSignal>,
+) -> Option<(i64, Vec<ports::OpenWindow>)> {
+    let role_name = role.as_str();
+    let height = match env.chain.latest_height().await {
+        Ok(h) => h,
+        Err(err) => {
+            tracing::warn!(topic_id, role = role_name, error = %err, "cannot read chain height");
+            return None;
+        }
+    };
+    env.clock.observe(height, std::time::Instant::now());
+    let open = match role {
+        Role::Worker => env.chain.open_worker_windows(topic_id).await,
+        Role::Reputer => env.chain.open_reputer_windows(topic_id).await,
+    };
+    let mut windows = match open {
+        Ok(w) => w,
+        Err(err) => {
+            tracing::warn!(topic_id, role = role_name, error = %err, "cannot read open windows");
+            return None;
+        }
+    };
+    if let Some(sig) = sig
+        && !windows.iter().any(|w| w.nonce == sig.nonce)
+    {
+        windows.push(ports::OpenWindow {
+            nonce: sig.nonce,
+            end_block: sig.end_block,
+        });
+    }
+    windows.sort();
+    Some((height, windows))
+}
+
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]

@@ -109,30 +109,11 @@ impl ReputerActor {
     /// Handles open reputer nonces oldest first; stops at the first one that must be retried.
     pub async fn poll(&self, sig: Option<WindowSignal>, first_seen: &mut BTreeMap<i64, Instant>) {
         let topic_id = self.topic_id;
-        let height = match self.env.chain.latest_height().await {
-            Ok(h) => h,
-            Err(err) => {
-                tracing::warn!(topic_id, role = ROLE, error = %err, "cannot read chain height");
-                return;
-            }
+        let Some((height, windows)) =
+            super::open_windows(&self.env, Role::Reputer, topic_id, sig).await
+        else {
+            return;
         };
-        self.env.clock.observe(height, Instant::now());
-        let mut windows = match self.env.chain.open_reputer_windows(topic_id).await {
-            Ok(w) => w,
-            Err(err) => {
-                tracing::warn!(topic_id, role = ROLE, error = %err, "cannot read open reputer windows");
-                return;
-            }
-        };
-        if let Some(sig) = sig
-            && !windows.iter().any(|w| w.nonce == sig.nonce)
-        {
-            windows.push(OpenWindow {
-                nonce: sig.nonce,
-                end_block: sig.end_block,
-            });
-        }
-        windows.sort();
         for w in windows {
             if self.env.shutdown.is_cancelled() {
                 return;

@@ -79,30 +79,11 @@ impl WorkerActor {
     /// One look at the chain: handle every open, unsettled nonce (oldest first).
     pub async fn poll(&self, sig: Option<WindowSignal>, first_seen: &mut HashMap<i64, Instant>) {
         let topic_id = self.topic_id;
-        let height = match self.env.chain.latest_height().await {
-            Ok(h) => h,
-            Err(err) => {
-                tracing::warn!(topic_id, role = ROLE, error = %err, "cannot read chain height");
-                return;
-            }
+        let Some((height, windows)) =
+            super::open_windows(&self.env, Role::Worker, topic_id, sig).await
+        else {
+            return;
         };
-        self.env.clock.observe(height, Instant::now());
-        let mut windows = match self.env.chain.open_worker_windows(topic_id).await {
-            Ok(w) => w,
-            Err(err) => {
-                tracing::warn!(topic_id, role = ROLE, error = %err, "cannot read open worker windows");
-                return;
-            }
-        };
-        if let Some(sig) = sig
-            && !windows.iter().any(|w| w.nonce == sig.nonce)
-        {
-            windows.push(OpenWindow {
-                nonce: sig.nonce,
-                end_block: sig.end_block,
-            });
-        }
-        windows.sort();
         tracing::debug!(topic_id, role = ROLE, height, open = ?windows, "polled worker windows");
         for w in windows {
             if self.env.shutdown.is_cancelled() {

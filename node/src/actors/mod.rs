@@ -96,6 +96,73 @@ pub(crate) async fn next_trigger(
     }
 }
 
+/// Sends one signed payload for `role` (or only logs it in a dry run) and records the result:
+/// the seed's chain-submission counter and window-open → inclusion latency on success, tx
+/// errors by kind otherwise. `Ok` settles the nonce; `Err` is a failure worth retrying.
+pub(crate) async fn submit_payload(
+    env: &ActorEnv,
+    role: Role,
+    topic_id: u64,
+    w: ports::OpenWindow,
+    out: ports::Outgoing,
+    seen: std::time::Instant,
+) -> Result<worker::Outcome, ports::TxFailure> {
+    let (role_name, kind, msg_name, submissions) = match role {
+        Role::Worker => (
+            "worker",
+            "worker_payload",
+            "InsertWorkerPayload",
+            &env.metrics.worker_chain_submissions,
+        ),
+        Role::Reputer => (
+            "reputer",
+            "reputer_payload",
+            "InsertReputerPayload",
+            &env.metrics.reputer_chain_submissions,
+        ),
+    };
+    let nonce = w.nonce;
+    if env.dry_run {
+        tracing::info!(topic_id, role = role_name, nonce, payload = %out.describe, "dry run: would send {msg_name} (not broadcast)");
+        return Ok(worker::Outcome::DryRun);
+    }
+    let meta = ports::SubmitMeta {
+        topic_id,
+        nonce: Some(nonce),
+        kind,
+        deadline_height: w.end_block,
+    };
+    match env.tx.submit(out, meta).await {
+        Ok(inc) => {
+            let topic = topic_id.to_string();
+            submissions
+                .with_label_values(&[env.address(), &topic])
+                .inc();
+            env.metrics
+                .submission_latency_seconds
+                .with_label_values(&[&topic, role_name])
+                .observe(seen.elapsed().as_secs_f64());
+            tracing::info!(topic_id, role = role_name, nonce, tx_hash = %inc.tx_hash, height = inc.height, "{kind} included");
+            Ok(worker::Outcome::Included)
+        }
+        Err(e) if e.already_submitted() => {
+            tracing::info!(topic_id, role = role_name, nonce, "{kind} already on chain");
+            Ok(worker::Outcome::AlreadySubmitted)
+        }
+        Err(e) => {
+            env.metrics
+                .tx_errors
+                .with_label_values(&[&e.kind, kind])
+                .inc();
+            if e.window_closed() {
+                tracing::info!(topic_id, role = role_name, nonce, error = %e, "window closed before inclusion");
+                return Ok(worker::Outcome::SkippedClosed);
+            }
+            Err(e)
+        }
+    }
+}
+
 /// One look at the chain for `role` on `topic_id`: reads the height (feeding the window clock)
 /// and the open windows, adds the window an event announced if the query does not show it
 /// yet, and sorts oldest first. `None` (logged) when the chain could not be read.

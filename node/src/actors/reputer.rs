@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 use super::call::timed;
-use super::ports::{AdapterPort, Call, OpenWindow, PortError, Role, SubmitMeta};
+use super::ports::{AdapterPort, Call, OpenWindow, PortError, Role};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::scoring;
 use super::worker::Outcome;
@@ -239,43 +239,9 @@ impl ReputerActor {
             .reputer_data_builds
             .with_label_values(&[&address, &topic])
             .inc();
-        if self.env.dry_run {
-            tracing::info!(topic_id, role = ROLE, nonce, payload = %out.describe, "dry run: would send InsertReputerPayload (not broadcast)");
-            return Step::Done(Outcome::DryRun);
-        }
-        let meta = SubmitMeta {
-            topic_id,
-            nonce: Some(nonce),
-            kind: "reputer_payload",
-            deadline_height: w.end_block,
-        };
-        match self.env.tx.submit(out, meta).await {
-            Ok(inc) => {
-                self.env
-                    .metrics
-                    .reputer_chain_submissions
-                    .with_label_values(&[&address, &topic])
-                    .inc();
-                self.env
-                    .metrics
-                    .submission_latency_seconds
-                    .with_label_values(&[&topic, ROLE])
-                    .observe(seen.elapsed().as_secs_f64());
-                tracing::info!(topic_id, role = ROLE, nonce, tx_hash = %inc.tx_hash, height = inc.height, "reputer payload included");
-                Step::Done(Outcome::Included)
-            }
-            Err(e) if e.already_submitted() => Step::Done(Outcome::AlreadySubmitted),
-            Err(e) => {
-                self.env
-                    .metrics
-                    .tx_errors
-                    .with_label_values(&[&e.kind, "reputer_payload"])
-                    .inc();
-                if e.window_closed() {
-                    return Step::Done(Outcome::SkippedClosed);
-                }
-                Step::Retry(format!("reputer payload tx: {e}"))
-            }
+        match super::submit_payload(&self.env, Role::Reputer, topic_id, w, out, seen).await {
+            Ok(outcome) => Step::Done(outcome),
+            Err(e) => Step::Retry(format!("reputer payload tx: {e}")),
         }
     }
 

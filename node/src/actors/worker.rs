@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 use super::call::timed;
-use super::ports::{AdapterPort, Call, OpenWindow, Role, SubmitMeta};
+use super::ports::{AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered};
 use super::{ActorEnv, WindowSignal, next_trigger};
 
@@ -181,50 +181,9 @@ impl WorkerActor {
                 .worker_data_builds
                 .with_label_values(&[&address, &topic])
                 .inc();
-            if self.env.dry_run {
-                tracing::info!(topic_id, role = ROLE, nonce, payload = %out.describe, "dry run: would send InsertWorkerPayload (not broadcast)");
-                return Outcome::DryRun;
-            }
-            let meta = SubmitMeta {
-                topic_id,
-                nonce: Some(nonce),
-                kind: "worker_payload",
-                deadline_height: w.end_block,
-            };
-            match self.env.tx.submit(out, meta).await {
-                Ok(inc) => {
-                    self.env
-                        .metrics
-                        .worker_chain_submissions
-                        .with_label_values(&[&address, &topic])
-                        .inc();
-                    self.env
-                        .metrics
-                        .submission_latency_seconds
-                        .with_label_values(&[&topic, ROLE])
-                        .observe(seen.elapsed().as_secs_f64());
-                    tracing::info!(topic_id, role = ROLE, nonce, tx_hash = %inc.tx_hash, height = inc.height, "worker payload included");
-                    return Outcome::Included;
-                }
-                Err(e) if e.already_submitted() => {
-                    tracing::info!(
-                        topic_id,
-                        role = ROLE,
-                        nonce,
-                        "worker payload already on chain"
-                    );
-                    return Outcome::AlreadySubmitted;
-                }
+            match super::submit_payload(&self.env, Role::Worker, topic_id, w, out, seen).await {
+                Ok(outcome) => return outcome,
                 Err(e) => {
-                    self.env
-                        .metrics
-                        .tx_errors
-                        .with_label_values(&[&e.kind, "worker_payload"])
-                        .inc();
-                    if e.window_closed() {
-                        tracing::info!(topic_id, role = ROLE, nonce, error = %e, "window closed before inclusion");
-                        return Outcome::SkippedClosed;
-                    }
                     tracing::warn!(topic_id, role = ROLE, nonce, attempt, error = %e, "worker payload tx failed");
                 }
             }

@@ -9,8 +9,8 @@ mod devnet_client;
 use std::fmt::Debug;
 use std::time::Duration;
 
-use allora_node::chain::{ChainClient, ChainError, Endpoints};
-use allora_node::devnet::{DevnetHandle, GenesisParams};
+use allora_chain_client::{ChainClient, ChainError, Endpoints};
+use allora_devnet::{DevnetHandle, GenesisParams};
 use devnet_client::*;
 
 /// A loopback URL nothing listens on: bound to get a free port, then closed.

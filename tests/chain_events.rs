@@ -7,8 +7,8 @@ mod devnet_client;
 
 use std::time::Duration;
 
-use allora_node::chain::events::{self, WindowEvent, WindowEventKind};
-use allora_node::chain::{ChainClient, Endpoints};
+use allora_chain_client::events::{self, WindowEvent, WindowEventKind};
+use allora_chain_client::{ChainClient, Endpoints};
 use devnet_client::*;
 use futures::{Stream, StreamExt};
 

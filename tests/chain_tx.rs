@@ -10,12 +10,12 @@ mod proxy;
 
 use std::time::Duration;
 
-use allora_node::chain::{
+use allora_chain_client::keys::Wallet;
+use allora_chain_client::{
     ChainClient, ChainError, Endpoints, FeePolicy, SubmitMeta, TxActor, TxConfig, TxError, TxHandle,
 };
-use allora_node::devnet::{DevnetHandle, GenesisTopic};
-use allora_node::keys::Wallet;
-use allora_node::protocol;
+use allora_devnet::{DevnetHandle, GenesisTopic};
+use allora_protocol as protocol;
 use devnet_client::*;
 
 const CHAIN_ID: &str = "devnet-test-1";
@@ -89,7 +89,7 @@ async fn submit_payload(
     nonce: i64,
     last: i64,
     value: &str,
-) -> Result<allora_node::chain::TxOutcome, TxError> {
+) -> Result<allora_chain_client::TxOutcome, TxError> {
     let bundle = protocol::sign_worker_bundle(
         w,
         topic,
@@ -381,13 +381,13 @@ async fn broadcast_and_lookup_fall_back_to_cometbft_rpc() {
     let w = Wallet::from_mnemonic(MNEMONICS[0]).expect("wallet");
     let (account_number, sequence) = devnet.account(w.address()).expect("account");
     let msg = protocol::register_msg(&w, 1, false);
-    let (bytes, hash) = allora_node::chain::tx::build_signed_tx(
+    let (bytes, hash) = allora_chain_client::tx::build_signed_tx(
         &w,
         &[cosmos_sdk_proto::Any {
             type_url: msg.type_url,
             value: msg.value,
         }],
-        &allora_node::chain::tx::TxParams {
+        &allora_chain_client::tx::TxParams {
             chain_id: CHAIN_ID.into(),
             account_number,
             sequence,
@@ -457,7 +457,7 @@ async fn one_bad_message_does_not_sink_its_batch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reputer_payload_lands_once_in_its_window() {
-    use allora_node::proto::emissions::v9::{InputValueBundle, InputWorkerAttributedValue};
+    use allora_protocol::proto::emissions::v9::{InputValueBundle, InputWorkerAttributedValue};
 
     let devnet = start(test_genesis(vec![topic(1)]), 250).await;
     let client = ChainClient::new(endpoints(vec![devnet.grpc_url()], &devnet)).expect("client");

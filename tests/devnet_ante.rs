@@ -8,7 +8,7 @@ mod devnet_client;
 
 use devnet_client::*;
 
-async fn setup() -> (allora_node::devnet::DevnetHandle, Client, TestWallet) {
+async fn setup() -> (allora_devnet::DevnetHandle, Client, TestWallet) {
     let devnet = start(test_genesis(vec![fast_topic(1)]), 200).await;
     let client = Client::connect(&devnet).await;
     let w = TestWallet::from_mnemonic(MNEMONICS[0]);
@@ -252,7 +252,7 @@ async fn garbage_and_unknown_messages_are_parse_errors() {
     assert_eq!((r.codespace.as_str(), r.code), ("sdk", 2), "{}", r.raw_log);
     let unknown = any(
         "/emissions.v10.CreateNewTopicRequest",
-        &allora_node::proto::emissions::v3::Nonce { block_height: 1 },
+        &allora_protocol::proto::emissions::v3::Nonce { block_height: 1 },
     );
     let r = c
         .broadcast(c.build_tx(&w, vec![unknown], &TxOpts::default()).await)

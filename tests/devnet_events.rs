@@ -175,13 +175,13 @@ async fn json_rpc_status_abci_query_broadcast_tx_and_block() {
     assert!(h >= 2);
 
     // abci_query answers with the gRPC handler, protobuf in/out, base64 value.
-    let req = allora_node::proto::emissions::v10::GetTopicRequest { topic_id: 1 };
+    let req = allora_protocol::proto::emissions::v10::GetTopicRequest { topic_id: 1 };
     let q = rpc(&url, "abci_query", json!({"path": "/emissions.v10.QueryService/GetTopic", "data": hex::encode(req.encode_to_vec())})).await;
     assert_eq!(q["result"]["response"]["code"], 0, "{q}");
     let bytes = B64
         .decode(q["result"]["response"]["value"].as_str().expect("value"))
         .expect("b64");
-    let topic = allora_node::proto::emissions::v10::GetTopicResponse::decode(bytes.as_slice())
+    let topic = allora_protocol::proto::emissions::v10::GetTopicResponse::decode(bytes.as_slice())
         .expect("decode")
         .topic
         .expect("topic");
@@ -189,7 +189,7 @@ async fn json_rpc_status_abci_query_broadcast_tx_and_block() {
         (topic.id, topic.epoch_length, topic.worker_submission_window),
         (1, 6, 4)
     );
-    let q = rpc(&url, "abci_query", json!({"path": "/emissions.v10.QueryService/GetTopic", "data": hex::encode(allora_node::proto::emissions::v10::GetTopicRequest { topic_id: 9 }.encode_to_vec())})).await;
+    let q = rpc(&url, "abci_query", json!({"path": "/emissions.v10.QueryService/GetTopic", "data": hex::encode(allora_protocol::proto::emissions::v10::GetTopicRequest { topic_id: 9 }.encode_to_vec())})).await;
     assert_ne!(q["result"]["response"]["code"], 0);
     assert!(
         q["result"]["response"]["log"]
@@ -275,7 +275,7 @@ async fn faults_pause_fail_reject_drop_and_stall() {
     // Forced errors: the next 2 requests fail with Unavailable, then it recovers.
     faults.fail_next_requests(2);
     let mut q = c.emissions();
-    let req = || allora_node::proto::emissions::v10::GetParamsRequest {};
+    let req = || allora_protocol::proto::emissions::v10::GetParamsRequest {};
     assert_eq!(
         q.get_params(req()).await.expect_err("forced").code(),
         tonic::Code::Unavailable

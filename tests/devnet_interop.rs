@@ -8,10 +8,10 @@ mod devnet_client;
 
 use std::time::Duration;
 
-use allora_node::chain::events::{WindowEventKind, subscribe};
-use allora_node::chain::{ChainClient, Endpoints, SubmitMeta, TxActor, TxConfig};
-use allora_node::keys::Wallet;
-use allora_node::protocol;
+use allora_chain_client::events::{WindowEventKind, subscribe};
+use allora_chain_client::keys::Wallet;
+use allora_chain_client::{ChainClient, Endpoints, SubmitMeta, TxActor, TxConfig};
+use allora_protocol as protocol;
 use devnet_client::*;
 use futures::StreamExt;
 

@@ -6,8 +6,8 @@
 #[path = "support/devnet_client.rs"]
 mod devnet_client;
 
-use allora_node::devnet::{DevnetHandle, GenesisTopic};
-use allora_node::proto::emissions::v10;
+use allora_devnet::{DevnetHandle, GenesisTopic};
+use allora_protocol::proto::emissions::v10;
 use devnet_client::*;
 
 const TOPIC: u64 = 1;
@@ -340,10 +340,10 @@ async fn reputer_without_enough_stake_is_refused() {
 #[tokio::test]
 async fn node_signed_bundles_are_accepted() {
     let (devnet, c, worker, _reputer, _outsider) = registered_devnet().await;
-    let wallet = allora_node::keys::Wallet::from_mnemonic(MNEMONICS[0]).expect("wallet");
+    let wallet = allora_chain_client::keys::Wallet::from_mnemonic(MNEMONICS[0]).expect("wallet");
     assert_eq!(wallet.address(), worker.address);
     wait_height(&devnet, NONCE).await;
-    let bundle = allora_node::protocol::sign_worker_bundle(
+    let bundle = allora_protocol::sign_worker_bundle(
         &wallet,
         TOPIC,
         NONCE,

@@ -345,7 +345,7 @@ async fn go_node_config_runs_unchanged() {
     let config = json!({
         "wallet": {
             "addressKeyName": "worker-go",
-            "addressRestoreMnemonic": allora_node::devnet::TEST_MNEMONICS[4],
+            "addressRestoreMnemonic": allora_devnet::TEST_MNEMONICS[4],
             "alloraHomeDir": "",
             "gas": "auto",
             "gasAdjustment": 1.5,

@@ -19,10 +19,7 @@ use serde_yaml_ng::Value as Yaml;
 const BIN: &str = env!("CARGO_BIN_EXE_allora-node");
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("node/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn read(rel: &str) -> String {
@@ -247,12 +244,12 @@ fn node_sources(dir: &str) -> String {
 /// An env var counts as read by the node when its name is a string literal in the node's
 /// sources (the config module, `main.rs` logging, clap `env = "…"` attributes).
 fn node_reads_env(name: &str) -> bool {
-    node_sources("node/src").contains(&format!("\"{name}\""))
+    node_sources("node/allora-node/src").contains(&format!("\"{name}\""))
 }
 
-/// Metric names registered in `node/src/metrics.rs` (string literals starting `allora_`).
+/// Metric names registered in `node/allora-node/src/metrics.rs` (string literals starting `allora_`).
 fn node_metric_names() -> BTreeSet<String> {
-    let src = node_sources("node/src/metrics.rs");
+    let src = node_sources("node/allora-node/src/metrics.rs");
     let mut out = BTreeSet::new();
     for piece in src.split('"').skip(1).step_by(2) {
         if piece.starts_with("allora_")
@@ -365,16 +362,27 @@ fn dockerfile_copies_only_existing_unignored_paths_and_everything_cargo_needs() 
         }
     }
     // Cargo reads every target path of the manifests it builds; each must be in the image.
-    let manifest: toml_like::Manifest = toml_like::parse(&read("node/Cargo.toml"));
-    for rel in manifest.target_paths {
-        let in_repo = Path::new("node").join(&rel);
-        let norm = normalize(&in_repo);
-        let top = norm.split('/').next().unwrap_or_default().to_string();
-        assert!(
-            copied_dirs.contains(&top) || copied_dirs.contains(&norm),
-            "node/Cargo.toml target {rel} ({norm}) is not copied into the builder (copied: {copied_dirs:?})"
-        );
+    let mut crates = 0;
+    for entry in std::fs::read_dir(repo().join("node")).expect("node/").flatten() {
+        let crate_dir = Path::new("node").join(entry.file_name());
+        let manifest_path = crate_dir.join("Cargo.toml");
+        if !repo().join(&manifest_path).is_file() {
+            continue;
+        }
+        crates += 1;
+        let manifest: toml_like::Manifest =
+            toml_like::parse(&read(&manifest_path.to_string_lossy()));
+        for rel in manifest.target_paths {
+            let norm = normalize(&crate_dir.join(&rel));
+            let top = norm.split('/').next().unwrap_or_default().to_string();
+            assert!(
+                copied_dirs.contains(&top) || copied_dirs.contains(&norm),
+                "{} target {rel} ({norm}) is not copied into the builder (copied: {copied_dirs:?})",
+                manifest_path.display()
+            );
+        }
     }
+    assert!(crates >= 5, "workspace crates under node/ not found");
     for member in ["node", "wit", "adapters-wasm", "Cargo.toml", "Cargo.lock"] {
         assert!(copied_dirs.contains(member), "{member} must be copied");
     }
@@ -855,7 +863,7 @@ fn grafana_is_provisioned_from_the_repository_with_node_metrics() {
                     .map(str::to_string);
                 assert!(
                     known.contains(&name) || base.is_some(),
-                    "panel {}: metric {name} is not registered in node/src/metrics.rs (known: {known:?})",
+                    "panel {}: metric {name} is not registered in node/allora-node/src/metrics.rs (known: {known:?})",
                     p["title"]
                 );
                 used.insert(base.unwrap_or(name));
@@ -1276,13 +1284,13 @@ fn init_config_restores_the_configured_mnemonic_without_echoing_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("config.json");
     // A public devnet test mnemonic.
-    let mnemonic = allora_node::devnet::TEST_MNEMONICS[1];
+    let mnemonic = allora_devnet::TEST_MNEMONICS[1];
     let mut cfg = example_config();
     cfg["wallet"]["addressRestoreMnemonic"] = Json::String(mnemonic.to_string());
     std::fs::write(&config, cfg.to_string()).expect("write config");
     let (ok, stdout, stderr) = init_config(&config, &dir.path().join(".env"));
     assert!(ok, "{stdout}\n{stderr}");
-    let want = allora_node::keys::Wallet::from_mnemonic(mnemonic)
+    let want = allora_chain_client::keys::Wallet::from_mnemonic(mnemonic)
         .expect("wallet")
         .address()
         .to_string();

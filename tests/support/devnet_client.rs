@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use allora_node::devnet::{
+use allora_devnet::{
     Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, GenesisParams, GenesisTopic,
 };
-use allora_node::proto::emissions::{v3, v9, v10};
+use allora_protocol::proto::emissions::{v3, v9, v10};
 use cosmos_sdk_proto::cosmos::auth::v1beta1 as auth;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txs;

@@ -11,17 +11,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use allora_node::devnet::{
+use allora_devnet::{
     Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, GenesisTopic, TEST_MNEMONICS,
 };
-use allora_node::proto::emissions::v10;
+use allora_protocol::proto::emissions::v10;
 use prost::Message;
 
 pub const BLOCK_TIME: Duration = Duration::from_millis(300);
 
 /// The shipped adapters; built by `adapters-wasm/build.sh` (the test command runs it first).
 pub fn adapters_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters-wasm/dist");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../adapters-wasm/dist");
     assert!(
         dir.join("http_source.wasm").is_file(),
         "{} has no http_source.wasm: run adapters-wasm/build.sh first",
@@ -144,7 +144,7 @@ pub fn wallet_json(dn: &DevnetHandle, i: usize, submit: bool) -> serde_json::Val
 }
 
 pub fn address_of(i: usize) -> String {
-    allora_node::keys::Wallet::from_mnemonic(TEST_MNEMONICS[i])
+    allora_chain_client::keys::Wallet::from_mnemonic(TEST_MNEMONICS[i])
         .unwrap()
         .address()
         .to_string()

@@ -1,0 +1,262 @@
+//! In-memory ports for unit-testing actor policy (registration, nonce choice, retries,
+//! dry run, isolation). End-to-end behaviour against a real chain is in `tests/e2e_*.rs`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use super::ports::*;
+use super::{ActorEnv, clock::WindowClock, ledger::Ledger};
+use crate::metrics::Metrics;
+use allora_protocol::proto::emissions::{v9, v10};
+
+#[derive(Default)]
+pub struct ChainState {
+    pub params: ChainParams,
+    pub height: i64,
+    pub balance: u128,
+    pub registered: Vec<(u64, Role)>,
+    pub stake: u128,
+    pub worker_windows: Vec<OpenWindow>,
+    pub reputer_windows: Vec<OpenWindow>,
+    pub loss_method: String,
+    pub network: Option<v10::NetworkInferenceBundle>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeChain(pub Arc<Mutex<ChainState>>);
+
+#[async_trait]
+impl ChainPort for FakeChain {
+    async fn chain_id(&self) -> Result<String, PortError> {
+        Ok("fake-1".into())
+    }
+    async fn params(&self) -> Result<ChainParams, PortError> {
+        Ok(self.0.lock().unwrap().params.clone())
+    }
+    async fn topic(&self, topic_id: u64) -> Result<TopicInfo, PortError> {
+        Ok(TopicInfo {
+            id: topic_id,
+            loss_method: self.0.lock().unwrap().loss_method.clone(),
+            ..TopicInfo::default()
+        })
+    }
+    async fn latest_height(&self) -> Result<i64, PortError> {
+        Ok(self.0.lock().unwrap().height)
+    }
+    async fn balance(&self, _: &str) -> Result<u128, PortError> {
+        Ok(self.0.lock().unwrap().balance)
+    }
+    async fn is_registered(&self, t: u64, _: &str, role: Role) -> Result<bool, PortError> {
+        Ok(self.0.lock().unwrap().registered.contains(&(t, role)))
+    }
+    async fn stake_in_self(&self, _: u64, _: &str) -> Result<u128, PortError> {
+        Ok(self.0.lock().unwrap().stake)
+    }
+    async fn open_worker_windows(&self, _: u64) -> Result<Vec<OpenWindow>, PortError> {
+        Ok(self.0.lock().unwrap().worker_windows.clone())
+    }
+    async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, PortError> {
+        Ok(self.0.lock().unwrap().reputer_windows.clone())
+    }
+    async fn network_inferences(
+        &self,
+        _: u64,
+        nonce: i64,
+    ) -> Result<v10::NetworkInferenceBundle, PortError> {
+        let mut b = self
+            .0
+            .lock()
+            .unwrap()
+            .network
+            .clone()
+            .ok_or_else(|| PortError::new("not_found", "no network inferences"))?;
+        b.nonce = nonce;
+        Ok(b)
+    }
+    async fn active_inferers(&self, _: u64) -> Result<Vec<String>, PortError> {
+        Ok(vec!["allo1other".into()])
+    }
+}
+
+/// Records what was sent; registration and stake take effect on the fake chain.
+#[derive(Clone)]
+pub struct FakeTx {
+    pub chain: FakeChain,
+    pub sent: Arc<Mutex<Vec<(String, SubmitMeta)>>>,
+    /// Errors returned (front first) before succeeding.
+    pub fail: Arc<Mutex<Vec<TxFailure>>>,
+}
+
+#[async_trait]
+impl TxPort for FakeTx {
+    async fn submit(&self, out: Outgoing, meta: SubmitMeta) -> Result<Included, TxFailure> {
+        if let Some(f) = {
+            let mut fail = self.fail.lock().unwrap();
+            (!fail.is_empty()).then(|| fail.remove(0))
+        } {
+            return Err(f);
+        }
+        {
+            let mut c = self.chain.0.lock().unwrap();
+            match meta.kind {
+                "register" => {
+                    let role = if out.describe.contains("reputer") {
+                        Role::Reputer
+                    } else {
+                        Role::Worker
+                    };
+                    c.registered.push((meta.topic_id, role));
+                }
+                "add_stake" => {
+                    let amount: u128 = out.describe.trim_start_matches("stake ").parse().unwrap();
+                    c.stake += amount;
+                }
+                _ => {}
+            }
+        }
+        self.sent.lock().unwrap().push((out.describe.clone(), meta));
+        Ok(Included {
+            tx_hash: "AB".into(),
+            height: 1,
+        })
+    }
+}
+
+pub struct FakeSigner;
+
+fn out(describe: String) -> Outgoing {
+    Outgoing {
+        msg: prost_types::Any::default(),
+        describe,
+    }
+}
+
+impl SignPort for FakeSigner {
+    fn address(&self) -> &str {
+        "allo1me"
+    }
+    fn worker_payload(
+        &self,
+        topic_id: u64,
+        nonce: i64,
+        inference: Option<Vec<(String, String)>>,
+        forecast: Option<Vec<(String, String)>>,
+    ) -> Result<Outgoing, PortError> {
+        Ok(out(format!(
+            "worker topic={topic_id} nonce={nonce} inference={inference:?} forecast={forecast:?}"
+        )))
+    }
+    fn reputer_payload(
+        &self,
+        bundle: v9::InputValueBundle,
+        nonce: i64,
+    ) -> Result<Outgoing, PortError> {
+        Ok(out(format!(
+            "reputer nonce={nonce} combined={}",
+            bundle.combined_value
+        )))
+    }
+    fn register(&self, topic_id: u64, role: Role) -> Outgoing {
+        out(format!("register {} {topic_id}", role.as_str()))
+    }
+    fn add_stake(&self, _: u64, amount: u128) -> Outgoing {
+        out(format!("stake {amount}"))
+    }
+}
+
+/// An adapter returning fixed values, or hanging forever.
+pub struct FakeAdapter {
+    pub value: String,
+    pub hang: bool,
+    pub calls: Arc<Mutex<u32>>,
+}
+
+impl FakeAdapter {
+    pub fn new(value: &str) -> Self {
+        Self {
+            value: value.into(),
+            hang: false,
+            calls: Arc::default(),
+        }
+    }
+    async fn go(&self) -> Result<String, PortError> {
+        *self.calls.lock().unwrap() += 1;
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        Ok(self.value.clone())
+    }
+}
+
+#[async_trait]
+impl AdapterPort for FakeAdapter {
+    fn name(&self) -> &str {
+        "fake"
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+    async fn infer(&self, _: &Call) -> Result<Vec<(String, String)>, PortError> {
+        Ok(vec![("y".into(), self.go().await?)])
+    }
+    async fn forecast(&self, _: &Call, inf: &[String]) -> Result<Vec<(String, String)>, PortError> {
+        let v = self.go().await?;
+        Ok(inf.iter().map(|i| (i.clone(), v.clone())).collect())
+    }
+    async fn ground_truth(&self, _: &Call) -> Result<String, PortError> {
+        self.go().await
+    }
+    async fn loss(&self, _: &Call, _: &str, p: &[String]) -> Result<Vec<String>, PortError> {
+        let v = self.go().await?;
+        Ok(p.iter().map(|_| v.clone()).collect())
+    }
+    async fn never_negative(&self, _: &Call) -> Result<bool, PortError> {
+        Ok(true)
+    }
+}
+
+pub struct Rig {
+    pub chain: FakeChain,
+    pub tx: FakeTx,
+    pub env: ActorEnv,
+}
+
+pub fn rig(dry_run: bool) -> Rig {
+    let chain = FakeChain::default();
+    {
+        let mut c = chain.0.lock().unwrap();
+        c.params = ChainParams {
+            registration_fee: 100,
+            data_sending_fee: 1,
+            required_minimum_stake: 10,
+        };
+        c.height = 10;
+        c.balance = 1000;
+    }
+    let tx = FakeTx {
+        chain: chain.clone(),
+        sent: Arc::default(),
+        fail: Arc::default(),
+    };
+    let env = ActorEnv {
+        chain: Arc::new(chain.clone()),
+        tx: Arc::new(tx.clone()),
+        signer: Arc::new(FakeSigner),
+        metrics: Metrics::new().unwrap(),
+        ledger: Ledger::in_memory(),
+        clock: WindowClock::new(Duration::from_millis(100)),
+        dry_run,
+        max_retries: 1,
+        retry_delay: Duration::from_millis(10),
+        shutdown: CancellationToken::new(),
+    };
+    Rig { chain, tx, env }
+}
+
+pub fn params() -> BTreeMap<String, String> {
+    BTreeMap::new()
+}

@@ -1,0 +1,135 @@
+//! [`AdapterPort`] over the wasmtime runtime: loads the configured `.wasm` for its roles and
+//! maps `CallError::kind()` into port errors so metrics count failures by kind.
+//!
+//! Every call runs on tokio's blocking pool: a guest spinning in a loop holds its thread
+//! until its epoch deadline traps it, and on a 2-core machine that would pin half of the
+//! async workers — i.e. one topic's broken model would slow every other topic. On the
+//! blocking pool it only ever costs its own thread.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::ports::{AdapterPort, Call, PortError};
+use crate::config::AdapterPlan;
+use allora_sandbox::{Adapter, AdapterRuntime, AdapterSpec, CallContext, Limits};
+
+/// A loaded adapter.
+pub struct WasmAdapter {
+    adapter: Adapter,
+    timeout: Duration,
+}
+
+/// Loads `plan` for `roles`; the error text names the adapter and what is wrong.
+pub async fn load(
+    rt: &AdapterRuntime,
+    plan: &AdapterPlan,
+    roles: Vec<allora_sandbox::Role>,
+) -> Result<WasmAdapter, allora_sandbox::LoadError> {
+    let limits = Limits {
+        timeout: plan.timeout,
+        memory_bytes: plan.memory_bytes,
+        max_http_requests: plan.max_http_requests,
+        max_response_bytes: plan.max_response_bytes,
+        ..Limits::default()
+    };
+    let adapter = rt
+        .load(AdapterSpec {
+            name: plan.name.clone(),
+            wasm: plan.wasm.clone(),
+            roles,
+            limits,
+            allowed_hosts: plan.allowed_hosts.clone(),
+        })
+        .await?;
+    Ok(WasmAdapter {
+        adapter,
+        timeout: plan.timeout,
+    })
+}
+
+fn ctx(call: &Call) -> CallContext {
+    CallContext {
+        topic_id: call.topic_id,
+        nonce: call.nonce,
+        params: call.params.clone(),
+        deadline: call.deadline,
+    }
+}
+
+fn err(e: allora_sandbox::CallError) -> PortError {
+    PortError::new(e.kind(), e.to_string())
+}
+
+/// Runs one adapter call on the blocking pool (see the module docs).
+async fn isolated<T, F, Fut>(adapter: &Adapter, call: &Call, f: F) -> Result<T, PortError>
+where
+    T: Send + 'static,
+    F: FnOnce(Adapter, CallContext) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, allora_sandbox::CallError>>,
+{
+    let handle = tokio::runtime::Handle::current();
+    let adapter = adapter.clone();
+    let ctx = ctx(call);
+    tokio::task::spawn_blocking(move || handle.block_on(f(adapter, ctx)))
+        .await
+        .map_err(|e| PortError::new("trap", format!("adapter call task failed: {e}")))?
+        .map_err(err)
+}
+
+#[async_trait]
+impl AdapterPort for WasmAdapter {
+    fn name(&self) -> &str {
+        self.adapter.name()
+    }
+
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    async fn infer(&self, call: &Call) -> Result<Vec<(String, String)>, PortError> {
+        let values = isolated(&self.adapter, call, |a, c| async move { a.infer(&c).await }).await?;
+        Ok(values.into_iter().map(|v| (v.label, v.value)).collect())
+    }
+
+    async fn forecast(
+        &self,
+        call: &Call,
+        inferers: &[String],
+    ) -> Result<Vec<(String, String)>, PortError> {
+        let inferers = inferers.to_vec();
+        let values = isolated(&self.adapter, call, move |a, c| async move {
+            a.forecast(&c, &inferers).await
+        })
+        .await?;
+        Ok(values.into_iter().map(|v| (v.inferer, v.value)).collect())
+    }
+
+    async fn ground_truth(&self, call: &Call) -> Result<String, PortError> {
+        isolated(&self.adapter, call, |a, c| async move {
+            a.ground_truth(&c).await
+        })
+        .await
+    }
+
+    async fn loss(
+        &self,
+        call: &Call,
+        ground_truth: &str,
+        predictions: &[String],
+    ) -> Result<Vec<String>, PortError> {
+        let truth = ground_truth.to_string();
+        let preds = predictions.to_vec();
+        isolated(&self.adapter, call, move |a, c| async move {
+            a.loss(&c, &truth, &preds).await
+        })
+        .await
+    }
+
+    async fn never_negative(&self, call: &Call) -> Result<bool, PortError> {
+        isolated(&self.adapter, call, |a, c| async move {
+            a.loss_never_negative(&c).await
+        })
+        .await
+    }
+}

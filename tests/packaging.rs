@@ -363,7 +363,10 @@ fn dockerfile_copies_only_existing_unignored_paths_and_everything_cargo_needs() 
     }
     // Cargo reads every target path of the manifests it builds; each must be in the image.
     let mut crates = 0;
-    for entry in std::fs::read_dir(repo().join("node")).expect("node/").flatten() {
+    for entry in std::fs::read_dir(repo().join("node"))
+        .expect("node/")
+        .flatten()
+    {
         let crate_dir = Path::new("node").join(entry.file_name());
         let manifest_path = crate_dir.join("Cargo.toml");
         if !repo().join(&manifest_path).is_file() {

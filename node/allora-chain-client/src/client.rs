@@ -8,6 +8,8 @@
 
 use std::future::Future;
 
+use allora_protocol::methods;
+
 use cosmos_sdk_proto::cosmos::auth::v1beta1::{
     QueryAccountInfoRequest, query_client::QueryClient as AuthClient,
 };
@@ -266,7 +268,7 @@ impl ChainClient {
         let r = self
             .query(
                 "AccountInfo",
-                "/cosmos.auth.v1beta1.Query/AccountInfo",
+                methods::auth::ACCOUNT_INFO,
                 req,
                 |ch, req| async move { AuthClient::new(ch).account_info(req).await },
             )
@@ -297,7 +299,7 @@ impl ChainClient {
         let r = self
             .query(
                 "Balance",
-                "/cosmos.bank.v1beta1.Query/Balance",
+                methods::bank::BALANCE,
                 req,
                 |ch, req| async move { BankClient::new(ch).balance(req).await },
             )
@@ -317,7 +319,7 @@ impl ChainClient {
         let r = self
             .query(
                 "Simulate",
-                "/cosmos.tx.v1beta1.Service/Simulate",
+                methods::tx::SIMULATE,
                 req,
                 |ch, req| async move { TxClient::new(ch).simulate(req).await },
             )
@@ -395,7 +397,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GasPrice",
-                "/feemarket.feemarket.v1.Query/GasPrice",
+                methods::feemarket::GAS_PRICE,
                 req,
                 |ch, req| async move { FeemarketClient::new(ch).gas_price(req).await },
             )
@@ -417,7 +419,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetParams",
-                "/emissions.v10.QueryService/GetParams",
+                methods::emissions::GET_PARAMS,
                 v10::GetParamsRequest {},
                 |ch, req| async move { Emissions::new(ch).get_params(req).await },
             )
@@ -430,7 +432,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetTopic",
-                "/emissions.v10.QueryService/GetTopic",
+                methods::emissions::GET_TOPIC,
                 v10::GetTopicRequest { topic_id },
                 |ch, req| async move { Emissions::new(ch).get_topic(req).await },
             )
@@ -452,7 +454,7 @@ impl ChainClient {
         Ok(self
             .query(
                 "IsWorkerRegisteredInTopicId",
-                "/emissions.v10.QueryService/IsWorkerRegisteredInTopicId",
+                methods::emissions::IS_WORKER_REGISTERED_IN_TOPIC_ID,
                 req,
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -476,7 +478,7 @@ impl ChainClient {
         Ok(self
             .query(
                 "IsReputerRegisteredInTopicId",
-                "/emissions.v10.QueryService/IsReputerRegisteredInTopicId",
+                methods::emissions::IS_REPUTER_REGISTERED_IN_TOPIC_ID,
                 req,
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -500,7 +502,7 @@ impl ChainClient {
         Ok(self
             .query(
                 "CanSubmitWorkerPayload",
-                "/emissions.v10.QueryService/CanSubmitWorkerPayload",
+                methods::emissions::CAN_SUBMIT_WORKER_PAYLOAD,
                 req,
                 |ch, req| async move { Emissions::new(ch).can_submit_worker_payload(req).await },
             )
@@ -520,7 +522,7 @@ impl ChainClient {
         Ok(self
             .query(
                 "CanSubmitReputerPayload",
-                "/emissions.v10.QueryService/CanSubmitReputerPayload",
+                methods::emissions::CAN_SUBMIT_REPUTER_PAYLOAD,
                 req,
                 |ch, req| async move { Emissions::new(ch).can_submit_reputer_payload(req).await },
             )
@@ -537,7 +539,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetStakeFromReputerInTopicInSelf",
-                "/emissions.v10.QueryService/GetStakeFromReputerInTopicInSelf",
+                methods::emissions::GET_STAKE_FROM_REPUTER_IN_TOPIC_IN_SELF,
                 req,
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -558,7 +560,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetStakeReputerAuthority",
-                "/emissions.v10.QueryService/GetStakeReputerAuthority",
+                methods::emissions::GET_STAKE_REPUTER_AUTHORITY,
                 req,
                 |ch, req| async move { Emissions::new(ch).get_stake_reputer_authority(req).await },
             )
@@ -571,7 +573,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetOpenWorkerSubmissionWindows",
-                "/emissions.v10.QueryService/GetOpenWorkerSubmissionWindows",
+                methods::emissions::GET_OPEN_WORKER_SUBMISSION_WINDOWS,
                 v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -590,7 +592,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetOpenReputerSubmissionWindows",
-                "/emissions.v10.QueryService/GetOpenReputerSubmissionWindows",
+                methods::emissions::GET_OPEN_REPUTER_SUBMISSION_WINDOWS,
                 v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -607,7 +609,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetUnfulfilledWorkerNonces",
-                "/emissions.v10.QueryService/GetUnfulfilledWorkerNonces",
+                methods::emissions::GET_UNFULFILLED_WORKER_NONCES,
                 v10::GetUnfulfilledWorkerNoncesRequest { topic_id },
                 |ch, req| async move { Emissions::new(ch).get_unfulfilled_worker_nonces(req).await },
             )
@@ -622,7 +624,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetUnfulfilledReputerNonces",
-                "/emissions.v10.QueryService/GetUnfulfilledReputerNonces",
+                methods::emissions::GET_UNFULFILLED_REPUTER_NONCES,
                 v10::GetUnfulfilledReputerNoncesRequest { topic_id },
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -645,7 +647,7 @@ impl ChainClient {
         };
         self.query(
             "GetWorkerSubmissionWindowStatus",
-            "/emissions.v10.QueryService/GetWorkerSubmissionWindowStatus",
+            methods::emissions::GET_WORKER_SUBMISSION_WINDOW_STATUS,
             req,
             |ch, req| async move {
                 Emissions::new(ch)
@@ -668,7 +670,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetReputerSubmissionWindowStatus",
-                "/emissions.v10.QueryService/GetReputerSubmissionWindowStatus",
+                methods::emissions::GET_REPUTER_SUBMISSION_WINDOW_STATUS,
                 req,
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -703,7 +705,7 @@ impl ChainClient {
         let r = self
             .query(
                 "GetNetworkInferencesAtBlock",
-                "/emissions.v10.QueryService/GetNetworkInferencesAtBlock",
+                methods::emissions::GET_NETWORK_INFERENCES_AT_BLOCK,
                 req,
                 |ch, req| async move {
                     Emissions::new(ch)
@@ -724,7 +726,7 @@ impl ChainClient {
     ) -> Result<v10::GetLatestNetworkInferencesResponse, ChainError> {
         self.query(
             "GetLatestNetworkInferences",
-            "/emissions.v10.QueryService/GetLatestNetworkInferences",
+            methods::emissions::GET_LATEST_NETWORK_INFERENCES,
             v10::GetLatestNetworkInferencesRequest { topic_id },
             |ch, req| async move { Emissions::new(ch).get_latest_network_inferences(req).await },
         )

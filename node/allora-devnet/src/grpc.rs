@@ -8,6 +8,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use allora_protocol::methods;
+
 use cosmos_sdk_proto::cosmos::auth::v1beta1 as auth;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1 as abci_types;
@@ -1019,7 +1021,7 @@ impl Services {
     pub async fn abci_query(&self, path: &str, data: &[u8]) -> Result<Vec<u8>, Status> {
         let s = self;
         macro_rules! route {
-            ($($p:literal => $m:path),* $(,)?) => {
+            ($($p:path => $m:path),* $(,)?) => {
                 match path {
                     $($p => call(data, |r| $m(s, r)).await,)*
                     other => Err(Status::unimplemented(format!("no custom querier found for route {other}"))),
@@ -1027,36 +1029,36 @@ impl Services {
             };
         }
         route! {
-            "/emissions.v10.QueryService/GetParams" => QueryService::get_params,
-            "/emissions.v10.QueryService/GetTopic" => QueryService::get_topic,
-            "/emissions.v10.QueryService/TopicExists" => QueryService::topic_exists,
-            "/emissions.v10.QueryService/IsTopicActive" => QueryService::is_topic_active,
-            "/emissions.v10.QueryService/GetNextChurningBlockByTopicId" => QueryService::get_next_churning_block_by_topic_id,
-            "/emissions.v10.QueryService/IsWorkerRegisteredInTopicId" => QueryService::is_worker_registered_in_topic_id,
-            "/emissions.v10.QueryService/IsReputerRegisteredInTopicId" => QueryService::is_reputer_registered_in_topic_id,
-            "/emissions.v10.QueryService/CanSubmitWorkerPayload" => QueryService::can_submit_worker_payload,
-            "/emissions.v10.QueryService/CanSubmitReputerPayload" => QueryService::can_submit_reputer_payload,
-            "/emissions.v10.QueryService/GetUnfulfilledWorkerNonces" => QueryService::get_unfulfilled_worker_nonces,
-            "/emissions.v10.QueryService/GetUnfulfilledReputerNonces" => QueryService::get_unfulfilled_reputer_nonces,
-            "/emissions.v10.QueryService/IsWorkerNonceUnfulfilled" => QueryService::is_worker_nonce_unfulfilled,
-            "/emissions.v10.QueryService/IsReputerNonceUnfulfilled" => QueryService::is_reputer_nonce_unfulfilled,
-            "/emissions.v10.QueryService/GetOpenWorkerSubmissionWindows" => QueryService::get_open_worker_submission_windows,
-            "/emissions.v10.QueryService/GetOpenReputerSubmissionWindows" => QueryService::get_open_reputer_submission_windows,
-            "/emissions.v10.QueryService/GetWorkerSubmissionWindowStatus" => QueryService::get_worker_submission_window_status,
-            "/emissions.v10.QueryService/GetReputerSubmissionWindowStatus" => QueryService::get_reputer_submission_window_status,
-            "/emissions.v10.QueryService/GetReputerStakeInTopic" => QueryService::get_reputer_stake_in_topic,
-            "/emissions.v10.QueryService/GetStakeFromReputerInTopicInSelf" => QueryService::get_stake_from_reputer_in_topic_in_self,
-            "/emissions.v10.QueryService/GetStakeReputerAuthority" => QueryService::get_stake_reputer_authority,
-            "/emissions.v10.QueryService/GetNetworkInferencesAtBlock" => QueryService::get_network_inferences_at_block,
-            "/emissions.v10.QueryService/GetLatestNetworkInferences" => QueryService::get_latest_network_inferences,
-            "/cosmos.auth.v1beta1.Query/Account" => AuthQuery::account,
-            "/cosmos.auth.v1beta1.Query/AccountInfo" => AuthQuery::account_info,
-            "/cosmos.bank.v1beta1.Query/Balance" => BankQuery::balance,
-            "/cosmos.tx.v1beta1.Service/Simulate" => TxService::simulate,
-            "/cosmos.tx.v1beta1.Service/GetTx" => TxService::get_tx,
-            "/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo" => TmService::get_node_info,
-            "/cosmos.base.tendermint.v1beta1.Service/GetLatestBlock" => TmService::get_latest_block,
-            "/feemarket.feemarket.v1.Query/GasPrice" => feemarket::query_server::Query::gas_price,
+            methods::emissions::GET_PARAMS => QueryService::get_params,
+            methods::emissions::GET_TOPIC => QueryService::get_topic,
+            methods::emissions::TOPIC_EXISTS => QueryService::topic_exists,
+            methods::emissions::IS_TOPIC_ACTIVE => QueryService::is_topic_active,
+            methods::emissions::GET_NEXT_CHURNING_BLOCK_BY_TOPIC_ID => QueryService::get_next_churning_block_by_topic_id,
+            methods::emissions::IS_WORKER_REGISTERED_IN_TOPIC_ID => QueryService::is_worker_registered_in_topic_id,
+            methods::emissions::IS_REPUTER_REGISTERED_IN_TOPIC_ID => QueryService::is_reputer_registered_in_topic_id,
+            methods::emissions::CAN_SUBMIT_WORKER_PAYLOAD => QueryService::can_submit_worker_payload,
+            methods::emissions::CAN_SUBMIT_REPUTER_PAYLOAD => QueryService::can_submit_reputer_payload,
+            methods::emissions::GET_UNFULFILLED_WORKER_NONCES => QueryService::get_unfulfilled_worker_nonces,
+            methods::emissions::GET_UNFULFILLED_REPUTER_NONCES => QueryService::get_unfulfilled_reputer_nonces,
+            methods::emissions::IS_WORKER_NONCE_UNFULFILLED => QueryService::is_worker_nonce_unfulfilled,
+            methods::emissions::IS_REPUTER_NONCE_UNFULFILLED => QueryService::is_reputer_nonce_unfulfilled,
+            methods::emissions::GET_OPEN_WORKER_SUBMISSION_WINDOWS => QueryService::get_open_worker_submission_windows,
+            methods::emissions::GET_OPEN_REPUTER_SUBMISSION_WINDOWS => QueryService::get_open_reputer_submission_windows,
+            methods::emissions::GET_WORKER_SUBMISSION_WINDOW_STATUS => QueryService::get_worker_submission_window_status,
+            methods::emissions::GET_REPUTER_SUBMISSION_WINDOW_STATUS => QueryService::get_reputer_submission_window_status,
+            methods::emissions::GET_REPUTER_STAKE_IN_TOPIC => QueryService::get_reputer_stake_in_topic,
+            methods::emissions::GET_STAKE_FROM_REPUTER_IN_TOPIC_IN_SELF => QueryService::get_stake_from_reputer_in_topic_in_self,
+            methods::emissions::GET_STAKE_REPUTER_AUTHORITY => QueryService::get_stake_reputer_authority,
+            methods::emissions::GET_NETWORK_INFERENCES_AT_BLOCK => QueryService::get_network_inferences_at_block,
+            methods::emissions::GET_LATEST_NETWORK_INFERENCES => QueryService::get_latest_network_inferences,
+            methods::auth::ACCOUNT => AuthQuery::account,
+            methods::auth::ACCOUNT_INFO => AuthQuery::account_info,
+            methods::bank::BALANCE => BankQuery::balance,
+            methods::tx::SIMULATE => TxService::simulate,
+            methods::tx::GET_TX => TxService::get_tx,
+            methods::tendermint::GET_NODE_INFO => TmService::get_node_info,
+            methods::tendermint::GET_LATEST_BLOCK => TmService::get_latest_block,
+            methods::feemarket::GAS_PRICE => feemarket::query_server::Query::gas_price,
         }
     }
 }

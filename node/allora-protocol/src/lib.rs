@@ -10,6 +10,7 @@
 pub mod account;
 pub mod decimal;
 pub mod loss;
+pub mod methods;
 pub mod proto;
 pub mod v10;
 

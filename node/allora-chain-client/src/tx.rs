@@ -361,6 +361,12 @@ impl TxHandle {
     pub fn address(&self) -> &str {
         &self.address
     }
+
+    /// True once the actor task has ended (panicked or returned): every later `submit`
+    /// fails with [`TxError::Stopped`]. The node's supervisor watches this.
+    pub fn is_stopped(&self) -> bool {
+        self.tx.is_closed()
+    }
 }
 
 /// The per-wallet tx actor (see the module docs).

@@ -182,7 +182,7 @@ async fn batching_sequence_mismatch_low_fee_and_duplicates() {
     let dup = submit_payload(&handle, &w, 1, nonce, last, "1.5e-7").await;
     match dup {
         Err(e) => {
-            assert_eq!(e.kind(), "already_submitted", "{e}");
+            assert_eq!(e.kind().as_str(), "already_submitted", "{e}");
             assert!(e.is_done());
         }
         Ok(o) => panic!("duplicate payload accepted in {}", o.tx_hash),
@@ -191,7 +191,10 @@ async fn batching_sequence_mismatch_low_fee_and_duplicates() {
 
     // A payload whose window has passed is given up without broadcasting.
     let stale = submit_payload(&handle, &w, 1, nonce, devnet.height() - 1, "2").await;
-    assert_eq!(stale.expect_err("stale payload").kind(), "window_closed");
+    assert_eq!(
+        stale.expect_err("stale payload").kind().as_str(),
+        "window_closed"
+    );
 
     devnet.shutdown().await;
 }
@@ -215,7 +218,7 @@ async fn fee_cap_and_unfunded_account_are_clear_errors() {
         .submit(protocol::register_msg(&w, 1, false), meta(1, "register"))
         .await
         .expect_err("fee above maxFees");
-    assert_eq!(err.kind(), "fee", "{err}");
+    assert_eq!(err.kind().as_str(), "fee", "{err}");
     assert!(err.to_string().contains("maxFees"), "{err}");
     assert!(!devnet.is_worker_registered(1, w.address()));
     assert_eq!(
@@ -240,7 +243,7 @@ async fn fee_cap_and_unfunded_account_are_clear_errors() {
         )
         .await
         .expect_err("unfunded");
-    assert_eq!(err.kind(), "unfunded", "{err}");
+    assert_eq!(err.kind().as_str(), "unfunded", "{err}");
     assert!(matches!(
         client.account(stranger.address()).await,
         Err(ChainError::AccountNotFound(_))
@@ -448,7 +451,10 @@ async fn one_bad_message_does_not_sink_its_batch() {
         submit_payload(&handle, &w, 1, nonce, last, "2"),
         submit_payload(&handle, &w, 2, nonce, last, "3"),
     );
-    assert_eq!(dup.expect_err("duplicate").kind(), "already_submitted");
+    assert_eq!(
+        dup.expect_err("duplicate").kind().as_str(),
+        "already_submitted"
+    );
     fresh.expect("fresh payload lands");
     assert_eq!(devnet.worker_payloads(1, nonce).len(), 1);
     assert_eq!(devnet.worker_payloads(2, nonce).len(), 1);
@@ -551,7 +557,7 @@ async fn reputer_payload_lands_once_in_its_window() {
     submit(signed.clone()).await.expect("reputer payload lands");
     assert_eq!(devnet.reputer_payloads(1, nonce).len(), 1);
     let again = submit(signed).await.expect_err("second reputer payload");
-    assert_eq!(again.kind(), "already_submitted", "{again}");
+    assert_eq!(again.kind().as_str(), "already_submitted", "{again}");
     assert_eq!(devnet.reputer_payloads(1, nonce).len(), 1);
     devnet.shutdown().await;
 }

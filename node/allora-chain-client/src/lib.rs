@@ -22,7 +22,7 @@ pub use endpoints::{EndpointHealth, Endpoints};
 pub use errors::ErrorClass;
 pub use events::{WindowEvent, WindowEventKind};
 pub use fees::FeePolicy;
-pub use tx::{SubmitMeta, TxActor, TxConfig, TxError, TxHandle, TxOutcome};
+pub use tx::{SubmitMeta, TxActor, TxConfig, TxError, TxErrorKind, TxHandle, TxOutcome};
 
 use thiserror::Error;
 

@@ -262,20 +262,61 @@ pub enum TxError {
     Stopped,
 }
 
-impl TxError {
+/// What kind of failure a [`TxError`] is: the typed class callers match on (actors decide
+/// settle / retry / skip from it) and, through [`TxErrorKind::as_str`], the bounded metrics
+/// label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxErrorKind {
+    Sequence,
+    Fee,
+    AlreadySubmitted,
+    WindowClosed,
+    Transport,
+    Unfunded,
+    OutOfGas,
+    Rejected,
+    Timeout,
+    Stopped,
+}
+
+impl TxErrorKind {
     /// Bounded label for metrics and logs.
-    pub fn kind(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
-            TxError::Sequence(_) => "sequence",
-            TxError::Fee(_) => "fee",
-            TxError::AlreadySubmitted(_) => "already_submitted",
-            TxError::WindowClosed(_) => "window_closed",
-            TxError::Transport(_) => "transport",
-            TxError::Unfunded(_) => "unfunded",
-            TxError::OutOfGas(_) => "gas",
-            TxError::Rejected { .. } => "rejected",
-            TxError::Timeout { .. } => "timeout",
-            TxError::Stopped => "stopped",
+            TxErrorKind::Sequence => "sequence",
+            TxErrorKind::Fee => "fee",
+            TxErrorKind::AlreadySubmitted => "already_submitted",
+            TxErrorKind::WindowClosed => "window_closed",
+            TxErrorKind::Transport => "transport",
+            TxErrorKind::Unfunded => "unfunded",
+            TxErrorKind::OutOfGas => "gas",
+            TxErrorKind::Rejected => "rejected",
+            TxErrorKind::Timeout => "timeout",
+            TxErrorKind::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for TxErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TxError {
+    /// The typed kind of this failure.
+    pub fn kind(&self) -> TxErrorKind {
+        match self {
+            TxError::Sequence(_) => TxErrorKind::Sequence,
+            TxError::Fee(_) => TxErrorKind::Fee,
+            TxError::AlreadySubmitted(_) => TxErrorKind::AlreadySubmitted,
+            TxError::WindowClosed(_) => TxErrorKind::WindowClosed,
+            TxError::Transport(_) => TxErrorKind::Transport,
+            TxError::Unfunded(_) => TxErrorKind::Unfunded,
+            TxError::OutOfGas(_) => TxErrorKind::OutOfGas,
+            TxError::Rejected { .. } => TxErrorKind::Rejected,
+            TxError::Timeout { .. } => TxErrorKind::Timeout,
+            TxError::Stopped => TxErrorKind::Stopped,
         }
     }
 
@@ -313,7 +354,7 @@ impl Pending {
                 tracing::info!(topic_id = self.meta.topic_id, nonce = ?self.meta.nonce, kind = self.meta.kind, tx_hash = %o.tx_hash, height = o.height, "submission included")
             }
             Err(e) => {
-                tracing::warn!(topic_id = self.meta.topic_id, nonce = ?self.meta.nonce, kind = self.meta.kind, error_kind = e.kind(), error = %e, "submission failed")
+                tracing::warn!(topic_id = self.meta.topic_id, nonce = ?self.meta.nonce, kind = self.meta.kind, error_kind = e.kind().as_str(), error = %e, "submission failed")
             }
         }
         // The sender may have given up waiting; nothing to do then.
@@ -1129,14 +1170,17 @@ mod tests {
             78,
             "inference already submitted: cannot update EMA more than once per window",
         );
-        assert_eq!((e.kind(), e.code()), ("already_submitted", Some(78)));
+        assert_eq!(
+            (e.kind().as_str(), e.code()),
+            ("already_submitted", Some(78))
+        );
         let e = per_message_error(
             &ErrorClass::WindowClosed,
             "emissions",
             68,
             "reputer nonce window not available",
         );
-        assert_eq!((e.kind(), e.code()), ("window_closed", Some(68)));
+        assert_eq!((e.kind().as_str(), e.code()), ("window_closed", Some(68)));
         // A window closed by our own deadline check carries no chain code.
         assert_eq!(
             TxError::WindowClosed("window ended at height 9, chain is at 10".into()).code(),

@@ -219,7 +219,7 @@ impl TxPort for LiveTx {
                 height: o.height,
             })
             .map_err(|e| TxFailure {
-                kind: e.kind().to_string(),
+                kind: e.kind().as_str().to_string(),
                 message: e.to_string(),
             })
     }

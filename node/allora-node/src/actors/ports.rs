@@ -105,18 +105,6 @@ impl AdapterError {
             AdapterError::Task(_) => "task",
         }
     }
-
-    /// True when the call ran out of time (the sandbox's deadline or the node's guard).
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self,
-            AdapterError::Guard { .. }
-                | AdapterError::Call(CallError {
-                    kind: CallErrorKind::Timeout(_),
-                    ..
-                })
-        )
-    }
 }
 
 /// Module params the actors need (amounts in uallo).

@@ -5,6 +5,7 @@
 //! `docs/ARCHITECTURE.md` for the crate graph.
 
 pub mod actors;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod metrics;

@@ -18,6 +18,8 @@ use prometheus::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::actors::ports::{AdapterError, TxFailure};
+
 /// Seed (Go node) counter names, kept verbatim.
 pub const WORKER_INFERENCE_REQUEST_COUNT: &str = "allora_worker_inference_request_count";
 pub const WORKER_FORECAST_REQUEST_COUNT: &str = "allora_worker_forecast_request_count";
@@ -53,12 +55,18 @@ pub struct Metrics {
     pub reputer_chain_submissions: IntCounterVec,
     /// Adapter call duration, labels `topic`, `role`, `adapter`.
     pub adapter_call_seconds: HistogramVec,
-    /// Adapter failures, labels `topic`, `role`, `kind` (runtime `CallError::kind()`).
+    /// Adapter failures, labels `topic`, `role`, `kind` ([`AdapterError::label`]).
     pub adapter_failures: IntCounterVec,
     /// Window open → inclusion, labels `topic`, `role`.
     pub submission_latency_seconds: HistogramVec,
-    /// Tx failures, labels `kind` (`TxError::kind()`), `msg` (register/stake/worker/reputer).
+    /// Tx failures, labels `kind` ([`TxErrorKind`]), `code` (ABCI code or `none`), `msg`
+    /// (register/add_stake/worker_payload/reputer_payload).
     pub tx_errors: IntCounterVec,
+    /// Restarts of dead tasks, labels `task` (worker/reputer/tx_actor/gauges), `topic` (`-`
+    /// for per-wallet tasks), `reason` (panic/ended/stopped).
+    pub task_restarts: IntCounterVec,
+    /// 1 while the wallet's tx actor runs, 0 while it is down, label `address`.
+    pub tx_actor_up: GaugeVec,
     /// Outcome of each nonce's attempt, labels `topic`, `role`, `outcome`.
     pub submissions: IntCounterVec,
     /// Wallet balance in uallo, label `address`.
@@ -111,11 +119,27 @@ impl Metrics {
         let tx_errors = IntCounterVec::new(
             Opts::new(
                 "allora_tx_errors_total",
-                "Transaction failures by error kind",
+                "Transaction failures by error kind and ABCI code",
             ),
-            &["kind", "msg"],
+            &["kind", "code", "msg"],
         )?;
         r.register(Box::new(tx_errors.clone()))?;
+        let task_restarts = IntCounterVec::new(
+            Opts::new(
+                "allora_task_restarts_total",
+                "Dead actor and tx-actor tasks restarted by the supervisor",
+            ),
+            &["task", "topic", "reason"],
+        )?;
+        r.register(Box::new(task_restarts.clone()))?;
+        let tx_actor_up = GaugeVec::new(
+            Opts::new(
+                "allora_tx_actor_up",
+                "1 while the wallet's tx actor runs, 0 while it is down",
+            ),
+            &["address"],
+        )?;
+        r.register(Box::new(tx_actor_up.clone()))?;
         let submissions = IntCounterVec::new(
             Opts::new(
                 "allora_submissions_total",
@@ -177,11 +201,27 @@ impl Metrics {
             adapter_failures,
             submission_latency_seconds,
             tx_errors,
+            task_restarts,
+            tx_actor_up,
             submissions,
             wallet_balance,
             endpoint_up,
             registry,
         })
+    }
+
+    /// Counts a tx failure under its typed kind and ABCI code.
+    pub fn tx_error(&self, failure: &TxFailure, msg: &str) {
+        self.tx_errors
+            .with_label_values(&[failure.kind.as_str(), &failure.code_label(), msg])
+            .inc();
+    }
+
+    /// Counts an adapter failure under its typed kind.
+    pub fn adapter_failure(&self, topic_id: u64, role: &str, err: &AdapterError) {
+        self.adapter_failures
+            .with_label_values(&[&topic_id.to_string(), role, err.label()])
+            .inc();
     }
 
     /// The Prometheus text exposition of every metric.
@@ -276,6 +316,7 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actors::ports::TxErrorKind;
 
     /// Finds a sample line `name{labels…} value` and returns the value.
     fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -344,7 +385,10 @@ mod tests {
         m.submission_latency_seconds
             .with_label_values(&["1", "worker"])
             .observe(3.0);
-        m.tx_errors.with_label_values(&["sequence", "worker"]).inc();
+        m.tx_error(
+            &TxFailure::new(TxErrorKind::Rejected, Some(13), "insufficient fee"),
+            "worker_payload",
+        );
         m.wallet_balance.with_label_values(&["allo1xyz"]).set(1e9);
         m.endpoint_up
             .with_label_values(&["http://127.0.0.1:9090", "grpc"])
@@ -375,7 +419,11 @@ mod tests {
             Some(3.0)
         );
         assert_eq!(
-            sample(&text, "allora_tx_errors_total", &[("kind", "sequence")]),
+            sample(
+                &text,
+                "allora_tx_errors_total",
+                &[("kind", "rejected"), ("code", "13")]
+            ),
             Some(1.0)
         );
         assert_eq!(

@@ -1,6 +1,6 @@
 //! One adapter call, guarded and measured: a hard stop at the call's deadline (the runtime
 //! enforces its own budget; this guard keeps a hung call from ever holding a topic past its
-//! window), duration into `allora_adapter_call_seconds`, failures by kind into
+//! window), duration into `allora_adapter_call_seconds`, failures by their typed kind into
 //! `allora_adapter_failures_total`.
 
 use std::future::Future;
@@ -8,10 +8,10 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use super::ActorEnv;
-use super::ports::{AdapterPort, Call, PortError};
+use super::ports::{AdapterError, AdapterPort, Call};
 
 /// A boxed adapter future borrowing the adapter and the call.
-pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T, PortError>> + Send + 'a>>;
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T, AdapterError>> + Send + 'a>>;
 
 /// Extra time past the budget before the guard fires (the runtime should fire first).
 const GUARD_SLACK: Duration = Duration::from_millis(500);
@@ -24,7 +24,7 @@ pub async fn timed<'a, T>(
     adapter: &'a dyn AdapterPort,
     call: &'a Call,
     f: impl FnOnce(&'a dyn AdapterPort, &'a Call) -> BoxFut<'a, T>,
-) -> Result<T, PortError> {
+) -> Result<T, AdapterError> {
     let topic = topic_id.to_string();
     let start = Instant::now();
     let budget = match call.deadline {
@@ -34,20 +34,16 @@ pub async fn timed<'a, T>(
     let result = tokio::select! {
         r = tokio::time::timeout(budget, f(adapter, call)) => match r {
             Ok(r) => r,
-            Err(_) => Err(PortError::new("timeout", format!(
-                "adapter {} ({role}) did not answer within {:.1}s", adapter.name(), budget.as_secs_f64()))),
+            Err(_) => Err(AdapterError::Guard { adapter: adapter.name().to_string(), waited: budget }),
         },
-        _ = env.shutdown.cancelled() => Err(PortError::new("shutdown", "node is shutting down")),
+        _ = env.shutdown.cancelled() => Err(AdapterError::Shutdown),
     };
     env.metrics
         .adapter_call_seconds
         .with_label_values(&[&topic, role, adapter.name()])
         .observe(start.elapsed().as_secs_f64());
     if let Err(err) = &result {
-        env.metrics
-            .adapter_failures
-            .with_label_values(&[&topic, role, &err.kind])
-            .inc();
+        env.metrics.adapter_failure(topic_id, role, err);
     }
     result
 }

@@ -2,6 +2,7 @@
 //! dry run, isolation). End-to-end behaviour against a real chain is in `tests/e2e_*.rs`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ports::*;
 use super::{ActorEnv, clock::WindowClock, ledger::Ledger};
+use crate::config::RetryPolicy;
 use crate::metrics::Metrics;
 use allora_protocol::proto::emissions::{v9, v10};
 
@@ -31,53 +33,50 @@ pub struct FakeChain(pub Arc<Mutex<ChainState>>);
 
 #[async_trait]
 impl ChainPort for FakeChain {
-    async fn chain_id(&self) -> Result<String, PortError> {
+    async fn chain_id(&self) -> Result<String, QueryError> {
         Ok("fake-1".into())
     }
-    async fn params(&self) -> Result<ChainParams, PortError> {
+    async fn params(&self) -> Result<ChainParams, QueryError> {
         Ok(self.0.lock().unwrap().params.clone())
     }
-    async fn topic(&self, topic_id: u64) -> Result<TopicInfo, PortError> {
+    async fn topic(&self, topic_id: u64) -> Result<TopicInfo, QueryError> {
         Ok(TopicInfo {
             id: topic_id,
             loss_method: self.0.lock().unwrap().loss_method.clone(),
             ..TopicInfo::default()
         })
     }
-    async fn latest_height(&self) -> Result<i64, PortError> {
+    async fn latest_height(&self) -> Result<i64, QueryError> {
         Ok(self.0.lock().unwrap().height)
     }
-    async fn balance(&self, _: &str) -> Result<u128, PortError> {
+    async fn balance(&self, _: &str) -> Result<u128, QueryError> {
         Ok(self.0.lock().unwrap().balance)
     }
-    async fn is_registered(&self, t: u64, _: &str, role: Role) -> Result<bool, PortError> {
+    async fn is_registered(&self, t: u64, _: &str, role: Role) -> Result<bool, QueryError> {
         Ok(self.0.lock().unwrap().registered.contains(&(t, role)))
     }
-    async fn stake_in_self(&self, _: u64, _: &str) -> Result<u128, PortError> {
+    async fn stake_in_self(&self, _: u64, _: &str) -> Result<u128, QueryError> {
         Ok(self.0.lock().unwrap().stake)
     }
-    async fn open_worker_windows(&self, _: u64) -> Result<Vec<OpenWindow>, PortError> {
+    async fn open_worker_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
         Ok(self.0.lock().unwrap().worker_windows.clone())
     }
-    async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, PortError> {
+    async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
         Ok(self.0.lock().unwrap().reputer_windows.clone())
     }
     async fn network_inferences(
         &self,
         _: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, PortError> {
-        let mut b = self
-            .0
-            .lock()
-            .unwrap()
-            .network
-            .clone()
-            .ok_or_else(|| PortError::new("not_found", "no network inferences"))?;
+    ) -> Result<v10::NetworkInferenceBundle, QueryError> {
+        let mut b =
+            self.0.lock().unwrap().network.clone().ok_or_else(|| {
+                QueryError::new(QueryErrorKind::NotFound, "no network inferences")
+            })?;
         b.nonce = nonce;
         Ok(b)
     }
-    async fn active_inferers(&self, _: u64) -> Result<Vec<String>, PortError> {
+    async fn active_inferers(&self, _: u64) -> Result<Vec<String>, QueryError> {
         Ok(vec!["allo1other".into()])
     }
 }
@@ -89,11 +88,17 @@ pub struct FakeTx {
     pub sent: Arc<Mutex<Vec<(String, SubmitMeta)>>>,
     /// Errors returned (front first) before succeeding.
     pub fail: Arc<Mutex<Vec<TxFailure>>>,
+    /// The fake tx actor is dead (until `restart`).
+    pub stopped: Arc<AtomicBool>,
+    pub restarts: Arc<AtomicU32>,
 }
 
 #[async_trait]
 impl TxPort for FakeTx {
     async fn submit(&self, out: Outgoing, meta: SubmitMeta) -> Result<Included, TxFailure> {
+        if self.is_stopped() {
+            return Err(TxFailure::new(TxErrorKind::Stopped, None, "stopped"));
+        }
         if let Some(f) = {
             let mut fail = self.fail.lock().unwrap();
             (!fail.is_empty()).then(|| fail.remove(0))
@@ -124,6 +129,15 @@ impl TxPort for FakeTx {
             height: 1,
         })
     }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    fn restart(&self) {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+        self.stopped.store(false, Ordering::SeqCst);
+    }
 }
 
 pub struct FakeSigner;
@@ -145,7 +159,7 @@ impl SignPort for FakeSigner {
         nonce: i64,
         inference: Option<Vec<(String, String)>>,
         forecast: Option<Vec<(String, String)>>,
-    ) -> Result<Outgoing, PortError> {
+    ) -> Result<Outgoing, SignError> {
         Ok(out(format!(
             "worker topic={topic_id} nonce={nonce} inference={inference:?} forecast={forecast:?}"
         )))
@@ -154,7 +168,7 @@ impl SignPort for FakeSigner {
         &self,
         bundle: v9::InputValueBundle,
         nonce: i64,
-    ) -> Result<Outgoing, PortError> {
+    ) -> Result<Outgoing, SignError> {
         Ok(out(format!(
             "reputer nonce={nonce} combined={}",
             bundle.combined_value
@@ -168,10 +182,12 @@ impl SignPort for FakeSigner {
     }
 }
 
-/// An adapter returning fixed values, or hanging forever.
+/// An adapter returning fixed values, hanging forever, or panicking on its first call.
 pub struct FakeAdapter {
     pub value: String,
     pub hang: bool,
+    /// Panic (inside the actor's task) on the first call only.
+    pub panic_once: Arc<AtomicBool>,
     pub calls: Arc<Mutex<u32>>,
 }
 
@@ -180,11 +196,15 @@ impl FakeAdapter {
         Self {
             value: value.into(),
             hang: false,
+            panic_once: Arc::default(),
             calls: Arc::default(),
         }
     }
-    async fn go(&self) -> Result<String, PortError> {
+    async fn go(&self) -> Result<String, AdapterError> {
         *self.calls.lock().unwrap() += 1;
+        if self.panic_once.swap(false, Ordering::SeqCst) {
+            panic!("fake adapter panics once");
+        }
         if self.hang {
             std::future::pending::<()>().await;
         }
@@ -200,21 +220,25 @@ impl AdapterPort for FakeAdapter {
     fn timeout(&self) -> Duration {
         Duration::from_millis(200)
     }
-    async fn infer(&self, _: &Call) -> Result<Vec<(String, String)>, PortError> {
+    async fn infer(&self, _: &Call) -> Result<Vec<(String, String)>, AdapterError> {
         Ok(vec![("y".into(), self.go().await?)])
     }
-    async fn forecast(&self, _: &Call, inf: &[String]) -> Result<Vec<(String, String)>, PortError> {
+    async fn forecast(
+        &self,
+        _: &Call,
+        inf: &[String],
+    ) -> Result<Vec<(String, String)>, AdapterError> {
         let v = self.go().await?;
         Ok(inf.iter().map(|i| (i.clone(), v.clone())).collect())
     }
-    async fn ground_truth(&self, _: &Call) -> Result<String, PortError> {
+    async fn ground_truth(&self, _: &Call) -> Result<String, AdapterError> {
         self.go().await
     }
-    async fn loss(&self, _: &Call, _: &str, p: &[String]) -> Result<Vec<String>, PortError> {
+    async fn loss(&self, _: &Call, _: &str, p: &[String]) -> Result<Vec<String>, AdapterError> {
         let v = self.go().await?;
         Ok(p.iter().map(|_| v.clone()).collect())
     }
-    async fn never_negative(&self, _: &Call) -> Result<bool, PortError> {
+    async fn never_negative(&self, _: &Call) -> Result<bool, AdapterError> {
         Ok(true)
     }
 }
@@ -241,6 +265,8 @@ pub fn rig(dry_run: bool) -> Rig {
         chain: chain.clone(),
         sent: Arc::default(),
         fail: Arc::default(),
+        stopped: Arc::default(),
+        restarts: Arc::default(),
     };
     let env = ActorEnv {
         chain: Arc::new(chain.clone()),
@@ -250,8 +276,11 @@ pub fn rig(dry_run: bool) -> Rig {
         ledger: Ledger::in_memory(),
         clock: WindowClock::new(Duration::from_millis(100)),
         dry_run,
-        max_retries: 1,
-        retry_delay: Duration::from_millis(10),
+        retry: RetryPolicy {
+            max_retries: 1,
+            retry_delay: Duration::from_millis(10),
+            sequence_retry_delay: Duration::from_millis(10),
+        },
         shutdown: CancellationToken::new(),
     };
     Rig { chain, tx, env }

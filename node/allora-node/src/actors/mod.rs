@@ -1,14 +1,13 @@
 //! Per-topic actors: one worker actor and/or one reputer actor per configured topic, each an
 //! independent tokio task, so a slow adapter, a failing endpoint or a rejected tx only ever
-//! affects its own topic and role. The supervisor spawns them, fans window events out to
-//! them and bounds shutdown. Policy lives here; mechanism is behind `ports`.
+//! affects its own topic and role. The supervisor spawns them, restarts any that die, fans
+//! window events out to them and bounds shutdown. Policy lives here; mechanism is behind
+//! `ports`, implemented in [`crate::app`].
 
 pub mod call;
 pub mod clock;
 pub mod ledger;
-pub mod live_adapter;
 pub mod live_chain;
-pub mod live_sign;
 pub mod ports;
 pub mod registration;
 pub mod reputer;
@@ -22,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::RetryPolicy;
 use crate::metrics::Metrics;
 use clock::WindowClock;
 use ledger::Ledger;
@@ -47,8 +47,8 @@ pub struct ActorEnv {
     pub clock: WindowClock,
     /// `submitTx: false`: build, sign, validate and log; broadcast nothing.
     pub dry_run: bool,
-    pub max_retries: u32,
-    pub retry_delay: Duration,
+    /// Attempts per nonce and the wait between them.
+    pub retry: RetryPolicy,
     pub shutdown: CancellationToken,
 }
 
@@ -98,7 +98,9 @@ pub(crate) async fn next_trigger(
 
 /// Sends one signed payload for `role` (or only logs it in a dry run) and records the result:
 /// the seed's chain-submission counter and window-open → inclusion latency on success, tx
-/// errors by kind otherwise. `Ok` settles the nonce; `Err` is a failure worth retrying.
+/// errors by kind and code otherwise. `Ok` settles the nonce (included, already on chain,
+/// or window closed — decided by the typed [`ports::TxErrorKind`]); `Err` is a failure worth
+/// retrying.
 pub(crate) async fn submit_payload(
     env: &ActorEnv,
     role: Role,
@@ -145,16 +147,13 @@ pub(crate) async fn submit_payload(
             tracing::info!(topic_id, role = role_name, nonce, tx_hash = %inc.tx_hash, height = inc.height, "{kind} included");
             Ok(worker::Outcome::Included)
         }
-        Err(e) if e.already_submitted() => {
+        Err(e) if e.kind == ports::TxErrorKind::AlreadySubmitted => {
             tracing::info!(topic_id, role = role_name, nonce, "{kind} already on chain");
             Ok(worker::Outcome::AlreadySubmitted)
         }
         Err(e) => {
-            env.metrics
-                .tx_errors
-                .with_label_values(&[&e.kind, kind])
-                .inc();
-            if e.window_closed() {
+            env.metrics.tx_error(&e, kind);
+            if e.kind == ports::TxErrorKind::WindowClosed {
                 tracing::info!(topic_id, role = role_name, nonce, error = %e, "window closed before inclusion");
                 return Ok(worker::Outcome::SkippedClosed);
             }

@@ -116,10 +116,7 @@ async fn step(
             Ok(Step::Recheck)
         }
         Err(e) => {
-            env.metrics
-                .tx_errors
-                .with_label_values(&[&e.kind, "register"])
-                .inc();
+            env.metrics.tx_error(&e, "register");
             Err(format!("register tx failed: {e}"))
         }
     }
@@ -171,10 +168,7 @@ pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> boo
             true
         }
         Err(e) => {
-            env.metrics
-                .tx_errors
-                .with_label_values(&[&e.kind, "add_stake"])
-                .inc();
+            env.metrics.tx_error(&e, "add_stake");
             tracing::warn!(topic_id, role = "reputer", amount, error = %e, "add stake failed");
             false
         }

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 use super::call::timed;
-use super::ports::{AdapterPort, Call, OpenWindow, PortError, Role};
+use super::ports::{AdapterError, AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::scoring;
 use super::worker::Outcome;
 use super::{ActorEnv, WindowSignal, next_trigger};
+use crate::config::LossOptions;
 use allora_protocol::loss::LossMethod;
 
 const ROLE: &str = "reputer";
@@ -25,15 +26,16 @@ const ROLE: &str = "reputer";
 #[derive(Clone)]
 pub enum LossSource {
     Builtin(LossMethod),
-    /// Resolve the topic's `loss_method` at startup, with these options.
-    FromTopic(BTreeMap<String, String>),
+    /// Resolve the topic's `loss_method` at startup, with these (validated) options.
+    FromTopic(LossOptions),
     Adapter {
         adapter: Arc<dyn AdapterPort>,
         params: BTreeMap<String, String>,
     },
 }
 
-/// A configured reputer for one topic.
+/// A configured reputer for one topic (cloned by the supervisor for each restart).
+#[derive(Clone)]
 pub struct ReputerActor {
     pub env: ActorEnv,
     pub topic_id: u64,
@@ -94,7 +96,8 @@ impl ReputerActor {
             .topic(self.topic_id)
             .await
             .map_err(|e| e.to_string())?;
-        let method = crate::config::loss_method(&topic.loss_method, options)
+        let method = options
+            .method(&topic.loss_method)
             .map_err(|e| format!("topic loss_method '{}': {e}", topic.loss_method))?;
         tracing::info!(
             topic_id = self.topic_id,
@@ -139,9 +142,9 @@ impl ReputerActor {
     async fn handle_nonce(&self, w: OpenWindow, mut height: i64, seen: Instant) -> Option<Outcome> {
         let topic_id = self.topic_id;
         let nonce = w.nonce;
-        for attempt in 1..=self.env.max_retries + 1 {
+        for attempt in 1..=self.env.retry.max_retries + 1 {
             if attempt > 1 {
-                if !self.env.sleep(self.env.retry_delay).await {
+                if !self.env.sleep(self.env.retry.retry_delay).await {
                     return None;
                 }
                 if let Ok(h) = self.env.chain.latest_height().await {
@@ -275,7 +278,7 @@ impl ReputerActor {
                     |a, c| Box::pin(async move { a.loss(c, truth, preds).await }),
                 )
                 .await
-                .map_err(|e: PortError| format!("loss adapter {}: {e}", adapter.name()))?;
+                .map_err(|e: AdapterError| format!("loss adapter {}: {e}", adapter.name()))?;
                 if raw.len() != preds.len() {
                     return Err(format!(
                         "loss adapter {} returned {} losses for {} predictions",

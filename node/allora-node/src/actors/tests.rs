@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fakes::*;
-use super::ports::{OpenWindow, Role, TxFailure};
+use super::ports::{OpenWindow, Role, TxErrorKind, TxFailure};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::reputer::{LossSource, ReputerActor};
 use super::worker::WorkerActor;
@@ -131,20 +131,19 @@ async fn worker_retries_tx_then_gives_up_and_counts_errors() {
         }];
     }
     r.tx.fail.lock().unwrap().extend([
-        TxFailure {
-            kind: "sequence".into(),
-            message: "mismatch".into(),
-        },
-        TxFailure {
-            kind: "transport".into(),
-            message: "down".into(),
-        },
+        TxFailure::new(TxErrorKind::Sequence, Some(32), "mismatch"),
+        TxFailure::new(TxErrorKind::Transport, None, "down"),
     ]);
     let w = worker(&r, FakeAdapter::new("1"));
     w.poll(None, &mut HashMap::new()).await;
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
-    assert!(text.contains("allora_tx_errors_total{kind=\"sequence\",msg=\"worker_payload\"} 1"));
+    assert!(text.contains(
+        "allora_tx_errors_total{code=\"32\",kind=\"sequence\",msg=\"worker_payload\"} 1"
+    ));
+    assert!(text.contains(
+        "allora_tx_errors_total{code=\"none\",kind=\"transport\",msg=\"worker_payload\"} 1"
+    ));
     assert!(text.contains("outcome=\"failed\""));
     // One submission attempt series per nonce: a later poll does not retry it.
     w.poll(None, &mut HashMap::new()).await;
@@ -222,10 +221,10 @@ async fn reputer_takes_oldest_nonce_and_marks_done_only_after_inclusion() {
         ];
         c.network = Some(network());
     }
-    r.tx.fail.lock().unwrap().extend((0..2).map(|_| TxFailure {
-        kind: "transport".into(),
-        message: "down".into(),
-    }));
+    r.tx.fail
+        .lock()
+        .unwrap()
+        .extend((0..2).map(|_| TxFailure::new(TxErrorKind::Transport, None, "down")));
     let rep = reputer(&r, 0);
     let mut seen = BTreeMap::new();
     rep.poll(None, &mut seen).await;
@@ -254,10 +253,11 @@ async fn reputer_already_submitted_counts_as_done() {
         }];
         c.network = Some(network());
     }
-    r.tx.fail.lock().unwrap().push(TxFailure {
-        kind: "already_submitted".into(),
-        message: "reputer loss already submitted".into(),
-    });
+    r.tx.fail.lock().unwrap().push(TxFailure::new(
+        TxErrorKind::AlreadySubmitted,
+        Some(64),
+        "reputer loss already submitted",
+    ));
     let rep = reputer(&r, 0);
     rep.poll(None, &mut BTreeMap::new()).await;
     assert!(r.env.ledger.contains(Role::Reputer, 2, 30));
@@ -370,66 +370,4 @@ async fn supervisor_isolates_topics_with_real_adapters() {
     let stopped = tokio::time::timeout(Duration::from_secs(6), task).await;
     assert!(stopped.is_ok(), "shutdown exceeded its bound");
     assert!(stopped.unwrap().unwrap().is_ok());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wasm_adapter_port_calls_a_real_component() {
-    use super::ports::{AdapterPort, Call};
-    let d = dist();
-    let rt = allora_sandbox::AdapterRuntime::new(allora_sandbox::RuntimeConfig::default()).unwrap();
-    let plan = crate::config::AdapterPlan {
-        name: "trivial".into(),
-        wasm: d.join("trivial.wasm"),
-        allowed_hosts: vec![],
-        timeout: Duration::from_secs(5),
-        memory_bytes: 64 << 20,
-        max_http_requests: 1,
-        max_response_bytes: 1024,
-        params: BTreeMap::new(),
-    };
-    let t = std::time::Instant::now();
-    let a = super::live_adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
-        .await
-        .unwrap();
-    eprintln!("load {:?}", t.elapsed());
-    let call = Call {
-        topic_id: 1,
-        nonce: 2,
-        params: BTreeMap::new(),
-        deadline: None,
-    };
-    let t = std::time::Instant::now();
-    let v = a.infer(&call).await.unwrap();
-    eprintln!("call {:?}", t.elapsed());
-    assert_eq!(v, vec![("y".to_string(), "42.5".to_string())]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wasm_adapter_port_cuts_off_a_spinning_guest() {
-    use super::ports::{AdapterPort, Call};
-    let d = dist();
-    let rt = allora_sandbox::AdapterRuntime::new(allora_sandbox::RuntimeConfig::default()).unwrap();
-    let plan = crate::config::AdapterPlan {
-        name: "hostile".into(),
-        wasm: d.join("hostile.wasm"),
-        allowed_hosts: vec![],
-        timeout: Duration::from_secs(1),
-        memory_bytes: 64 << 20,
-        max_http_requests: 1,
-        max_response_bytes: 1024,
-        params: BTreeMap::new(),
-    };
-    let a = super::live_adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
-        .await
-        .unwrap();
-    let call = Call {
-        topic_id: 1,
-        nonce: 2,
-        params: BTreeMap::from([("mode".to_string(), "loop".to_string())]),
-        deadline: None,
-    };
-    let t = std::time::Instant::now();
-    let e = a.infer(&call).await.unwrap_err();
-    eprintln!("call {:?} {e}", t.elapsed());
-    assert_eq!(e.kind, "timeout");
 }

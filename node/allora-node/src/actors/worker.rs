@@ -17,7 +17,8 @@ use super::{ActorEnv, WindowSignal, next_trigger};
 
 const ROLE: &str = "worker";
 
-/// A configured worker for one topic.
+/// A configured worker for one topic (cloned by the supervisor for each restart).
+#[derive(Clone)]
 pub struct WorkerActor {
     pub env: ActorEnv,
     pub topic_id: u64,
@@ -108,10 +109,10 @@ impl WorkerActor {
         let nonce = w.nonce;
         let topic = topic_id.to_string();
         let address = self.env.address().to_string();
-        let attempts = self.env.max_retries + 1;
+        let attempts = self.env.retry.max_retries + 1;
         for attempt in 1..=attempts {
             if attempt > 1 {
-                if !self.env.sleep(self.env.retry_delay).await {
+                if !self.env.sleep(self.env.retry.retry_delay).await {
                     return Outcome::Failed;
                 }
                 if let Ok(h) = self.env.chain.latest_height().await {

@@ -65,7 +65,12 @@ pub fn summary(plan: &Plan) -> String {
         ),
         format!(
             "  tx: submitTx={} gas={:?} gasAdjustment={} gasPrices={:?} maxFees={} maxRetries={}",
-            w.submit_tx, w.gas, w.gas_adjustment, w.gas_prices, w.max_fees, w.max_retries
+            w.submit_tx,
+            w.fees.gas,
+            w.fees.gas_adjustment,
+            w.fees.gas_prices,
+            w.fees.max_fees,
+            w.retry.max_retries
         ),
     ];
     for wk in &plan.workers {
@@ -83,8 +88,8 @@ pub fn summary(plan: &Plan) -> String {
     }
     for r in &plan.reputers {
         let loss = match &r.loss {
-            LossPlan::Builtin { method, .. } => format!("built-in {method}"),
-            LossPlan::FromTopic { .. } => "topic's loss_method".into(),
+            LossPlan::Builtin(m) => format!("built-in {}", m.name()),
+            LossPlan::FromTopic(_) => "topic's loss_method".into(),
             LossPlan::Adapter(a) => format!("adapter {}", a.name),
         };
         out.push(format!(

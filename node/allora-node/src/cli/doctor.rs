@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use crate::actors::ports::Role;
-use crate::actors::{live_adapter, live_chain, supervisor::probe};
+use crate::actors::supervisor::probe;
+use crate::app;
 use crate::cli::config::{EXIT_BAD_CONFIG, report};
 use crate::config::{self, LossPlan, Plan};
 use allora_sandbox::{AdapterRuntime, RuntimeConfig};
@@ -79,7 +80,7 @@ async fn endpoints(plan: &Plan, r: &mut Report) {
 }
 
 async fn chain(plan: &Plan, r: &mut Report) {
-    let (chain, address) = match live_chain::query_port(plan).await {
+    let (chain, address) = match app::query_port(plan).await {
         Ok(x) => x,
         Err(err) => {
             r.warn(&format!("cannot connect to the chain: {err:#}"));
@@ -198,7 +199,7 @@ async fn adapters(plan: &Plan, r: &mut Report) {
         }
     }
     for (topic, a, role) in list {
-        match live_adapter::load(&rt, a, vec![role]).await {
+        match app::adapter::load(&rt, a, vec![role]).await {
             Ok(_) => r.ok(&format!(
                 "topic {topic}: adapter {} loads for {role}",
                 a.name

@@ -1,6 +1,7 @@
 //! `allora-node run`: load and validate the config (exit 2 listing every problem), start the
-//! metrics server, the adapter runtime and the chain connection, hand everything to the
-//! supervisor, and shut down gracefully (bounded) on SIGINT/SIGTERM.
+//! metrics server, hand the plan to the composition root ([`crate::app::run`]: adapter
+//! runtime, chain connection, supervisor), and shut down gracefully (bounded) on
+//! SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,11 +10,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::actors::{live_chain, supervisor};
+use crate::app;
 use crate::cli::config::{EXIT_BAD_CONFIG, report};
 use crate::config;
 use crate::metrics::{self, Health, Metrics};
-use allora_sandbox::{AdapterRuntime, RuntimeConfig};
 
 /// Arguments of `allora-node run`.
 #[derive(Debug, clap::Args)]
@@ -51,17 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
     // Tests and operators read the real port from this line when binding port 0.
     tracing::info!(metrics_addr = %bound, "metrics server listening");
 
-    let runtime = AdapterRuntime::new(RuntimeConfig {
-        cache_dir: plan.node.cache_dir.clone(),
-        ..RuntimeConfig::default()
-    })
-    .context("creating the adapter runtime")?;
-
-    let wiring = tokio::select! {
-        w = live_chain::connect(&plan, &metrics) => w?,
-        _ = shutdown.cancelled() => return Ok(0),
-    };
-    let result = supervisor::run(&plan, wiring, runtime, metrics, health, shutdown.clone()).await;
+    let result = app::run(&plan, metrics, health, shutdown.clone()).await;
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
     match result {
@@ -69,10 +59,12 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
             tracing::info!("stopped");
             Ok(0)
         }
-        Err(err) => {
+        Err(app::AppError::Supervisor(err)) => {
             tracing::error!(error = %err, "node could not run");
             Ok(1)
         }
+        // Startup failures (key, chain id, runtime) are reported by `main` with their fix.
+        Err(err) => Err(err.into()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! JSON path) and `plan` (validated, typed, every problem reported at once, each naming the
 //! field and the fix). `source` decides where the JSON comes from.
 
+pub mod defaults;
 pub mod plan;
 pub mod raw;
 pub mod source;
@@ -11,8 +12,8 @@ use std::fmt;
 use std::path::Path;
 
 pub use plan::{
-    AdapterPlan, GasLimit, GasPrice, KeySource, LossPlan, NodePlan, Plan, ReputerPlan, WalletPlan,
-    WorkerPlan,
+    AdapterPlan, BatchPolicy, FeePlan, GasLimit, GasPrice, HostAllowlist, KeySource, LossOptions,
+    LossPlan, NodePlan, Plan, ReputerPlan, RestartPolicy, RetryPolicy, WalletPlan, WorkerPlan,
 };
 pub use source::{ConfigSource, ENV_CONFIG_FILE, ENV_CONFIG_JSON, ENV_MNEMONIC};
 
@@ -102,24 +103,4 @@ pub fn load(cli_path: Option<&Path>) -> Result<Plan, ConfigError> {
     let src = ConfigSource::resolve(cli_path).ok_or(ConfigError::NoSource)?;
     let (text, base) = src.read()?;
     load_str(&text, &src.describe(), &base)
-}
-
-/// Builds a native loss method from a name and the Go node's string options
-/// (`LossMethodOptions`, minus the `loss_method` key itself).
-pub fn loss_method(
-    name: &str,
-    options: &std::collections::BTreeMap<String, String>,
-) -> Result<allora_protocol::loss::LossMethod, String> {
-    let mut numeric = std::collections::BTreeMap::new();
-    for (k, v) in options {
-        if k == "loss_method" {
-            continue;
-        }
-        let x: f64 = v
-            .trim()
-            .parse()
-            .map_err(|_| format!("option {k} = '{v}' is not a number"))?;
-        numeric.insert(k.clone(), x);
-    }
-    allora_protocol::loss::LossMethod::with_options(name, &numeric).map_err(|e| e.to_string())
 }

@@ -7,7 +7,7 @@ use allora_chain_client::keys::Wallet;
 use allora_protocol as protocol;
 use allora_protocol::proto::emissions::v9;
 
-use super::ports::{Outgoing, PortError, Role, SignPort};
+use crate::actors::ports::{Outgoing, Role, SignError, SignPort};
 
 /// Signs with one wallet. The wallet never leaves this struct (Debug is redacted by `keys`).
 pub struct WalletSigner {
@@ -20,8 +20,8 @@ impl WalletSigner {
     }
 }
 
-fn perr(e: protocol::ProtocolError) -> PortError {
-    PortError::new("invalid_payload", e.to_string())
+fn perr(e: protocol::ProtocolError) -> SignError {
+    SignError(e.to_string())
 }
 
 impl SignPort for WalletSigner {
@@ -35,7 +35,7 @@ impl SignPort for WalletSigner {
         nonce: i64,
         inference: Option<Vec<(String, String)>>,
         forecast: Option<Vec<(String, String)>>,
-    ) -> Result<Outgoing, PortError> {
+    ) -> Result<Outgoing, SignError> {
         let bundle =
             protocol::sign_worker_bundle(&self.wallet, topic_id, nonce, inference, forecast)
                 .map_err(perr)?;
@@ -51,7 +51,7 @@ impl SignPort for WalletSigner {
         &self,
         bundle: v9::InputValueBundle,
         nonce: i64,
-    ) -> Result<Outgoing, PortError> {
+    ) -> Result<Outgoing, SignError> {
         let signed = protocol::sign_value_bundle_at(&self.wallet, nonce, bundle).map_err(perr)?;
         protocol::verify_reputer_bundle(&signed).map_err(perr)?;
         let describe = format!("{signed:?}");
@@ -79,6 +79,53 @@ impl SignPort for WalletSigner {
                 "AddStakeRequest {{ sender: {}, topic_id: {topic_id}, amount: {amount} }}",
                 self.wallet.address()
             ),
+        }
+    }
+}
+
+/// The configured key could not be loaded. Names the source and the fix, never the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error(
+        "wallet.addressRestoreMnemonic / ${env} is not a valid mnemonic: {0}",
+        env = crate::config::ENV_MNEMONIC
+    )]
+    Mnemonic(allora_chain_client::keys::KeyError),
+    #[error("wallet.mnemonicFile {path}: {source}")]
+    MnemonicFile {
+        path: String,
+        source: allora_chain_client::keys::store::StoreError,
+    },
+    #[error(
+        "loading key '{name}' from {home} (create it with `allora-node keys add {name}` or set wallet.addressRestoreMnemonic): {source}"
+    )]
+    Keystore {
+        name: String,
+        home: String,
+        source: allora_chain_client::keys::store::StoreError,
+    },
+}
+
+/// Loads the signing wallet from the configured key source.
+pub fn load_wallet(key: &crate::config::KeySource) -> Result<Wallet, WalletError> {
+    use crate::config::KeySource;
+    use allora_chain_client::keys::store::{Keystore, wallet_from_mnemonic_file};
+    match key {
+        KeySource::Mnemonic(m) => Wallet::from_mnemonic(m).map_err(WalletError::Mnemonic),
+        KeySource::MnemonicFile(path) => {
+            wallet_from_mnemonic_file(path).map_err(|source| WalletError::MnemonicFile {
+                path: path.display().to_string(),
+                source,
+            })
+        }
+        KeySource::Keystore { name, home } => {
+            Keystore::new(home)
+                .load(name)
+                .map_err(|source| WalletError::Keystore {
+                    name: name.clone(),
+                    home: home.display().to_string(),
+                    source,
+                })
         }
     }
 }

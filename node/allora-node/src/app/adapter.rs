@@ -1,18 +1,20 @@
-//! [`AdapterPort`] over the wasmtime runtime: loads the configured `.wasm` for its roles and
-//! maps `CallError::kind()` into port errors so metrics count failures by kind.
+//! [`AdapterPort`] over the wasmtime runtime: loads the configured `.wasm` for its roles
+//! with the Plan's limits and allowlist, and hands the sandbox's typed `CallError` to the
+//! actors unchanged (as [`AdapterError::Call`]) so metrics count failures by kind.
 //!
 //! Every call runs on tokio's blocking pool: a guest spinning in a loop holds its thread
 //! until its epoch deadline traps it, and on a 2-core machine that would pin half of the
 //! async workers — i.e. one topic's broken model would slow every other topic. On the
 //! blocking pool it only ever costs its own thread.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::ports::{AdapterPort, Call, PortError};
+use crate::actors::ports::{AdapterError, AdapterLoader, AdapterPort, Call};
 use crate::config::AdapterPlan;
-use allora_sandbox::{Adapter, AdapterRuntime, AdapterSpec, CallContext, Limits};
+use allora_sandbox::{Adapter, AdapterRuntime, AdapterSpec, CallContext};
 
 /// A loaded adapter.
 pub struct WasmAdapter {
@@ -26,26 +28,32 @@ pub async fn load(
     plan: &AdapterPlan,
     roles: Vec<allora_sandbox::Role>,
 ) -> Result<WasmAdapter, allora_sandbox::LoadError> {
-    let limits = Limits {
-        timeout: plan.timeout,
-        memory_bytes: plan.memory_bytes,
-        max_http_requests: plan.max_http_requests,
-        max_response_bytes: plan.max_response_bytes,
-        ..Limits::default()
-    };
+    // The sandbox takes the allowlist as text and parses it again at its own boundary;
+    // the Plan already validated every entry with the same parser.
     let adapter = rt
         .load(AdapterSpec {
             name: plan.name.clone(),
             wasm: plan.wasm.clone(),
             roles,
-            limits,
-            allowed_hosts: plan.allowed_hosts.clone(),
+            limits: plan.limits.clone(),
+            allowed_hosts: plan.allowed_hosts.entries().to_vec(),
         })
         .await?;
     Ok(WasmAdapter {
         adapter,
-        timeout: plan.timeout,
+        timeout: plan.limits.timeout,
     })
+}
+
+#[async_trait]
+impl AdapterLoader for AdapterRuntime {
+    async fn load(
+        &self,
+        plan: &AdapterPlan,
+        role: allora_sandbox::Role,
+    ) -> Result<Arc<dyn AdapterPort>, allora_sandbox::LoadError> {
+        Ok(Arc::new(load(self, plan, vec![role]).await?))
+    }
 }
 
 fn ctx(call: &Call) -> CallContext {
@@ -57,12 +65,8 @@ fn ctx(call: &Call) -> CallContext {
     }
 }
 
-fn err(e: allora_sandbox::CallError) -> PortError {
-    PortError::new(e.kind(), e.to_string())
-}
-
 /// Runs one adapter call on the blocking pool (see the module docs).
-async fn isolated<T, F, Fut>(adapter: &Adapter, call: &Call, f: F) -> Result<T, PortError>
+async fn isolated<T, F, Fut>(adapter: &Adapter, call: &Call, f: F) -> Result<T, AdapterError>
 where
     T: Send + 'static,
     F: FnOnce(Adapter, CallContext) -> Fut + Send + 'static,
@@ -73,8 +77,8 @@ where
     let ctx = ctx(call);
     tokio::task::spawn_blocking(move || handle.block_on(f(adapter, ctx)))
         .await
-        .map_err(|e| PortError::new("trap", format!("adapter call task failed: {e}")))?
-        .map_err(err)
+        .map_err(|e| AdapterError::Task(e.to_string()))?
+        .map_err(AdapterError::Call)
 }
 
 #[async_trait]
@@ -87,7 +91,7 @@ impl AdapterPort for WasmAdapter {
         self.timeout
     }
 
-    async fn infer(&self, call: &Call) -> Result<Vec<(String, String)>, PortError> {
+    async fn infer(&self, call: &Call) -> Result<Vec<(String, String)>, AdapterError> {
         let values = isolated(&self.adapter, call, |a, c| async move { a.infer(&c).await }).await?;
         Ok(values.into_iter().map(|v| (v.label, v.value)).collect())
     }
@@ -96,7 +100,7 @@ impl AdapterPort for WasmAdapter {
         &self,
         call: &Call,
         inferers: &[String],
-    ) -> Result<Vec<(String, String)>, PortError> {
+    ) -> Result<Vec<(String, String)>, AdapterError> {
         let inferers = inferers.to_vec();
         let values = isolated(&self.adapter, call, move |a, c| async move {
             a.forecast(&c, &inferers).await
@@ -105,7 +109,7 @@ impl AdapterPort for WasmAdapter {
         Ok(values.into_iter().map(|v| (v.inferer, v.value)).collect())
     }
 
-    async fn ground_truth(&self, call: &Call) -> Result<String, PortError> {
+    async fn ground_truth(&self, call: &Call) -> Result<String, AdapterError> {
         isolated(&self.adapter, call, |a, c| async move {
             a.ground_truth(&c).await
         })
@@ -117,7 +121,7 @@ impl AdapterPort for WasmAdapter {
         call: &Call,
         ground_truth: &str,
         predictions: &[String],
-    ) -> Result<Vec<String>, PortError> {
+    ) -> Result<Vec<String>, AdapterError> {
         let truth = ground_truth.to_string();
         let preds = predictions.to_vec();
         isolated(&self.adapter, call, move |a, c| async move {
@@ -126,7 +130,7 @@ impl AdapterPort for WasmAdapter {
         .await
     }
 
-    async fn never_negative(&self, call: &Call) -> Result<bool, PortError> {
+    async fn never_negative(&self, call: &Call) -> Result<bool, AdapterError> {
         isolated(&self.adapter, call, |a, c| async move {
             a.loss_never_negative(&c).await
         })

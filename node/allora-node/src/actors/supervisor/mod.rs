@@ -1,0 +1,291 @@
+//! The supervisor: turns a validated [`Plan`] and the live ports into running actors. It
+//! loads each topic's adapters (a broken adapter disables only its topic and role), opens
+//! the submission ledger, fans chain window events out to the actors, watches every task
+//! (a panicked or ended actor is restarted with backoff; a dead tx actor makes `/ready`
+//! false until it is replaced — see [`watch`]), keeps the gauges fresh, and on shutdown
+//! gives actors a bounded time to finish.
+
+mod gauges;
+mod watch;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::{FutureExt, Stream, StreamExt};
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::clock::WindowClock;
+use super::ledger::Ledger;
+use super::ports::{AdapterLoader, AdapterPort, ChainPort, SignPort, TxPort};
+use super::reputer::{LossSource, ReputerActor};
+use super::worker::WorkerActor;
+use super::{ActorEnv, WindowSignal};
+use crate::config::defaults as d;
+use crate::config::{AdapterPlan, LossPlan, Plan};
+use crate::metrics::{Health, Metrics};
+pub use gauges::probe;
+use watch::{Task, TxWatch, Watch};
+
+/// A stream of window-open signals (from the chain's websocket events).
+pub type SignalStream = Pin<Box<dyn Stream<Item = WindowSignal> + Send>>;
+
+/// The live mechanism the actors run on.
+pub struct Wiring {
+    pub chain: Arc<dyn ChainPort>,
+    /// The wallet's tx actor; the supervisor restarts it through this port when it dies.
+    pub tx: Arc<dyn TxPort>,
+    pub signer: Arc<dyn SignPort>,
+    /// Window events; `None` means polling only.
+    pub events: Option<SignalStream>,
+}
+
+/// Why the node could not start any work.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("no actor could start (every configured topic failed to load its adapters)")]
+    NothingToRun,
+}
+
+fn env(plan: &Plan, wiring: &Wiring, metrics: &Metrics, shutdown: &CancellationToken) -> ActorEnv {
+    let dry_run = !plan.wallet.submit_tx;
+    let ledger = if dry_run {
+        Ledger::in_memory()
+    } else {
+        Ledger::open(&plan.node.ledger_dir, wiring.signer.address())
+    };
+    ActorEnv {
+        chain: wiring.chain.clone(),
+        tx: wiring.tx.clone(),
+        signer: wiring.signer.clone(),
+        metrics: metrics.clone(),
+        ledger,
+        clock: WindowClock::new(d::BLOCK_TIME_ESTIMATE),
+        dry_run,
+        retry: plan.wallet.retry,
+        shutdown: shutdown.clone(),
+    }
+}
+
+/// Loads one adapter; on failure counts it (`kind="load"`) and disables the topic's role.
+async fn load(
+    loader: &dyn AdapterLoader,
+    plan: &AdapterPlan,
+    role: allora_sandbox::Role,
+    topic_id: u64,
+    actor: &'static str,
+    metrics: &Metrics,
+) -> Option<Arc<dyn AdapterPort>> {
+    match loader.load(plan, role).await {
+        Ok(a) => {
+            tracing::info!(topic_id, role = actor, adapter = %plan.name, wasm = %plan.wasm.display(), adapter_role = %role, "adapter loaded");
+            Some(a)
+        }
+        Err(err) => {
+            metrics
+                .adapter_failures
+                .with_label_values(&[&topic_id.to_string(), role.as_str(), "load"])
+                .inc();
+            tracing::error!(topic_id, role = actor, adapter = %plan.name, error = %err, "adapter failed to load; this topic's {actor} is disabled");
+            None
+        }
+    }
+}
+
+/// Builds every actor whose adapters load, as restartable tasks.
+async fn actors(
+    plan: &Plan,
+    env: &ActorEnv,
+    loader: &dyn AdapterLoader,
+    metrics: &Metrics,
+) -> Vec<Task> {
+    use allora_sandbox::Role as R;
+    let mut out = Vec::new();
+    for w in &plan.workers {
+        let topic_id = w.topic_id;
+        let Some(inference) = load(
+            loader,
+            &w.inference,
+            R::Inference,
+            topic_id,
+            "worker",
+            metrics,
+        )
+        .await
+        else {
+            continue;
+        };
+        let forecast = match &w.forecast {
+            Some(f) => match load(loader, f, R::Forecast, topic_id, "worker", metrics).await {
+                Some(a) => Some(a),
+                None => continue,
+            },
+            None => None,
+        };
+        let actor = WorkerActor {
+            env: env.clone(),
+            topic_id,
+            interval: w.loop_interval,
+            inference,
+            inference_params: w.inference.params.clone(),
+            forecast,
+            forecast_params: w
+                .forecast
+                .as_ref()
+                .map(|f| f.params.clone())
+                .unwrap_or_default(),
+        };
+        out.push(Task {
+            task: "worker",
+            topic: topic_id.to_string(),
+            make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+        });
+    }
+    for r in &plan.reputers {
+        let topic_id = r.topic_id;
+        let Some(ground_truth) = load(
+            loader,
+            &r.ground_truth,
+            R::GroundTruth,
+            topic_id,
+            "reputer",
+            metrics,
+        )
+        .await
+        else {
+            continue;
+        };
+        let loss = match &r.loss {
+            LossPlan::Builtin(m) => LossSource::Builtin(*m),
+            LossPlan::FromTopic(options) => LossSource::FromTopic(options.clone()),
+            LossPlan::Adapter(a) => {
+                match load(loader, a, R::Loss, topic_id, "reputer", metrics).await {
+                    Some(adapter) => LossSource::Adapter {
+                        adapter,
+                        params: a.params.clone(),
+                    },
+                    None => continue,
+                }
+            }
+        };
+        let actor = ReputerActor {
+            env: env.clone(),
+            topic_id,
+            interval: r.loop_interval,
+            min_stake: r.min_stake,
+            ground_truth,
+            ground_truth_params: r.ground_truth.params.clone(),
+            loss,
+        };
+        out.push(Task {
+            task: "reputer",
+            topic: topic_id.to_string(),
+            make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+        });
+    }
+    out
+}
+
+/// Starts every actor and runs until `shutdown` is cancelled; then waits at most
+/// `plan.node.shutdown_timeout` for actors to stop.
+pub async fn run<L: AdapterLoader>(
+    plan: &Plan,
+    wiring: Wiring,
+    loader: L,
+    metrics: Metrics,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+) -> Result<(), SupervisorError> {
+    let address = wiring.signer.address().to_string();
+    let env = env(plan, &wiring, &metrics, &shutdown);
+    if env.dry_run {
+        tracing::warn!(address = %address, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
+    }
+    let tasks = actors(plan, &env, &loader, &metrics).await;
+    if tasks.is_empty() {
+        return Err(SupervisorError::NothingToRun);
+    }
+    let started = tasks.len();
+    let (signals, _) = broadcast::channel::<WindowSignal>(256);
+    let policy = plan.node.restart;
+    let mut watch = Watch::new(signals.clone(), policy, metrics.clone(), shutdown.clone());
+    for t in tasks {
+        watch.start(t);
+    }
+    let gauges = gauges::Gauges {
+        chain: wiring.chain.clone(),
+        address: address.clone(),
+        grpc: plan.wallet.grpc_urls.clone(),
+        rpc: plan.wallet.rpc_urls.clone(),
+        metrics: metrics.clone(),
+    };
+    let stop = shutdown.clone();
+    watch.start(Task {
+        task: "gauges",
+        topic: "-".into(),
+        make: Arc::new(move |_| gauges.clone().run(stop.clone()).boxed()),
+    });
+
+    // The event stream cannot be restarted (the client reconnects inside it); when it
+    // ends the actors keep polling.
+    let mut events = JoinSet::new();
+    if let Some(mut stream) = wiring.events {
+        let signals = signals.clone();
+        let stop = shutdown.clone();
+        events.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    ev = stream.next() => match ev {
+                        // Send fails only when no actor listens; nothing to do then.
+                        Some(sig) => { let _ = signals.send(sig); }
+                        None => {
+                            tracing::warn!("window event stream ended; actors keep polling");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let mut tx_watch = TxWatch::new(wiring.tx.clone(), address.clone());
+    tx_watch.check(&policy, &metrics, &health);
+    health.set_ready(!wiring.tx.is_stopped());
+    tracing::info!(actors = started, address = %address, "node running");
+
+    let mut tick = tokio::time::interval(policy.watch);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(res) = watch.set.join_next_with_id() => watch.on_exit(res),
+            Some(res) = events.join_next() => {
+                if let Err(err) = res {
+                    tracing::error!(error = %err, "window event task failed; actors keep polling");
+                }
+            }
+            _ = tick.tick() => tx_watch.check(&policy, &metrics, &health),
+        }
+    }
+
+    health.set_ready(false);
+    let bound = plan.node.shutdown_timeout;
+    tracing::info!(timeout_secs = bound.as_secs(), "shutting down");
+    let drained = tokio::time::timeout(bound, async {
+        while watch.set.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            timeout_secs = bound.as_secs(),
+            "actors did not stop within the shutdown bound; aborting them"
+        );
+        watch.set.abort_all();
+    }
+    events.abort_all();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

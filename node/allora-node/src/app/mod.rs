@@ -1,0 +1,166 @@
+//! The composition root: turns a validated [`Plan`] into running parts. It loads the wallet,
+//! builds the chain client, spawns the wallet's tx actor behind a restartable [`TxSlot`],
+//! subscribes to window events, creates the adapter runtime, and hands the ports to the
+//! supervisor. The live port implementations live here as adapters of the ports
+//! ([`chain`], [`tx`], [`sign`], [`adapter`]); `actors/` holds policy only.
+
+pub mod adapter;
+pub mod chain;
+pub mod sign;
+pub mod tx;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::actors::WindowSignal;
+use crate::actors::ports::{ChainPort, Role, TxPort};
+use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
+use crate::config::Plan;
+use crate::config::defaults as d;
+use crate::metrics::{Health, Metrics};
+use allora_chain_client::{ChainClient, ChainError, Endpoints, WindowEventKind};
+use allora_sandbox::{AdapterRuntime, RuntimeConfig, RuntimeError};
+use chain::LiveChain;
+use sign::{WalletError, WalletSigner, load_wallet};
+use tx::{NoBroadcast, TxSlot, tx_config};
+
+/// Why the node could not be wired or run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    #[error("building the chain client: {0}")]
+    Client(ChainError),
+    #[error(
+        "chain-id mismatch: wallet.chainId is {want:?} but the node serves {got:?}; fix wallet.chainId or the endpoints"
+    )]
+    ChainIdMismatch { want: String, got: String },
+    #[error("creating the adapter runtime: {0}")]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+}
+
+fn client(plan: &Plan) -> Result<ChainClient, AppError> {
+    let endpoints = Endpoints::new(plan.wallet.grpc_urls.clone(), plan.wallet.rpc_urls.clone());
+    ChainClient::new(endpoints).map_err(AppError::Client)
+}
+
+/// The adapter runtime, caching compiled components under `node.cacheDir`.
+pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
+    Ok(AdapterRuntime::new(RuntimeConfig {
+        cache_dir: plan.node.cache_dir.clone(),
+        ..RuntimeConfig::default()
+    })?)
+}
+
+/// Query-only access for `doctor`: the chain port and the wallet address.
+pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), AppError> {
+    let w = load_wallet(&plan.wallet.key)?;
+    Ok((
+        Arc::new(LiveChain::new(client(plan)?)),
+        w.address().to_string(),
+    ))
+}
+
+/// Window-open events from the CometBFT websocket, as supervisor signals.
+fn events(plan: &Plan) -> Option<SignalStream> {
+    let mut topics: Vec<u64> = plan
+        .workers
+        .iter()
+        .map(|w| w.topic_id)
+        .chain(plan.reputers.iter().map(|r| r.topic_id))
+        .collect();
+    topics.sort_unstable();
+    topics.dedup();
+    (!plan.wallet.rpc_urls.is_empty()).then(|| {
+        let stream = allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics)
+            .filter_map(|e| async move {
+                let role = match e.kind {
+                    WindowEventKind::WorkerOpened => Role::Worker,
+                    WindowEventKind::ReputerOpened => Role::Reputer,
+                    _ => return None,
+                };
+                Some(WindowSignal {
+                    role,
+                    topic_id: e.topic_id,
+                    nonce: e.nonce_block_height,
+                    end_block: e.window_end_block,
+                })
+            });
+        Box::pin(stream) as SignalStream
+    })
+}
+
+/// Connects to the chain described by the plan and builds the actors' wiring. Retries the
+/// first contact (the chain may still be starting) until it answers.
+pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError> {
+    let wallet = load_wallet(&plan.wallet.key)?;
+    let address = wallet.address().to_string();
+    let client = client(plan)?;
+    let chain_id = loop {
+        match client.chain_id().await {
+            Ok(id) => break id,
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_secs = d::CONNECT_RETRY.as_secs(), "chain not reachable yet; retrying");
+                tokio::time::sleep(d::CONNECT_RETRY).await;
+            }
+        }
+    };
+    if let Some(want) = &plan.wallet.chain_id
+        && want != &chain_id
+    {
+        return Err(AppError::ChainIdMismatch {
+            want: want.clone(),
+            got: chain_id,
+        });
+    }
+    match client.balance(&address).await {
+        Ok(b) => {
+            metrics
+                .wallet_balance
+                .with_label_values(&[&address])
+                .set(b as f64);
+            tracing::info!(address = %address, chain_id = %chain_id, balance_uallo = b, "connected");
+        }
+        Err(err) => tracing::warn!(address = %address, error = %err, "cannot read balance"),
+    }
+    let signer = Arc::new(WalletSigner::new(wallet.clone()));
+    let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
+        Arc::new(TxSlot::live(
+            client.clone(),
+            wallet,
+            tx_config(&plan.wallet, chain_id),
+        ))
+    } else {
+        Arc::new(NoBroadcast)
+    };
+    Ok(Wiring {
+        chain: Arc::new(LiveChain::new(client)),
+        tx,
+        signer,
+        events: events(plan),
+    })
+}
+
+/// Wires and runs the node until `shutdown`: adapter runtime, chain connection (abandoned
+/// if shutdown comes first), then the supervisor.
+pub async fn run(
+    plan: &Plan,
+    metrics: Metrics,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let runtime = runtime(plan)?;
+    let wiring = tokio::select! {
+        w = connect(plan, &metrics) => w?,
+        _ = shutdown.cancelled() => return Ok(()),
+    };
+    supervisor::run(plan, wiring, runtime, metrics, health, shutdown).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+//! Every default the node applies, in one place. Each constant is the only source of its
+//! value: validation fills the [`Plan`](super::Plan) from here, and the composition root
+//! builds the sandbox limits and the tx actor's configuration from the Plan, never from a
+//! library's `Default`. `docs/CONFIGURATION.md` lists each one with the reason for it.
+
+use std::time::Duration;
+
+// ── wallet: fees and gas ────────────────────────────────────────────────────────────────
+
+/// `wallet.gasAdjustment`: the Go node's example value; simulation under-reports gas for
+/// payloads whose size varies between simulate and deliver.
+pub const GAS_ADJUSTMENT: f64 = 1.5;
+/// Valid range of `wallet.gasAdjustment`.
+pub const GAS_ADJUSTMENT_RANGE: std::ops::RangeInclusive<f64> = 1.0..=10.0;
+/// `wallet.maxFees`, uallo per tx. A payload tx needs ~250,000 gas (protocol reference D.5)
+/// × 1.5 adjustment ≈ 375,000 gas; at mainnet's minimum gas price (250,000,000 uallo/gas)
+/// that is ~9.4e13 uallo. A full batch (`MAX_GAS_PER_TX` = 10M gas) at that price costs
+/// 2.5e15. 5e15 uallo (0.005 ALLO) pays for a full batch with 2× headroom for fee-market
+/// surges, and bounds what one tx can ever spend.
+pub const MAX_FEES_UALLO: u128 = 5_000_000_000_000_000;
+/// Gas price (uallo/gas) used when `gasPrices` is `"auto"` and the fee market does not
+/// answer: testnet's minimum gas price (protocol reference D.5, `fee_minimum_gas_price`).
+pub const FALLBACK_GAS_PRICE: f64 = 10.0;
+/// Multiplier on the fee market's price: headroom for the price moving between the query
+/// and inclusion (the Python SDK's STANDARD tier).
+pub const GAS_PRICE_MULTIPLIER: f64 = 1.5;
+/// The fee denom of every Allora network.
+pub const FEE_DENOM: &str = "uallo";
+
+// ── wallet: retries ─────────────────────────────────────────────────────────────────────
+
+/// `wallet.maxRetries`: the Go node's example value.
+pub const MAX_RETRIES: i64 = 5;
+/// Upper bound of `wallet.maxRetries`.
+pub const MAX_RETRIES_LIMIT: i64 = 100;
+/// `wallet.retryDelay`, seconds: the Go node's example value.
+pub const RETRY_DELAY_SECS: i64 = 3;
+/// `wallet.accountSequenceRetryDelay`, seconds: the Go node's example value.
+pub const SEQUENCE_RETRY_DELAY_SECS: i64 = 5;
+/// Upper bound of both delays (seconds).
+pub const MAX_DELAY_SECS: i64 = 3600;
+/// `wallet.submitTx`: a node submits unless told to dry-run.
+pub const SUBMIT_TX: bool = true;
+/// Keystore directory under `$HOME` when `wallet.alloraHomeDir` is unset.
+pub const HOME_SUBDIR: &str = ".allora-node";
+
+// ── tx actor batching (not configurable) ────────────────────────────────────────────────
+
+/// Messages per tx: well under the chain's tx size limit for payload messages.
+pub const MAX_MSGS_PER_TX: usize = 100;
+/// Gas per tx before a batch is split: a fraction of a block's gas.
+pub const MAX_GAS_PER_TX: u64 = 10_000_000;
+/// How long the tx actor waits for more messages after the first of a batch: topics whose
+/// windows open on the same block share one tx without delaying it noticeably.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(200);
+/// How long a broadcast tx is looked up by hash before it is reported as timed out
+/// (the Python SDK's value).
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+/// Interval of the by-hash lookups while confirming.
+pub const CONFIRM_POLL: Duration = Duration::from_millis(500);
+/// The account sequence is re-read at least this often (another process may use the key).
+pub const SEQUENCE_RESYNC: Duration = Duration::from_secs(60);
+/// `timeout_height` = latest + this for messages without a window deadline.
+pub const TIMEOUT_BLOCKS: u64 = 100;
+
+// ── topics ──────────────────────────────────────────────────────────────────────────────
+
+/// `worker[].loopSeconds`: the Go node's example value.
+pub const WORKER_LOOP_SECS: u64 = 5;
+/// `reputer[].loopSeconds`: the Go node's example value (reputer windows are long).
+pub const REPUTER_LOOP_SECS: u64 = 30;
+/// Valid range of `loopSeconds`.
+pub const LOOP_SECS_RANGE: std::ops::RangeInclusive<i64> = 1..=86_400;
+
+// ── adapters ────────────────────────────────────────────────────────────────────────────
+
+/// `timeoutMs`: a model answering a few HTTP requests fits; windows are minutes long.
+pub const ADAPTER_TIMEOUT_MS: u64 = 10_000;
+/// Upper bound of `timeoutMs`.
+pub const ADAPTER_TIMEOUT_MS_MAX: u64 = 600_000;
+/// `memoryMb`: enough for the shipped adapters and Python guests (~18 MB).
+pub const ADAPTER_MEMORY_MB: u64 = 64;
+/// Upper bound of `memoryMb`.
+pub const ADAPTER_MEMORY_MB_MAX: u64 = 4096;
+/// `maxHttpRequests` per call.
+pub const MAX_HTTP_REQUESTS: u32 = 8;
+/// Upper bound of `maxHttpRequests`.
+pub const MAX_HTTP_REQUESTS_LIMIT: u32 = 1000;
+/// `maxResponseBytes`: 1 MiB per HTTP response.
+pub const MAX_RESPONSE_BYTES: u64 = 1 << 20;
+/// Total bytes of strings in one adapter result (not configurable): far above any payload
+/// the chain accepts.
+pub const MAX_OUTPUT_BYTES: u64 = 1 << 20;
+/// Elements of a returned list (not configurable): one per inferer at most.
+pub const MAX_LIST_LEN: u32 = 10_000;
+
+// ── node ────────────────────────────────────────────────────────────────────────────────
+
+/// `node.metricsAddr`: the Go node's port, all interfaces (containers).
+pub const METRICS_ADDR: ([u8; 4], u16) = ([0, 0, 0, 0], 2112);
+/// `node.shutdownTimeoutSecs`: inside Kubernetes' default 30 s grace period.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+/// Valid range of `node.shutdownTimeoutSecs`.
+pub const SHUTDOWN_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=600;
+/// Ledger directory name under the keystore home when `node.cacheDir` is unset.
+pub const LEDGER_SUBDIR: &str = "allora-node";
+/// Block time assumed until the window clock has measured two heights.
+pub const BLOCK_TIME_ESTIMATE: Duration = Duration::from_secs(5);
+/// Refresh interval of the wallet-balance and endpoint-health gauges.
+pub const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
+/// Wait between attempts to reach the chain at startup.
+pub const CONNECT_RETRY: Duration = Duration::from_secs(2);
+
+// ── supervision (not configurable) ──────────────────────────────────────────────────────
+
+/// First wait before restarting a dead task; doubles per consecutive failure.
+pub const RESTART_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+/// Longest wait between restarts: a crash-looping actor retries every minute.
+pub const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// How often the supervisor checks the wallet's tx actor.
+pub const SUPERVISOR_WATCH: Duration = Duration::from_secs(1);

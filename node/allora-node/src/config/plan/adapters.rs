@@ -1,0 +1,261 @@
+//! Adapter blocks and Go entrypoint names → [`AdapterPlan`]: the `.wasm` to load, its
+//! validated allowlist and its complete sandbox [`Limits`]. A Go entrypoint
+//! (`api-worker-reputer`) becomes the shipped `http_source.wasm` with the default limits and
+//! an allowlist of exactly the `host:port` of its endpoint URLs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use allora_sandbox::Limits;
+
+use super::super::defaults as d;
+use super::super::raw::RawAdapter;
+use super::policy::HostAllowlist;
+use super::{Ctx, ENV_ADAPTERS_DIR, GO_ENTRYPOINT, HTTP_SOURCE_WASM};
+
+/// A wasm adapter as the runtime should load it, plus the call parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterPlan {
+    /// Name for logs and metrics (file stem, e.g. `http_source`).
+    pub name: String,
+    pub wasm: PathBuf,
+    pub allowed_hosts: HostAllowlist,
+    /// Every sandbox limit, filled from the config or [`defaults`](super::super::defaults).
+    pub limits: Limits,
+    /// The `parameters` map passed on every call (`CallContext::params`).
+    pub params: BTreeMap<String, String>,
+}
+
+/// The sandbox limits with every field at its default.
+pub fn default_limits() -> Limits {
+    Limits {
+        timeout: Duration::from_millis(d::ADAPTER_TIMEOUT_MS),
+        memory_bytes: d::ADAPTER_MEMORY_MB << 20,
+        max_http_requests: d::MAX_HTTP_REQUESTS,
+        max_response_bytes: d::MAX_RESPONSE_BYTES,
+        max_output_bytes: d::MAX_OUTPUT_BYTES,
+        max_list_len: d::MAX_LIST_LEN,
+    }
+}
+
+/// Reads an optional integer field in `range`, recording an issue (and using `default`)
+/// when it is out of range.
+#[allow(clippy::too_many_arguments)]
+fn bounded(
+    v: Option<i64>,
+    range: std::ops::RangeInclusive<i64>,
+    default: u64,
+    path: &str,
+    field: &str,
+    fix: &str,
+    cx: &mut Ctx<'_>,
+) -> u64 {
+    match v {
+        None => default,
+        Some(n) if range.contains(&n) => n as u64,
+        Some(n) => {
+            let msg = if *range.end() == i64::MAX {
+                format!("{n} is not positive")
+            } else {
+                format!("{n} is outside {}–{}", range.start(), range.end())
+            };
+            cx.err(format!("{path}.{field}"), msg, fix);
+            default
+        }
+    }
+}
+
+/// Builds an adapter plan from an explicit `*Adapter` block.
+pub(super) fn adapter_block(
+    a: &RawAdapter,
+    path: &str,
+    params: &BTreeMap<String, String>,
+    cx: &mut Ctx<'_>,
+) -> Option<AdapterPlan> {
+    let Some(wasm) = a.wasm.as_deref().filter(|s| !s.is_empty()) else {
+        cx.err(
+            format!("{path}.wasm"),
+            "missing",
+            "set \"wasm\" to the path of a compiled adapter component (.wasm)",
+        );
+        return None;
+    };
+    let wasm = cx.resolve(wasm);
+    if !wasm.is_file() {
+        cx.err(
+            format!("{path}.wasm"),
+            format!("file {} does not exist", wasm.display()),
+            "build the adapter (e.g. adapters-wasm/build.sh) or correct the path",
+        );
+    }
+    let mut limits = default_limits();
+    limits.timeout = Duration::from_millis(bounded(
+        a.timeout_ms,
+        1..=d::ADAPTER_TIMEOUT_MS_MAX as i64,
+        d::ADAPTER_TIMEOUT_MS,
+        path,
+        "timeoutMs",
+        "use a per-call budget in milliseconds, e.g. 5000",
+        cx,
+    ));
+    limits.memory_bytes = bounded(
+        a.memory_mb,
+        1..=d::ADAPTER_MEMORY_MB_MAX as i64,
+        d::ADAPTER_MEMORY_MB,
+        path,
+        "memoryMb",
+        "use the adapter's memory cap in MiB, e.g. 64",
+        cx,
+    ) << 20;
+    limits.max_http_requests = bounded(
+        a.max_http_requests,
+        0..=i64::from(d::MAX_HTTP_REQUESTS_LIMIT),
+        u64::from(d::MAX_HTTP_REQUESTS),
+        path,
+        "maxHttpRequests",
+        "use a small cap such as 8",
+        cx,
+    ) as u32;
+    limits.max_response_bytes = bounded(
+        a.max_response_bytes,
+        1..=i64::MAX,
+        d::MAX_RESPONSE_BYTES,
+        path,
+        "maxResponseBytes",
+        "use a byte cap such as 1048576",
+        cx,
+    );
+    let allowed_hosts = match HostAllowlist::parse(&a.allowed_hosts) {
+        Ok(list) => list,
+        Err((i, e)) => {
+            cx.err(
+                format!("{path}.allowedHosts[{i}]"),
+                e,
+                "list hosts as \"example.com\", \"example.com:8000\" or \"*.example.com\"",
+            );
+            HostAllowlist::default()
+        }
+    };
+    let mut merged = params.clone();
+    merged.extend(a.params.clone());
+    Some(AdapterPlan {
+        name: wasm
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "adapter".into()),
+        wasm,
+        allowed_hosts,
+        limits,
+        params: merged,
+    })
+}
+
+/// Where a Go entrypoint's endpoint URLs live in the config.
+pub(super) struct GoEntrypoint<'a> {
+    /// e.g. `worker[0]`.
+    pub path: &'a str,
+    /// e.g. `inferenceEntrypointName`.
+    pub field: &'a str,
+    /// e.g. `parameters`.
+    pub params_path: &'a str,
+    /// e.g. `["InferenceEndpoint"]`; the first one is named when none is present.
+    pub endpoint_keys: &'a [&'a str],
+}
+
+/// Maps a Go entrypoint name onto the shipped http-source adapter. The endpoint parameter
+/// (`InferenceEndpoint`, …) must be present; its host:port becomes the allowlist.
+pub(super) fn go_entrypoint(
+    name: &str,
+    at: GoEntrypoint<'_>,
+    params: &BTreeMap<String, String>,
+    cx: &mut Ctx<'_>,
+) -> Option<AdapterPlan> {
+    let GoEntrypoint {
+        path,
+        field,
+        params_path,
+        endpoint_keys,
+    } = at;
+    if name != GO_ENTRYPOINT {
+        cx.err(
+            format!("{path}.{field}"),
+            format!("unknown entrypoint '{name}'"),
+            format!(
+                "use \"{GO_ENTRYPOINT}\" (HTTP endpoints in the parameters) or replace it with an adapter block pointing at a .wasm"
+            ),
+        );
+        return None;
+    }
+    let mut hosts = BTreeSet::new();
+    let mut found = false;
+    for key in endpoint_keys {
+        let Some(endpoint) = params.get(*key) else {
+            continue;
+        };
+        found = true;
+        // Placeholders like {Token} may sit in the path; the authority must be literal.
+        let probe = endpoint.replace(['{', '}'], "");
+        match url::Url::parse(&probe) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                // Always host:port: the runtime only lets an exact host:port entry reach a
+                // loopback/private address (e.g. a local source service).
+                let host = u.host_str().unwrap_or_default();
+                let port = u.port_or_known_default().unwrap_or(80);
+                hosts.insert(format!("{host}:{port}"));
+            }
+            _ => cx.err(
+                format!("{path}.{params_path}.{key}"),
+                format!("'{endpoint}' is not an http(s) URL"),
+                "use a URL such as http://source:8000/inference/{Token}",
+            ),
+        }
+    }
+    if !found {
+        cx.err(
+            format!("{path}.{params_path}.{}", endpoint_keys[0]),
+            format!("missing: {GO_ENTRYPOINT} needs the endpoint URL"),
+            format!(
+                "add \"{}\": \"http://host:port/path/{{Token}}\" to {params_path}",
+                endpoint_keys[0]
+            ),
+        );
+    }
+    let Some(dir) = cx.adapters_dir.clone() else {
+        cx.err(
+            format!("{path}.{field}"),
+            format!("{GO_ENTRYPOINT} runs on the shipped {HTTP_SOURCE_WASM}, which was not found"),
+            format!(
+                "build it with adapters-wasm/build.sh, then set node.adaptersDir or ${ENV_ADAPTERS_DIR} to the directory holding {HTTP_SOURCE_WASM}"
+            ),
+        );
+        return None;
+    };
+    let wasm = dir.join(HTTP_SOURCE_WASM);
+    if !wasm.is_file() {
+        cx.err(
+            format!("{path}.{field}"),
+            format!("{} does not exist", wasm.display()),
+            format!("build the shipped adapters (adapters-wasm/build.sh) or fix node.adaptersDir / ${ENV_ADAPTERS_DIR}"),
+        );
+    }
+    let hosts: Vec<String> = hosts.into_iter().collect();
+    let allowed_hosts = match HostAllowlist::parse(&hosts) {
+        Ok(list) => list,
+        Err((i, e)) => {
+            cx.err(
+                format!("{path}.{params_path}.{}", endpoint_keys[0]),
+                format!("endpoint host {} cannot be allowlisted: {e}", hosts[i]),
+                "use a URL with a plain host name or IP address",
+            );
+            HostAllowlist::default()
+        }
+    };
+    Some(AdapterPlan {
+        name: "http_source".into(),
+        wasm,
+        allowed_hosts,
+        limits: default_limits(),
+        params: params.clone(),
+    })
+}

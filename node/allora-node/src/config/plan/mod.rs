@@ -1,0 +1,230 @@
+//! The validated plan: what the node will actually run. `validate` walks the whole raw
+//! config and collects every problem (never stopping at the first), each naming the JSON
+//! path and the fix. Go entrypoint names (`api-worker-reputer`) are mapped here onto the
+//! shipped `http_source.wasm` adapter and built-in losses, so the actors only ever see
+//! adapters and typed policies.
+//!
+//! By concern: [`wallet`] (key, endpoints, fee and retry policy), [`adapters`] (wasm, limits,
+//! allowlists), [`topics`] (worker and reputer entries, loss policy), [`policy`] (the typed
+//! policies and their parsers), and the `node` section below.
+
+pub mod adapters;
+pub mod policy;
+pub mod topics;
+pub mod wallet;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::defaults as d;
+use super::raw::RawConfig;
+use super::{ConfigIssue, ENV_MNEMONIC};
+
+pub use adapters::{AdapterPlan, default_limits};
+pub use policy::{
+    BatchPolicy, FeePlan, GasLimit, GasPrice, HostAllowlist, LossOptions, LossPlan, RestartPolicy,
+    RetryPolicy,
+};
+pub use topics::{ReputerPlan, WorkerPlan};
+pub use wallet::{KeySource, WalletPlan};
+
+/// The Go node's only entrypoint; we serve it with the shipped `http-source` adapter.
+pub const GO_ENTRYPOINT: &str = "api-worker-reputer";
+/// File name of the shipped http-source adapter inside the adapters directory.
+pub const HTTP_SOURCE_WASM: &str = "http_source.wasm";
+/// Env var naming the directory with shipped adapters.
+pub const ENV_ADAPTERS_DIR: &str = "ALLORA_NODE_ADAPTERS_DIR";
+
+/// Everything the node runs, validated.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub wallet: WalletPlan,
+    pub workers: Vec<WorkerPlan>,
+    pub reputers: Vec<ReputerPlan>,
+    pub node: NodePlan,
+    /// Non-fatal notes (ignored Go-only fields and the like), shown by `config validate`.
+    pub warnings: Vec<String>,
+}
+
+/// The `node` section plus the process-level policies derived from it.
+#[derive(Debug, Clone)]
+pub struct NodePlan {
+    pub metrics_addr: SocketAddr,
+    pub cache_dir: Option<PathBuf>,
+    /// Where the submission ledger lives (`cacheDir`, else `<alloraHomeDir>/allora-node`).
+    pub ledger_dir: PathBuf,
+    pub shutdown_timeout: Duration,
+    /// Restart backoff of dead actors and tx actors.
+    pub restart: RestartPolicy,
+}
+
+/// The process-level inputs validation depends on, injectable for tests.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub mnemonic: Option<String>,
+    pub adapters_dir: Option<PathBuf>,
+    pub exe_dir: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self {
+            mnemonic: std::env::var(ENV_MNEMONIC)
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
+            adapters_dir: std::env::var_os(ENV_ADAPTERS_DIR).map(PathBuf::from),
+            exe_dir: std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf)),
+            cwd: std::env::current_dir().ok(),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+        }
+    }
+}
+
+/// Validation state: where paths resolve, and what was found wrong so far.
+struct Ctx<'a> {
+    base: &'a Path,
+    env: &'a Env,
+    adapters_dir: Option<PathBuf>,
+    issues: Vec<ConfigIssue>,
+    warnings: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, path: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) {
+        self.issues.push(ConfigIssue::new(path, msg, fix));
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        }
+    }
+}
+
+/// Validates the raw config into a [`Plan`], or returns every problem found.
+pub fn validate(raw: &RawConfig, base_dir: &Path, env: &Env) -> Result<Plan, Vec<ConfigIssue>> {
+    let mut cx = Ctx {
+        base: base_dir,
+        env,
+        adapters_dir: None,
+        issues: Vec::new(),
+        warnings: Vec::new(),
+    };
+    cx.adapters_dir = find_adapters_dir(raw, &cx);
+    let wallet = wallet::wallet(&raw.wallet, &mut cx);
+    let workers = topics::workers(&raw.worker, &mut cx);
+    let reputers = topics::reputers(&raw.reputer, &mut cx);
+    let node = node(raw, wallet.as_ref().map(|w| w.home_dir.as_path()), &mut cx);
+    if raw.worker.is_empty() && raw.reputer.is_empty() {
+        cx.err(
+            "worker",
+            "no worker or reputer entries: the node would do nothing",
+            "add at least one entry to \"worker\" or \"reputer\"",
+        );
+    }
+    if !cx.issues.is_empty() {
+        return Err(cx.issues);
+    }
+    match (wallet, node) {
+        (Some(wallet), Some(node)) => Ok(Plan {
+            wallet,
+            workers,
+            reputers,
+            node,
+            warnings: cx.warnings,
+        }),
+        // Both return None only after recording an issue, so this arm is unreachable in
+        // practice; keep it total rather than panic.
+        _ => Err(vec![ConfigIssue::new(
+            "$",
+            "internal validation error",
+            "report this bug",
+        )]),
+    }
+}
+
+fn find_adapters_dir(raw: &RawConfig, cx: &Ctx<'_>) -> Option<PathBuf> {
+    if let Some(dir) = raw.node.adapters_dir.as_deref() {
+        return Some(cx.resolve(dir));
+    }
+    if let Some(dir) = &cx.env.adapters_dir {
+        return Some(dir.clone());
+    }
+    let mut candidates = Vec::new();
+    if let Some(exe) = &cx.env.exe_dir {
+        candidates.push(exe.join("adapters"));
+    }
+    if let Some(cwd) = &cx.env.cwd {
+        candidates.push(cwd.join("adapters-wasm/dist"));
+        candidates.push(cwd.join("adapters"));
+    }
+    candidates.push(cx.base.join("adapters"));
+    candidates
+        .into_iter()
+        .find(|d| d.join(HTTP_SOURCE_WASM).is_file())
+}
+
+fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<NodePlan> {
+    let n = &raw.node;
+    let metrics_addr = match n.metrics_addr.as_deref() {
+        None | Some("") => SocketAddr::from(d::METRICS_ADDR),
+        Some(s) => {
+            // Go operators write ":2112"; accept it as all interfaces.
+            let full = if s.starts_with(':') {
+                format!("0.0.0.0{s}")
+            } else {
+                s.to_string()
+            };
+            match full.parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(_) => {
+                    cx.err(
+                        "node.metricsAddr",
+                        format!("'{s}' is not an ip:port address"),
+                        "use e.g. \"0.0.0.0:2112\" or \"127.0.0.1:9100\"",
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    let shutdown_timeout = match n.shutdown_timeout_secs {
+        None => Duration::from_secs(d::SHUTDOWN_TIMEOUT_SECS),
+        Some(s) if d::SHUTDOWN_TIMEOUT_RANGE.contains(&s) => Duration::from_secs(s as u64),
+        Some(s) => {
+            cx.err(
+                "node.shutdownTimeoutSecs",
+                format!("{s} is outside 1–600"),
+                format!(
+                    "use a bound in seconds such as {}",
+                    d::SHUTDOWN_TIMEOUT_SECS
+                ),
+            );
+            Duration::from_secs(d::SHUTDOWN_TIMEOUT_SECS)
+        }
+    };
+    let cache_dir = n.cache_dir.as_deref().map(|dir| cx.resolve(dir));
+    let ledger_dir = cache_dir.clone().unwrap_or_else(|| {
+        home_dir
+            .unwrap_or_else(|| Path::new("."))
+            .join(d::LEDGER_SUBDIR)
+    });
+    Some(NodePlan {
+        metrics_addr,
+        cache_dir,
+        ledger_dir,
+        shutdown_timeout,
+        restart: RestartPolicy::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! Validation tests: every problem reported at once with its path and fix, Go spellings
+//! accepted, defaults applied from `config::defaults`.
+
+use super::*;
+use crate::config::raw;
+
+const MNEMONIC: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+fn setup() -> (tempfile::TempDir, Env) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("adapters")).unwrap();
+    std::fs::write(dir.path().join("adapters").join(HTTP_SOURCE_WASM), b"\0asm").unwrap();
+    std::fs::write(dir.path().join("model.wasm"), b"\0asm").unwrap();
+    let env = Env {
+        adapters_dir: Some(dir.path().join("adapters")),
+        home: Some(dir.path().to_path_buf()),
+        ..Env::default()
+    };
+    (dir, env)
+}
+
+fn check(text: &str, dir: &Path, env: &Env) -> Result<Plan, Vec<ConfigIssue>> {
+    let raw = raw::parse(text).expect("raw parse");
+    validate(&raw, dir, env)
+}
+
+#[test]
+fn brief_example_validates() {
+    let (dir, env) = setup();
+    let text = format!(
+        r#"{{
+      "wallet": {{ "addressKeyName": "worker1", "addressRestoreMnemonic": "{MNEMONIC}", "alloraHomeDir": "",
+        "gas": "auto", "gasAdjustment": 1.5, "gasPrices": "auto", "maxFees": 5000000,
+        "nodeRpc": "http://127.0.0.1:26657", "nodeRpcs": [], "nodeGrpcs": ["http://127.0.0.1:9090"],
+        "maxRetries": 5, "retryDelay": 3, "accountSequenceRetryDelay": 5, "submitTx": true,
+        "chainId": "allora-testnet-1" }},
+      "worker": [
+        {{ "topicId": 1, "inferenceEntrypointName": "api-worker-reputer", "loopSeconds": 5,
+          "parameters": {{ "InferenceEndpoint": "http://source:8000/inference/{{Token}}", "Token": "ETH" }} }},
+        {{ "topicId": 2, "loopSeconds": 5, "parameters": {{ "Token": "ETH" }},
+          "inferenceAdapter": {{ "wasm": "model.wasm", "allowedHosts": ["source:8000"],
+                                "timeoutMs": 5000, "memoryMb": 64 }} }}
+      ],
+      "reputer": [
+        {{ "topicId": 1, "groundTruthEntrypointName": "api-worker-reputer",
+          "lossFunctionEntrypointName": "api-worker-reputer", "loopSeconds": 30, "minStake": 100000,
+          "groundTruthParameters": {{ "GroundTruthEndpoint": "http://source:8000/truth/{{Token}}/{{BlockHeight}}", "Token": "ETH" }},
+          "lossFunctionParameters": {{ "LossMethodOptions": {{ "loss_method": "sqe" }} }} }}
+      ],
+      "node": {{ "metricsAddr": "0.0.0.0:2112", "cacheDir": null }}
+    }}"#
+    );
+    let plan = check(&text, dir.path(), &env).unwrap();
+    assert_eq!(plan.workers.len(), 2);
+    let w0 = &plan.workers[0];
+    assert_eq!(w0.inference.name, "http_source");
+    assert_eq!(
+        w0.inference.allowed_hosts.entries(),
+        ["source:8000".to_string()]
+    );
+    assert_eq!(
+        w0.inference.params.get("Token").map(String::as_str),
+        Some("ETH")
+    );
+    let w1 = &plan.workers[1];
+    assert_eq!(w1.inference.wasm, dir.path().join("model.wasm"));
+    assert_eq!(w1.inference.limits.timeout, Duration::from_millis(5000));
+    assert_eq!(w1.inference.limits.memory_bytes, 64 << 20);
+    let r = &plan.reputers[0];
+    assert_eq!(r.min_stake, 100_000);
+    assert!(matches!(&r.loss, LossPlan::Builtin(m) if m.name() == "sqe"));
+    assert_eq!(
+        plan.wallet.grpc_urls,
+        vec!["http://127.0.0.1:9090".to_string()]
+    );
+    assert_eq!(plan.wallet.fees.max_fees, 5_000_000);
+    assert!(plan.wallet.submit_tx);
+    assert!(matches!(plan.wallet.key, KeySource::Mnemonic(_)));
+    assert!(!format!("{:?}", plan.wallet.key).contains("abandon"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (dir, env) = setup();
+    let text = r#"{
+      "wallet": { "gas": "lots", "gasAdjustment": 0.2, "nodeGrpcs": ["not a url"], "maxRetries": -1 },
+      "worker": [
+        { "topicId": 0, "loopSeconds": 0, "inferenceEntrypointName": "api-worker-reputer", "parameters": {} },
+        { "topicId": 3, "inferenceAdapter": { "wasm": "missing.wasm", "memoryMb": 0 } },
+        { "topicId": 3, "inferenceEntrypointName": "python-model" }
+      ],
+      "reputer": [
+        { "topicId": 4, "lossMethod": "not-a-loss" }
+      ],
+      "node": { "metricsAddr": "port 2112" }
+    }"#;
+    let issues = check(text, dir.path(), &env).unwrap_err();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    for expected in [
+        "wallet.addressKeyName",
+        "wallet.gas",
+        "wallet.gasAdjustment",
+        "wallet.nodeGrpcs[0]",
+        "wallet.maxRetries",
+        "worker[0].topicId",
+        "worker[0].loopSeconds",
+        "worker[0].parameters.InferenceEndpoint",
+        "worker[1].inferenceAdapter.wasm",
+        "worker[1].inferenceAdapter.memoryMb",
+        "worker[2].topicId",
+        "worker[2].inferenceEntrypointName",
+        "reputer[0].groundTruthAdapter",
+        "reputer[0].lossMethod",
+        "node.metricsAddr",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "missing {expected} in {paths:#?}"
+        );
+    }
+    assert!(issues.iter().all(|i| !i.fix.is_empty()));
+}
+
+#[test]
+fn go_entrypoint_without_shipped_adapter_says_how_to_build_it() {
+    let (dir, _) = setup();
+    let env = Env {
+        home: Some(dir.path().to_path_buf()),
+        cwd: Some(dir.path().join("nowhere")),
+        ..Env::default()
+    };
+    let text = format!(
+        r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+           "worker": [{{"topicId": 1, "inferenceEntrypointName": "api-worker-reputer",
+                        "parameters": {{"InferenceEndpoint": "http://127.0.0.1:8000/x"}}}}]}}"#
+    );
+    let issues = check(&text, &dir.path().join("nowhere"), &env).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, "worker[0].inferenceEntrypointName");
+    assert!(issues[0].fix.contains("adapters-wasm/build.sh"));
+}
+
+#[test]
+fn key_sources_follow_precedence_and_topic_loss_is_default() {
+    let (dir, mut env) = setup();
+    env.mnemonic = Some(MNEMONIC.into());
+    let text = r#"{"wallet": {"addressKeyName": "k", "nodeRpc": "http://127.0.0.1:26657", "submitTx": false},
+         "reputer": [{"topicId": 9, "groundTruthAdapter": {"wasm": "model.wasm"}}]}"#;
+    let plan = check(text, dir.path(), &env).unwrap();
+    assert!(matches!(plan.wallet.key, KeySource::Mnemonic(_)));
+    assert!(!plan.wallet.submit_tx);
+    assert!(matches!(plan.reputers[0].loss, LossPlan::FromTopic(_)));
+    assert_eq!(plan.reputers[0].loop_interval, Duration::from_secs(30));
+    env.mnemonic = None;
+    let plan = check(text, dir.path(), &env).unwrap();
+    assert_eq!(
+        plan.wallet.key,
+        KeySource::Keystore {
+            name: "k".into(),
+            home: dir.path().join(".allora-node")
+        }
+    );
+    assert!(plan.warnings.iter().any(|w| w.contains("nodeGrpcs")));
+}
+
+#[test]
+fn go_metrics_port_shorthand_is_accepted() {
+    let (dir, env) = setup();
+    let text = format!(
+        r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+           "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm"}}}}],
+           "node": {{"metricsAddr": ":9100"}}}}"#
+    );
+    let plan = check(&text, dir.path(), &env).unwrap();
+    assert_eq!(plan.node.metrics_addr, "0.0.0.0:9100".parse().unwrap());
+}
+
+#[test]
+fn unset_settings_take_the_one_documented_default() {
+    use crate::config::defaults as d;
+    let (dir, env) = setup();
+    let text = format!(
+        r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+           "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm"}}}}]}}"#
+    );
+    let plan = check(&text, dir.path(), &env).unwrap();
+    let w = &plan.wallet;
+    assert_eq!(w.fees.max_fees, d::MAX_FEES_UALLO);
+    assert_eq!(w.fees.gas, GasLimit::Auto);
+    assert_eq!(w.fees.gas_prices, GasPrice::Auto);
+    assert_eq!(w.fees.gas_adjustment, d::GAS_ADJUSTMENT);
+    assert_eq!(w.retry.max_retries, d::MAX_RETRIES as u32);
+    assert_eq!(w.batch, BatchPolicy::default());
+    assert_eq!(plan.workers[0].inference.limits, default_limits());
+    assert_eq!(
+        plan.node.ledger_dir,
+        dir.path().join(".allora-node").join(d::LEDGER_SUBDIR)
+    );
+}
+
+#[test]
+fn loss_policy_is_typed_once_and_bad_options_name_their_field() {
+    let (dir, env) = setup();
+    let text = format!(
+        r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+           "reputer": [
+             {{"topicId": 1, "groundTruthAdapter": {{"wasm": "model.wasm"}}, "lossMethod": "huber",
+               "lossFunctionParameters": {{"LossMethodOptions": {{"delta": "2"}}}}}},
+             {{"topicId": 2, "groundTruthAdapter": {{"wasm": "model.wasm"}},
+               "lossFunctionParameters": {{"LossMethodOptions": {{"delta": "wide"}}}}}}
+           ]}}"#
+    );
+    let issues = check(&text, dir.path(), &env).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        issues[0].path,
+        "reputer[1].lossFunctionParameters.LossMethodOptions"
+    );
+    let text = text.replace("\"wide\"", "\"3\"");
+    let plan = check(&text, dir.path(), &env).unwrap();
+    assert!(matches!(&plan.reputers[0].loss, LossPlan::Builtin(m) if m.name() == "huber"));
+    assert!(matches!(&plan.reputers[1].loss, LossPlan::FromTopic(o) if o.method("huber").is_ok()));
+}

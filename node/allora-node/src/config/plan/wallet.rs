@@ -1,0 +1,304 @@
+//! The `wallet` section: the signing key's source, the chain endpoints, and the fee and
+//! retry policies of the wallet's tx actor.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::super::ENV_MNEMONIC;
+use super::super::defaults as d;
+use super::super::raw::RawWallet;
+use super::Ctx;
+use super::policy::{BatchPolicy, FeePlan, RetryPolicy, parse_gas, parse_gas_price, parse_uallo};
+
+/// Where the signing key comes from. The mnemonic itself is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Mnemonic(String),
+    MnemonicFile(PathBuf),
+    Keystore { name: String, home: PathBuf },
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Mnemonic(_) => f.write_str("Mnemonic(<redacted>)"),
+            KeySource::MnemonicFile(p) => write!(f, "MnemonicFile({})", p.display()),
+            KeySource::Keystore { name, home } => {
+                write!(f, "Keystore {{ name: {name}, home: {} }}", home.display())
+            }
+        }
+    }
+}
+
+impl KeySource {
+    /// Short description for summaries and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::Mnemonic(_) => "mnemonic (config or env)".into(),
+            KeySource::MnemonicFile(p) => format!("mnemonic file {}", p.display()),
+            KeySource::Keystore { name, home } => {
+                format!("keystore entry '{name}' under {}", home.display())
+            }
+        }
+    }
+}
+
+/// The validated `wallet` section.
+#[derive(Debug, Clone)]
+pub struct WalletPlan {
+    pub key: KeySource,
+    pub home_dir: PathBuf,
+    pub rpc_urls: Vec<String>,
+    pub grpc_urls: Vec<String>,
+    pub fees: FeePlan,
+    pub retry: RetryPolicy,
+    pub batch: BatchPolicy,
+    pub submit_tx: bool,
+    pub chain_id: Option<String>,
+}
+
+fn url_ok(s: &str, schemes: &[&str]) -> bool {
+    url::Url::parse(s)
+        .map(|u| schemes.contains(&u.scheme()) && u.host_str().is_some())
+        .unwrap_or(false)
+}
+
+fn key_source(w: &RawWallet, home_dir: &std::path::Path, cx: &mut Ctx<'_>) -> Option<KeySource> {
+    let key_name = w.address_key_name.clone().filter(|s| !s.is_empty());
+    if let Some(m) = w
+        .address_restore_mnemonic
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        let words = m.split_whitespace().count();
+        if ![12, 15, 18, 21, 24].contains(&words) {
+            cx.err(
+                "wallet.addressRestoreMnemonic",
+                format!("a BIP-39 mnemonic has 12–24 words, this one has {words}"),
+                "paste the full mnemonic phrase, words separated by spaces",
+            );
+        }
+        Some(KeySource::Mnemonic(m.trim().to_string()))
+    } else if let Some(f) = w.mnemonic_file.as_deref().filter(|s| !s.is_empty()) {
+        let path = cx.resolve(f);
+        if !path.is_file() {
+            cx.err(
+                "wallet.mnemonicFile",
+                format!("file {} does not exist", path.display()),
+                "create the file with the mnemonic, or point mnemonicFile at it",
+            );
+        }
+        Some(KeySource::MnemonicFile(path))
+    } else if let Some(m) = cx.env.mnemonic.clone() {
+        Some(KeySource::Mnemonic(m.trim().to_string()))
+    } else if let Some(name) = key_name {
+        Some(KeySource::Keystore {
+            name,
+            home: home_dir.to_path_buf(),
+        })
+    } else {
+        cx.err(
+            "wallet.addressKeyName",
+            "no signing key configured",
+            format!(
+                "set wallet.addressKeyName to a key from `allora-node keys add`, or \
+                 wallet.addressRestoreMnemonic, wallet.mnemonicFile, or ${ENV_MNEMONIC}"
+            ),
+        );
+        None
+    }
+}
+
+fn fees(w: &RawWallet, cx: &mut Ctx<'_>) -> FeePlan {
+    let mut fees = FeePlan::default();
+    match parse_gas(w.gas.as_ref()) {
+        Ok(g) => fees.gas = g,
+        Err(e) => cx.err(
+            "wallet.gas",
+            e,
+            "use \"auto\" or a positive integer such as 300000",
+        ),
+    }
+    if let Some(adj) = w.gas_adjustment {
+        if adj.is_finite() && d::GAS_ADJUSTMENT_RANGE.contains(&adj) {
+            fees.gas_adjustment = adj;
+        } else {
+            cx.err(
+                "wallet.gasAdjustment",
+                format!("{adj} is outside 1.0–10.0"),
+                format!("use a multiplier such as {}", d::GAS_ADJUSTMENT),
+            );
+        }
+    }
+    match parse_gas_price(w.gas_prices.as_ref()) {
+        Ok(p) => fees.gas_prices = p,
+        Err(e) => cx.err(
+            "wallet.gasPrices",
+            e,
+            "use \"auto\" (fee market) or a price in uallo per gas, e.g. \"10\"",
+        ),
+    }
+    if let Some(v) = &w.max_fees {
+        match parse_uallo(v, true) {
+            Ok(n) => fees.max_fees = n,
+            Err(e) => cx.err(
+                "wallet.maxFees",
+                e,
+                format!(
+                    "use an integer amount of uallo per tx, e.g. {} (the default)",
+                    d::MAX_FEES_UALLO
+                ),
+            ),
+        }
+    }
+    fees
+}
+
+fn retry(w: &RawWallet, cx: &mut Ctx<'_>) -> RetryPolicy {
+    let mut bounded = |v: Option<i64>, field: &str, default: i64, max: i64| -> i64 {
+        match v {
+            None => default,
+            Some(n) if (0..=max).contains(&n) => n,
+            Some(n) => {
+                cx.err(
+                    format!("wallet.{field}"),
+                    format!("{n} is outside 0–{max}"),
+                    format!("use a value between 0 and {max} (default {default})"),
+                );
+                default
+            }
+        }
+    };
+    let secs = |n: i64| Duration::from_secs(n as u64);
+    RetryPolicy {
+        max_retries: bounded(
+            w.max_retries,
+            "maxRetries",
+            d::MAX_RETRIES,
+            d::MAX_RETRIES_LIMIT,
+        ) as u32,
+        retry_delay: secs(bounded(
+            w.retry_delay,
+            "retryDelay",
+            d::RETRY_DELAY_SECS,
+            d::MAX_DELAY_SECS,
+        )),
+        sequence_retry_delay: secs(bounded(
+            w.account_sequence_retry_delay,
+            "accountSequenceRetryDelay",
+            d::SEQUENCE_RETRY_DELAY_SECS,
+            d::MAX_DELAY_SECS,
+        )),
+    }
+}
+
+/// CometBFT RPC URLs (`nodeRpc` first, then `nodeRpcs`, deduplicated) and gRPC URLs.
+fn endpoints(w: &RawWallet, cx: &mut Ctx<'_>) -> (Vec<String>, Vec<String>) {
+    let mut rpc_urls: Vec<String> = Vec::new();
+    if let Some(u) = w.node_rpc.as_deref().filter(|s| !s.is_empty()) {
+        rpc_urls.push(u.to_string());
+    }
+    for u in w.node_rpcs.iter().flatten() {
+        if !rpc_urls.contains(u) {
+            rpc_urls.push(u.clone());
+        }
+    }
+    for (i, u) in rpc_urls.iter().enumerate() {
+        if !url_ok(u, &["http", "https", "ws", "wss", "tcp"]) {
+            let path = if i == 0 && w.node_rpc.as_deref() == Some(u.as_str()) {
+                "wallet.nodeRpc".to_string()
+            } else {
+                format!(
+                    "wallet.nodeRpcs[{}]",
+                    i.saturating_sub(usize::from(w.node_rpc.is_some()))
+                )
+            };
+            cx.err(
+                path,
+                format!("'{u}' is not a CometBFT RPC URL"),
+                "use a URL like http://127.0.0.1:26657",
+            );
+        }
+    }
+    let grpc_urls: Vec<String> = w.node_grpcs.clone().unwrap_or_default();
+    for (i, u) in grpc_urls.iter().enumerate() {
+        if !url_ok(
+            u,
+            &["http", "https", "grpc", "grpcs", "grpc+http", "grpc+https"],
+        ) {
+            cx.err(
+                format!("wallet.nodeGrpcs[{i}]"),
+                format!("'{u}' is not a gRPC URL"),
+                "use a URL like http://127.0.0.1:9090",
+            );
+        }
+    }
+    if grpc_urls.is_empty() && rpc_urls.is_empty() {
+        cx.err(
+            "wallet.nodeGrpcs",
+            "no chain endpoint configured",
+            "set wallet.nodeGrpcs (e.g. [\"http://127.0.0.1:9090\"]) and wallet.nodeRpc",
+        );
+    } else if grpc_urls.is_empty() {
+        cx.warnings.push(
+            "wallet.nodeGrpcs is empty: queries go over CometBFT RPC only; add gRPC endpoints for failover"
+                .into(),
+        );
+    } else if rpc_urls.is_empty() {
+        cx.warnings.push(
+            "wallet.nodeRpc is empty: no websocket window events, polling every loopSeconds only"
+                .into(),
+        );
+    }
+    (rpc_urls, grpc_urls)
+}
+
+/// Validates `wallet`; `None` only after recording why (no key source).
+pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
+    let home_dir = match w.allora_home_dir.as_deref().filter(|s| !s.is_empty()) {
+        Some(dir) => cx.resolve(dir),
+        None => cx
+            .env
+            .home
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(d::HOME_SUBDIR),
+    };
+    let key = key_source(w, &home_dir, cx);
+    let fees = fees(w, cx);
+    let retry = retry(w, cx);
+    let (rpc_urls, grpc_urls) = endpoints(w, cx);
+    let chain_id = w.chain_id.clone().filter(|s| !s.is_empty());
+    if w.chain_id.as_deref() == Some("") {
+        cx.warnings
+            .push("wallet.chainId is empty: the chain id is taken from the node".into());
+    }
+    for (field, v) in [
+        ("blockDurationEstimated", &w.block_duration_estimated),
+        ("windowCorrectionFactor", &w.window_correction_factor),
+        ("timeoutRPCSecondsQuery", &w.timeout_rpc_seconds_query),
+        ("timeoutRPCSecondsTx", &w.timeout_rpc_seconds_tx),
+        (
+            "timeoutRPCSecondsRegistration",
+            &w.timeout_rpc_seconds_registration,
+        ),
+    ] {
+        if v.is_some() {
+            cx.warnings.push(format!(
+                "wallet.{field} is a Go-node setting and is ignored (window timing comes from the chain)"
+            ));
+        }
+    }
+    key.map(|key| WalletPlan {
+        key,
+        home_dir,
+        rpc_urls,
+        grpc_urls,
+        fees,
+        retry,
+        batch: BatchPolicy::default(),
+        submit_tx: w.submit_tx.unwrap_or(d::SUBMIT_TX),
+        chain_id,
+    })
+}

@@ -40,10 +40,12 @@ impl DevnetHandle {
         }
     }
 
+    /// The bound gRPC address (the real port when configured with port 0).
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
     }
 
+    /// The bound CometBFT RPC + websocket address.
     pub fn rpc_addr(&self) -> SocketAddr {
         self.rpc_addr
     }
@@ -63,6 +65,7 @@ impl DevnetHandle {
         format!("ws://{}/websocket", self.rpc_addr)
     }
 
+    /// The chain id txs must be signed for.
     pub fn chain_id(&self) -> String {
         self.node.lock().committed.chain_id.clone()
     }
@@ -72,6 +75,7 @@ impl DevnetHandle {
         self.node.lock().committed.height
     }
 
+    /// The fault switches shared by every server and the block producer.
     pub fn faults(&self) -> Faults {
         self.node.faults.clone()
     }
@@ -103,6 +107,7 @@ impl DevnetHandle {
         self.node.produce_block()
     }
 
+    /// Committed uallo balance of `addr` (0 for an unknown account).
     pub fn balance(&self, addr: &str) -> u128 {
         self.node.lock().committed.balance(addr)
     }
@@ -117,6 +122,7 @@ impl DevnetHandle {
             .map(|a| (a.account_number, a.sequence))
     }
 
+    /// Whether `addr` is registered as a worker in `topic` (committed state).
     pub fn is_worker_registered(&self, topic: u64, addr: &str) -> bool {
         self.node
             .lock()
@@ -126,6 +132,7 @@ impl DevnetHandle {
             .is_some_and(|t| t.workers.contains(addr))
     }
 
+    /// Whether `addr` is registered as a reputer in `topic` (committed state).
     pub fn is_reputer_registered(&self, topic: u64, addr: &str) -> bool {
         self.node
             .lock()
@@ -135,6 +142,7 @@ impl DevnetHandle {
             .is_some_and(|t| t.reputers.contains(addr))
     }
 
+    /// Self stake of reputer `addr` in `topic`, in uallo.
     pub fn stake(&self, topic: u64, addr: &str) -> u128 {
         self.node
             .lock()
@@ -191,6 +199,7 @@ impl DevnetHandle {
             .unwrap_or_default()
     }
 
+    /// The network inferences computed when worker nonce `nonce` of `topic` closed.
     pub fn network_inferences(
         &self,
         topic: u64,

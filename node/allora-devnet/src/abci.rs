@@ -74,7 +74,6 @@ const fn emissions(code: u32, msg: &'static str) -> Registered {
 pub const TX_DECODE: Registered = sdk(2, "tx parse error");
 pub const UNAUTHORIZED: Registered = sdk(4, "unauthorized");
 pub const INSUFFICIENT_FUNDS: Registered = sdk(5, "insufficient funds");
-pub const UNKNOWN_REQUEST: Registered = sdk(6, "unknown request");
 pub const INVALID_ADDRESS: Registered = sdk(7, "invalid address");
 pub const INVALID_PUBKEY: Registered = sdk(8, "invalid pubkey");
 pub const UNKNOWN_ADDRESS: Registered = sdk(9, "unknown address");
@@ -87,7 +86,6 @@ pub const INVALID_REQUEST: Registered = sdk(18, "invalid request");
 pub const TX_IN_MEMPOOL: Registered = sdk(19, "tx already in mempool");
 pub const MEMPOOL_FULL: Registered = sdk(20, "mempool is full");
 pub const TX_TOO_LARGE: Registered = sdk(21, "tx too large");
-pub const KEY_NOT_FOUND: Registered = sdk(22, "key not found");
 pub const TX_TIMEOUT_HEIGHT: Registered = sdk(30, "tx timeout height");
 pub const WRONG_SEQUENCE: Registered = sdk(32, "incorrect account sequence");
 pub const INVALID_GAS_LIMIT: Registered = sdk(41, "invalid gas limit");

@@ -5,7 +5,7 @@
 //!
 //! Deterministic gas model (documented in docs/DEVNET.md): `ANTE_BASE_GAS` + 10 gas per tx
 //! byte (signatures counted as 64 bytes each, so Simulate with empty signatures agrees with
-//! DeliverTx) + a fixed cost per message type (`super::msgs::msg_gas`).
+//! DeliverTx) + a fixed cost per message type (`Msg::gas`).
 
 use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey;
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;

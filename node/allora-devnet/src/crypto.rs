@@ -1,6 +1,7 @@
 //! The devnet's own account cryptography, written from the protocol reference (§C.2, §E)
 //! and the crypto crates directly — deliberately not the node's: the devnet checks the
-//! node, so a mistake made the same way on both sides must not pass.
+//! node, so a mistake made the same way on both sides must not pass. Used for tx
+//! signatures (`ante`), bundle signatures (`bundles`) and genesis accounts (`state`).
 //!
 //! - address: bech32(`allo`, RIPEMD160(SHA256(33-byte compressed pubkey)))
 //! - signature: secp256k1 ECDSA over SHA-256(msg), 64-byte `r‖s`, low-S only (CometBFT)
@@ -15,13 +16,13 @@ const HRP: &str = "allo";
 const HD_PATH: &str = "m/44'/118'/0'/0/0";
 
 /// The `allo` address of a compressed secp256k1 public key.
-pub fn address_from_pubkey(pubkey33: &[u8]) -> String {
+pub(crate) fn address_from_pubkey(pubkey33: &[u8]) -> String {
     let hash = Ripemd160::digest(Sha256::digest(pubkey33));
     bech32::encode::<bech32::Bech32>(bech32::Hrp::parse_unchecked(HRP), &hash).unwrap_or_default()
 }
 
 /// CometBFT's secp256k1 check: 33-byte key, 64-byte low-S signature over SHA-256(msg).
-pub fn verify_bytes(pubkey33: &[u8], msg: &[u8], sig64: &[u8]) -> bool {
+pub(crate) fn verify_bytes(pubkey33: &[u8], msg: &[u8], sig64: &[u8]) -> bool {
     if pubkey33.len() != 33 || sig64.len() != 64 {
         return false;
     }
@@ -37,7 +38,7 @@ pub fn verify_bytes(pubkey33: &[u8], msg: &[u8], sig64: &[u8]) -> bool {
 
 /// The SDK's account-address rule: bech32 with the `allo` prefix, 20 or 32 data bytes, and
 /// not upper case (bech32 forbids mixed case and the SDK stores lower case).
-pub fn is_valid_address(addr: &str) -> bool {
+pub(crate) fn is_valid_address(addr: &str) -> bool {
     match bech32::decode(addr) {
         Ok((hrp, data)) => {
             hrp.as_str() == HRP
@@ -48,14 +49,22 @@ pub fn is_valid_address(addr: &str) -> bool {
     }
 }
 
+/// Why a genesis mnemonic gives no address.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MnemonicError {
+    #[error(transparent)]
+    Bip39(#[from] bip39::Error),
+    #[error("key derivation at {HD_PATH}: {0}")]
+    Derivation(#[from] bip32::Error),
+}
+
 /// The address a BIP-39 mnemonic controls on Allora (genesis accounts given by mnemonic).
-pub fn address_from_mnemonic(phrase: &str) -> Result<String, String> {
+pub(crate) fn address_from_mnemonic(phrase: &str) -> Result<String, MnemonicError> {
     let words = phrase.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mnemonic = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &words)
-        .map_err(|e| e.to_string())?;
+    let mnemonic = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &words)?;
     let seed = mnemonic.to_seed_normalized("");
-    let path: bip32::DerivationPath = HD_PATH.parse().map_err(|e: bip32::Error| e.to_string())?;
-    let xprv = bip32::XPrv::derive_from_path(seed, &path).map_err(|e| e.to_string())?;
+    let path: bip32::DerivationPath = HD_PATH.parse()?;
+    let xprv = bip32::XPrv::derive_from_path(seed, &path)?;
     let pubkey = xprv.private_key().verifying_key().to_encoded_point(true);
     Ok(address_from_pubkey(pubkey.as_bytes()))
 }

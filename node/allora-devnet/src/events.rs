@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// One `key=value` of an event; `index` as CometBFT indexes it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Attribute {
     pub key: String,
@@ -14,6 +15,7 @@ pub struct Attribute {
     pub index: bool,
 }
 
+/// An ABCI event of a delivered tx or of a block's end (window events).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Event {
     #[serde(rename = "type")]
@@ -23,7 +25,7 @@ pub struct Event {
 
 impl Event {
     /// A plain (untyped) SDK event, e.g. `message` / `tx`.
-    pub fn plain(kind: &str, attrs: &[(&str, String)]) -> Event {
+    pub(crate) fn plain(kind: &str, attrs: &[(&str, String)]) -> Event {
         Event {
             kind: kind.to_string(),
             attributes: attrs
@@ -38,7 +40,7 @@ impl Event {
     }
 
     /// A typed event: attributes sorted by key, values JSON-encoded (SDK `TypedEventToEvent`).
-    pub fn typed(full_name: &str, fields: &[(&str, serde_json::Value)]) -> Event {
+    pub(crate) fn typed(full_name: &str, fields: &[(&str, serde_json::Value)]) -> Event {
         let mut attributes: Vec<Attribute> = fields
             .iter()
             .map(|(k, v)| Attribute {
@@ -55,7 +57,7 @@ impl Event {
     }
 
     /// Marks an event as emitted by EndBlock (SDK 0.50 adds `mode`).
-    pub fn in_end_block(mut self) -> Event {
+    pub(crate) fn in_end_block(mut self) -> Event {
         self.attributes.push(Attribute {
             key: "mode".to_string(),
             value: "EndBlock".to_string(),
@@ -64,6 +66,7 @@ impl Event {
         self
     }
 
+    /// The value of the first attribute named `key`.
     pub fn attr(&self, key: &str) -> Option<&str> {
         self.attributes
             .iter()

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 /// A request the fault switches decided to fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("devnet fault injection: forced error")]
-pub struct InjectedFault;
+pub(crate) struct InjectedFault;
 
 #[derive(Debug)]
 struct Inner {
@@ -85,6 +85,7 @@ impl Faults {
         self.inner.paused.store(false, Ordering::SeqCst);
     }
 
+    /// Whether block production is paused.
     pub fn blocks_paused(&self) -> bool {
         self.inner.paused.load(Ordering::SeqCst)
     }
@@ -116,7 +117,7 @@ impl Faults {
     }
 
     /// Applies latency and forced errors to one request.
-    pub async fn on_request(&self) -> Result<(), InjectedFault> {
+    pub(crate) async fn on_request(&self) -> Result<(), InjectedFault> {
         let ms = self.inner.latency_ms.load(Ordering::SeqCst);
         if ms > 0 {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -136,7 +137,7 @@ impl Faults {
     }
 
     /// Whether this broadcast should be rejected by the configured share.
-    pub fn reject_this_broadcast(&self) -> bool {
+    pub(crate) fn reject_this_broadcast(&self) -> bool {
         let pm = u64::from(self.inner.reject_per_mille.load(Ordering::SeqCst));
         if pm == 0 {
             return false;

@@ -1,43 +1,66 @@
 //! A strict, in-process simulation of an Allora chain (emissions v10 on Cosmos SDK 0.50 /
-//! CometBFT 0.38) for tests and for trying adapters without tokens: `allora-node devnet`.
+//! CometBFT 0.38) for tests and for trying adapters without tokens: `allora-node devnet`,
+//! `allora-node demo`, and every end-to-end test. See `docs/DEVNET.md`.
 //!
-//! It lives in the node crate (not in `tests/`) so the binary can run it and every test can
-//! start one in-process. It behaves like the chain where a node can observe it: real gRPC
-//! paths with reflection, CometBFT JSON-RPC and websocket events, SDK ante checks with real
-//! SIGN_MODE_DIRECT verification and error codes, the four emissions messages with the
-//! chain's validations, and nonces/windows on schedule. See `docs/DEVNET.md`.
+//! It behaves like the chain where a node can observe it: real gRPC paths with reflection,
+//! CometBFT JSON-RPC and websocket events, SDK ante checks with real SIGN_MODE_DIRECT
+//! verification and error codes, the four emissions messages with the chain's validations,
+//! and nonces/windows on schedule.
 //!
-//! Modules: `genesis` (input), `state` (data), `ante` + `msgs` (tx execution),
-//! `lifecycle` + `network` (end-block), `node` (blocks/mempool/bus), `grpc` + `rpc`
-//! (servers), `faults` + `net` (fault injection), `events` + `abci` (wire shapes).
+//! **It checks the node with its own code.** Signatures, addresses, bundle re-marshalling
+//! and decimal rendering are written here from the protocol reference and the crypto crates
+//! (`crypto`, `bundles`, `canonical`); from the node's protocol crate it uses only the
+//! generated proto types and the shared table of gRPC method paths. A mistake made the same
+//! way on both sides would otherwise pass every test. `tests/workspace_boundaries.rs`
+//! enforces this.
+//!
+//! # Public surface
+//!
+//! - start: [`Devnet::start`] with a [`DevnetConfig`] (a [`Genesis`] of accounts, topics
+//!   and params) → a [`DevnetHandle`] (endpoints, state inspection, [`Faults`], shutdown);
+//! - observe: [`DevnetHandle::subscribe_blocks`] yields a [`BlockNotice`] per block, whose
+//!   [`TxRecord`]s carry the verdict (code, codespace, log) and, via
+//!   [`TxRecord::contents`], the signer and the decoded [`Msg`]s.
+//!
+//! Everything else is crate-private. Modules: `genesis` (input), `state` (data), `ante` +
+//! `msgs` (tx execution) with `crypto`, `bundles`, `canonical` (the devnet's own
+//! verification), `lifecycle` + `network` (end-block), `node` (blocks, mempool, bus),
+//! `grpc` + `rpc` (servers), `faults` + `net` (fault injection), `events` + `abci` (wire
+//! shapes), `handle` (the running devnet).
 
-pub mod abci;
-pub mod ante;
-pub mod crypto;
-pub mod events;
-pub mod faults;
-pub mod genesis;
-pub mod grpc;
-pub mod lifecycle;
-pub mod msgs;
-pub mod net;
-pub mod network;
-pub mod node;
-pub mod rpc;
-pub mod state;
+mod abci;
+mod ante;
+mod bundles;
+mod canonical;
+mod crypto;
+mod events;
+mod faults;
+mod genesis;
+mod grpc;
+mod handle;
+mod lifecycle;
+mod msgs;
+mod net;
+mod network;
+mod node;
+mod rpc;
+mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
+pub use events::{Attribute, Event};
 pub use faults::Faults;
-pub use genesis::{Genesis, GenesisAccount, GenesisParams, GenesisTopic, TEST_MNEMONICS};
-pub use node::{BlockNotice, TxRecord};
-
-use allora_protocol::proto::emissions::{v9, v10};
+pub use genesis::{
+    DEFAULT_TEST_BALANCE, Genesis, GenesisAccount, GenesisError, GenesisParams, GenesisTopic,
+    TEST_MNEMONICS,
+};
+pub use handle::DevnetHandle;
+pub use msgs::Msg;
+pub use node::{BlockNotice, BlockRecord, TxContents, TxRecord};
 
 /// Default chain id of the devnet.
 pub const DEFAULT_CHAIN_ID: &str = "allora-devnet-1";
@@ -46,7 +69,9 @@ pub const DEFAULT_CHAIN_ID: &str = "allora-devnet-1";
 #[derive(Debug, Clone)]
 pub struct DevnetConfig {
     pub chain_id: String,
+    /// Time between blocks (must be > 0); blocks are produced on this tick.
     pub block_time: Duration,
+    /// Accounts, topics and params at height 0.
     pub genesis: Genesis,
     /// gRPC listen address (port 0 = pick a free port).
     pub grpc_addr: SocketAddr,
@@ -66,6 +91,7 @@ impl Default for DevnetConfig {
     }
 }
 
+/// Why a devnet could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DevnetError {
     #[error(transparent)]
@@ -80,17 +106,7 @@ pub enum DevnetError {
     BlockTime,
 }
 
-/// A running devnet. Dropping it without `shutdown()` aborts its tasks.
-#[derive(Debug)]
-pub struct DevnetHandle {
-    node: Arc<node::Node>,
-    grpc_addr: SocketAddr,
-    rpc_addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-/// Entry point.
+/// Entry point: [`Devnet::start`].
 pub struct Devnet;
 
 impl Devnet {
@@ -173,13 +189,7 @@ impl Devnet {
             }
         }));
         tracing::info!(%grpc_addr, %rpc_addr, chain_id = %cfg.chain_id, "devnet started");
-        Ok(DevnetHandle {
-            node,
-            grpc_addr,
-            rpc_addr,
-            stop,
-            tasks,
-        })
+        Ok(DevnetHandle::new(node, grpc_addr, rpc_addr, stop, tasks))
     }
 }
 
@@ -187,205 +197,6 @@ async fn wait_stop(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;
-        }
-    }
-}
-
-impl DevnetHandle {
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc_addr
-    }
-
-    pub fn rpc_addr(&self) -> SocketAddr {
-        self.rpc_addr
-    }
-
-    /// `http://127.0.0.1:<port>` for gRPC clients.
-    pub fn grpc_url(&self) -> String {
-        format!("http://{}", self.grpc_addr)
-    }
-
-    /// `http://127.0.0.1:<port>` for CometBFT RPC.
-    pub fn rpc_url(&self) -> String {
-        format!("http://{}", self.rpc_addr)
-    }
-
-    /// `ws://127.0.0.1:<port>/websocket`.
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/websocket", self.rpc_addr)
-    }
-
-    pub fn chain_id(&self) -> String {
-        self.node.lock().committed.chain_id.clone()
-    }
-
-    /// Last committed height.
-    pub fn height(&self) -> i64 {
-        self.node.lock().committed.height
-    }
-
-    pub fn faults(&self) -> Faults {
-        self.node.faults.clone()
-    }
-
-    /// Subscribes to block notices (each produced block and its tx results).
-    pub fn subscribe_blocks(&self) -> tokio::sync::broadcast::Receiver<Arc<BlockNotice>> {
-        self.node.bus.subscribe()
-    }
-
-    /// Waits until the committed height reaches `h` (or `timeout` passes).
-    pub async fn wait_for_height(&self, h: i64, timeout: Duration) -> Result<i64, i64> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut rx = self.node.bus.subscribe();
-        loop {
-            let cur = self.height();
-            if cur >= h {
-                return Ok(cur);
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => return Err(self.height()),
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Err(cur),
-                Ok(_) => {}
-            }
-        }
-    }
-
-    /// Produces one block immediately (also while block production is paused).
-    pub fn produce_block(&self) -> Arc<BlockNotice> {
-        self.node.produce_block()
-    }
-
-    pub fn balance(&self, addr: &str) -> u128 {
-        self.node.lock().committed.balance(addr)
-    }
-
-    /// (account number, sequence) of a committed account.
-    pub fn account(&self, addr: &str) -> Option<(u64, u64)> {
-        self.node
-            .lock()
-            .committed
-            .accounts
-            .get(addr)
-            .map(|a| (a.account_number, a.sequence))
-    }
-
-    pub fn is_worker_registered(&self, topic: u64, addr: &str) -> bool {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .is_some_and(|t| t.workers.contains(addr))
-    }
-
-    pub fn is_reputer_registered(&self, topic: u64, addr: &str) -> bool {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .is_some_and(|t| t.reputers.contains(addr))
-    }
-
-    pub fn stake(&self, topic: u64, addr: &str) -> u128 {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .map(|t| t.stake_of(addr))
-            .unwrap_or(0)
-    }
-
-    /// Unfulfilled worker nonces, newest first.
-    pub fn worker_nonces(&self, topic: u64) -> Vec<i64> {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .map(|t| t.worker_nonces.clone())
-            .unwrap_or_default()
-    }
-
-    /// Unfulfilled reputer nonces, newest first.
-    pub fn reputer_nonces(&self, topic: u64) -> Vec<i64> {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .map(|t| t.reputer_nonces.clone())
-            .unwrap_or_default()
-    }
-
-    /// Accepted worker payloads for a topic and nonce.
-    pub fn worker_payloads(&self, topic: u64, nonce: i64) -> Vec<v10::InputWorkerDataBundle> {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .and_then(|t| t.worker_payloads.get(&nonce))
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// Accepted reputer payloads for a topic and nonce.
-    pub fn reputer_payloads(&self, topic: u64, nonce: i64) -> Vec<v9::InputReputerValueBundle> {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .and_then(|t| t.reputer_payloads.get(&nonce))
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    pub fn network_inferences(
-        &self,
-        topic: u64,
-        nonce: i64,
-    ) -> Option<v10::NetworkInferenceBundle> {
-        self.node
-            .lock()
-            .committed
-            .topics
-            .get(&topic)
-            .and_then(|t| t.network_inferences.get(&nonce).cloned())
-    }
-
-    /// The delivered result of a tx by (upper- or lower-case) hex hash.
-    pub fn tx_result(&self, hash: &str) -> Option<TxRecord> {
-        self.node
-            .lock()
-            .txs
-            .get(&hash.to_uppercase())
-            .map(|r| (**r).clone())
-    }
-
-    /// Stops block production and both servers.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        // Graceful server shutdown waits for open connections; close them like a dead node.
-        self.node.faults.drop_connections();
-        for t in self.tasks.drain(..) {
-            if tokio::time::timeout(Duration::from_secs(5), t)
-                .await
-                .is_err()
-            {
-                tracing::warn!("devnet task did not stop within 5 s");
-            }
-        }
-    }
-}
-
-impl Drop for DevnetHandle {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        for t in &self.tasks {
-            t.abort();
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   forecasters' implied inferences; the naive value uses inferers only;
 //! * one-out / one-in values recompute the combination without / with only one participant.
 //!
-//! Computed per label (v10 multi-output); values are rendered as canonical decimals.
+//! Computed per label (v10 multi-output); values are rendered as canonical decimals by the
+//! devnet's own [`crate::canonical`] (floats spelled as the reference SDK spells them).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,7 @@ struct Inputs {
 }
 
 fn parse(v: &str) -> Option<f64> {
-    allora_protocol::decimal::parse_f64(v).ok()
+    crate::canonical::parse_f64(v)
 }
 
 fn collect(topic: &v10::Topic, payloads: &BTreeMap<String, v10::InputWorkerDataBundle>) -> Inputs {
@@ -106,7 +107,7 @@ impl Inputs {
                 continue;
             }
             let mean = vals.iter().sum::<f64>() / vals.len() as f64;
-            if let Ok(value) = allora_protocol::decimal::from_f64(mean) {
+            if let Some(value) = crate::canonical::from_f64(mean) {
                 out.push(v10::LabeledValue {
                     label_id: id as u32,
                     label_name: label.clone(),
@@ -143,7 +144,7 @@ pub fn compute(
             .iter()
             .enumerate()
             .filter_map(|(id, l)| {
-                let v = allora_protocol::decimal::from_f64(*vals.get(l)?).ok()?;
+                let v = crate::canonical::from_f64(*vals.get(l)?)?;
                 Some(v10::LabeledValue {
                     label_id: id as u32,
                     label_name: l.clone(),
@@ -168,7 +169,7 @@ pub fn compute(
             .iter()
             .enumerate()
             .filter_map(|(id, l)| {
-                let v = allora_protocol::decimal::from_f64(x.implied(k, &all_i, l)?).ok()?;
+                let v = crate::canonical::from_f64(x.implied(k, &all_i, l)?)?;
                 Some(v10::LabeledValue {
                     label_id: id as u32,
                     label_name: l.clone(),

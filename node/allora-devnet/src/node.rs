@@ -18,6 +18,7 @@ use super::ante::{self, DecodedTx, Mode};
 use super::events::Event;
 use super::faults::Faults;
 use super::lifecycle;
+use super::msgs::Msg;
 use super::state::State;
 
 /// Payload history kept per topic (older nonces are pruned so state stays small).
@@ -41,6 +42,30 @@ pub struct TxRecord {
     pub gas_used: u64,
     pub events: Vec<Event>,
     pub timestamp: String,
+}
+
+impl TxRecord {
+    /// Whether the block accepted the tx (code 0).
+    pub fn accepted(&self) -> bool {
+        self.code == 0
+    }
+
+    /// Who signed the tx and what it carried, read by the devnet's own tx decoder; `None`
+    /// when the bytes do not decode as a devnet tx (such a tx is rejected with code 2).
+    pub fn contents(&self) -> Option<TxContents> {
+        let tx = ante::decode(&self.tx).ok()?;
+        Some(TxContents {
+            signer: tx.signer,
+            msgs: tx.msgs,
+        })
+    }
+}
+
+/// What a delivered tx carried: its signer (every message's `sender`) and its messages.
+#[derive(Debug, Clone)]
+pub struct TxContents {
+    pub signer: String,
+    pub msgs: Vec<Msg>,
 }
 
 /// A produced block.

@@ -22,10 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::actors::{live_chain, supervisor};
 use crate::config;
 use crate::metrics::{self, Health, Metrics};
-use allora_devnet::ante::{self, DecodedTx};
-use allora_devnet::msgs::Msg;
 use allora_devnet::{
-    BlockNotice, DEFAULT_CHAIN_ID, Devnet, DevnetConfig, DevnetHandle, Genesis, TEST_MNEMONICS,
+    BlockNotice, DEFAULT_CHAIN_ID, Devnet, DevnetConfig, DevnetHandle, Genesis, Msg,
+    TEST_MNEMONICS, TxContents,
 };
 use allora_sandbox::{AdapterRuntime, RuntimeConfig};
 
@@ -442,13 +441,13 @@ impl Progress {
     fn record(&mut self, notice: &BlockNotice) {
         let height = notice.block.height;
         for tx in &notice.txs {
-            let Ok(decoded) = ante::decode(&tx.tx) else {
+            let Some(decoded) = tx.contents() else {
                 continue;
             };
             if decoded.signer != self.address {
                 continue;
             }
-            let accepted = tx.code == 0;
+            let accepted = tx.accepted();
             if !accepted {
                 self.rejected += 1;
             }
@@ -466,7 +465,7 @@ impl Progress {
         }
     }
 
-    fn note_accepted(&mut self, tx: &DecodedTx) {
+    fn note_accepted(&mut self, tx: &TxContents) {
         for msg in &tx.msgs {
             match msg {
                 Msg::InsertWorkerPayload(m) => {
@@ -517,7 +516,7 @@ fn reputer_nonce(vb: &allora_protocol::proto::emissions::v9::InputValueBundle) -
 }
 
 /// One human line per message.
-fn describe(tx: &DecodedTx) -> Vec<String> {
+fn describe(tx: &TxContents) -> Vec<String> {
     tx.msgs
         .iter()
         .map(|msg| match msg {

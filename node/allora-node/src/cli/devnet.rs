@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use allora_devnet::{DEFAULT_CHAIN_ID, Devnet, DevnetConfig, Genesis};
+use allora_devnet::{DEFAULT_CHAIN_ID, Devnet, DevnetConfig, Genesis, GenesisAccount};
 
 /// Arguments of `allora-node devnet`.
 #[derive(Debug, clap::Args)]
@@ -65,7 +65,7 @@ fn apply_overrides(mut genesis: Genesis, args: &Args) -> anyhow::Result<Genesis>
         let balance: u128 = amount
             .parse()
             .with_context(|| format!("--fund {f:?}: AMOUNT must be a whole number of uallo"))?;
-        genesis.accounts.push(allora_devnet::GenesisAccount {
+        genesis.accounts.push(GenesisAccount {
             mnemonic: None,
             address: Some(addr.to_string()),
             balance,

@@ -1,0 +1,162 @@
+//! The four emissions messages a node sends — Register, AddStake, InsertWorkerPayload,
+//! InsertReputerPayload — executed with the chain's validations in the chain's order
+//! (reference §C.4) and its error codes.
+//!
+//! One file per concern: `registration` (Register, AddStake), `worker` and `reputer` (the
+//! payloads). Bundle signatures are verified by [`crate::bundles`] over the devnet's own
+//! re-marshalling of the bundle, and decimals are checked by [`crate::canonical`] — never
+//! by the node's signing or decimal code, so a mistake the node makes is caught here.
+
+mod registration;
+mod reputer;
+mod worker;
+
+use prost::Message;
+
+use allora_protocol::proto::emissions::v10;
+
+use crate::abci::{self, AbciError};
+use crate::state::{DENOM, State, TopicState, is_allo_address};
+
+/// Any type URLs of the messages the devnet executes (reference §A.1, v10 column). The
+/// devnet's own copies: a node that spelled one wrong gets the SDK's "unable to resolve
+/// type URL" instead of a devnet that agrees with it.
+pub(crate) mod type_url {
+    pub(crate) const REGISTER: &str = "/emissions.v10.RegisterRequest";
+    pub(crate) const ADD_STAKE: &str = "/emissions.v10.AddStakeRequest";
+    pub(crate) const INSERT_WORKER_PAYLOAD: &str = "/emissions.v10.InsertWorkerPayloadRequest";
+    pub(crate) const INSERT_REPUTER_PAYLOAD: &str = "/emissions.v10.InsertReputerPayloadRequest";
+}
+
+/// An emissions message the devnet decoded from a transaction.
+///
+/// Public so observers (e.g. `allora-node demo`) can see what a delivered tx carried, via
+/// [`crate::TxRecord::contents`]; executing messages stays internal to the devnet.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Register(v10::RegisterRequest),
+    AddStake(v10::AddStakeRequest),
+    InsertWorkerPayload(v10::InsertWorkerPayloadRequest),
+    InsertReputerPayload(v10::InsertReputerPayloadRequest),
+}
+
+/// What a message produced: its response (for TxMsgData) and any events.
+pub(crate) struct MsgOutcome {
+    pub(crate) response: (String, Vec<u8>),
+    pub(crate) events: Vec<crate::events::Event>,
+}
+
+impl Msg {
+    /// Resolves an Any; unknown type URLs fail like the SDK's interface registry.
+    pub(crate) fn decode(type_url: &str, value: &[u8]) -> Result<Msg, AbciError> {
+        let bad = |e: prost::DecodeError| abci::TX_DECODE.wrap(e);
+        Ok(match type_url {
+            type_url::REGISTER => Msg::Register(v10::RegisterRequest::decode(value).map_err(bad)?),
+            type_url::ADD_STAKE => Msg::AddStake(v10::AddStakeRequest::decode(value).map_err(bad)?),
+            type_url::INSERT_WORKER_PAYLOAD => Msg::InsertWorkerPayload(
+                v10::InsertWorkerPayloadRequest::decode(value).map_err(bad)?,
+            ),
+            type_url::INSERT_REPUTER_PAYLOAD => Msg::InsertReputerPayload(
+                v10::InsertReputerPayloadRequest::decode(value).map_err(bad)?,
+            ),
+            other => {
+                return Err(abci::TX_DECODE.wrap(format!("unable to resolve type URL {other}")));
+            }
+        })
+    }
+
+    /// The `sender` field: the message's signer (`cosmos.msg.v1.signer`).
+    pub fn sender(&self) -> &str {
+        match self {
+            Msg::Register(m) => &m.sender,
+            Msg::AddStake(m) => &m.sender,
+            Msg::InsertWorkerPayload(m) => &m.sender,
+            Msg::InsertReputerPayload(m) => &m.sender,
+        }
+    }
+
+    /// Fixed gas cost per message type (the deterministic gas model).
+    pub(crate) fn gas(&self) -> u64 {
+        match self {
+            Msg::Register(_) => 30_000,
+            Msg::AddStake(_) => 30_000,
+            Msg::InsertWorkerPayload(_) => 50_000,
+            Msg::InsertReputerPayload(_) => 60_000,
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        match self {
+            Msg::Register(m) => m.encoded_len(),
+            Msg::AddStake(m) => m.encoded_len(),
+            Msg::InsertWorkerPayload(m) => m.encoded_len(),
+            Msg::InsertReputerPayload(m) => m.encoded_len(),
+        }
+    }
+
+    /// Executes the message at block `height`.
+    pub(crate) fn execute(&self, state: &mut State, height: i64) -> Result<MsgOutcome, AbciError> {
+        let max = state.params.max_serialized_msg_length;
+        if max > 0 && self.encoded_len() as i64 > max {
+            return Err(abci::QUERY_TOO_LARGE
+                .wrap(format!("message size {} exceeds {max}", self.encoded_len())));
+        }
+        match self {
+            Msg::Register(m) => registration::register(state, m),
+            Msg::AddStake(m) => registration::add_stake(state, m),
+            Msg::InsertWorkerPayload(m) => worker::insert_worker_payload(state, m, height),
+            Msg::InsertReputerPayload(m) => reputer::insert_reputer_payload(state, m, height),
+        }
+    }
+}
+
+fn check_bech32(field: &str, addr: &str) -> Result<(), AbciError> {
+    if is_allo_address(addr) {
+        Ok(())
+    } else {
+        Err(abci::INVALID_ADDRESS.wrap(format!("invalid {field} address ({addr:?})")))
+    }
+}
+
+/// The chain's `ValidateDec`: the string must decode as a finite decimal.
+fn check_dec(field: &str, v: &str) -> Result<(), AbciError> {
+    crate::canonical::Dec::parse(v)
+        .map(|_| ())
+        .map_err(|e| abci::INVALID_REQUEST.wrap(format!("invalid {field} value {v:?}: {e}")))
+}
+
+/// Moves `amount` uallo from `addr` (bank SendCoins semantics).
+fn pay(state: &mut State, addr: &str, amount: u128) -> Result<(), AbciError> {
+    let Some(acc) = state.accounts.get_mut(addr) else {
+        return Err(abci::INSUFFICIENT_FUNDS.wrap(format!(
+            "spendable balance 0{DENOM} is smaller than {amount}{DENOM}"
+        )));
+    };
+    if acc.balance < amount {
+        return Err(abci::INSUFFICIENT_FUNDS.wrap(format!(
+            "spendable balance {}{DENOM} is smaller than {amount}{DENOM}",
+            acc.balance
+        )));
+    }
+    acc.balance -= amount;
+    Ok(())
+}
+
+fn response<M: Message>(type_url: &str, m: &M) -> (String, Vec<u8>) {
+    (type_url.to_string(), m.encode_to_vec())
+}
+
+/// The bundle's pubkey, or the chain's "invalid pubkey" (sdk 18).
+fn pubkey_bytes(hex_key: &str) -> Result<Vec<u8>, AbciError> {
+    crate::bundles::pubkey(hex_key).map_err(|_| abci::INVALID_REQUEST.wrap("invalid pubkey"))
+}
+
+fn topic_of(state: &State, id: u64) -> Result<&TopicState, AbciError> {
+    state
+        .topics
+        .get(&id)
+        .ok_or_else(|| abci::INVALID_TOPIC_ID.wrap(format!("topic {id} not found")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,6 @@
 pub mod call;
 pub mod clock;
 pub mod ledger;
-pub mod live_chain;
 pub mod ports;
 pub mod registration;
 pub mod reputer;

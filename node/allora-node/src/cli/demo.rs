@@ -19,7 +19,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::actors::{live_chain, supervisor};
+use crate::actors::supervisor;
+use crate::app;
 use crate::config;
 use crate::metrics::{self, Health, Metrics};
 use allora_devnet::{
@@ -401,7 +402,7 @@ async fn start_node(
     .context("creating the adapter runtime")?;
     let task = tokio::spawn(async move {
         let wiring = tokio::select! {
-            w = live_chain::connect(&plan, &metrics) => w,
+            w = app::connect(&plan, &metrics) => w,
             _ = stop.cancelled() => return,
         };
         match wiring {

@@ -257,28 +257,42 @@ pub async fn query_port(plan: &Plan) -> anyhow::Result<(Arc<dyn ChainPort>, Stri
     ))
 }
 
-/// Tx actor settings from the wallet section.
+/// Tx actor settings from the wallet section. The chain client has no defaults; the values
+/// the plan does not carry yet are spelled here (they were `TxConfig::new`'s and
+/// `FeePolicy::default()`'s) until the plan owns them.
 fn tx_config(plan: &Plan, chain_id: String) -> TxConfig {
     let w = &plan.wallet;
-    let mut cfg = TxConfig::new(chain_id);
-    cfg.gas_adjustment = w.gas_adjustment;
-    cfg.fixed_gas = match w.gas {
-        GasLimit::Auto => None,
-        GasLimit::Fixed(n) => Some(n),
+    let (dynamic, fallback_gas_price) = match w.gas_prices {
+        GasPrice::Fixed(p) => (false, p),
+        GasPrice::Auto => (true, 10.0),
     };
-    let mut fee = FeePolicy {
-        max_fee: w.max_fees,
-        ..FeePolicy::default()
-    };
-    if let GasPrice::Fixed(p) = w.gas_prices {
-        fee.dynamic = false;
-        fee.fallback_gas_price = p;
+    TxConfig {
+        chain_id,
+        fee: FeePolicy {
+            denom: "uallo".into(),
+            price_multiplier: 1.5,
+            fallback_gas_price,
+            dynamic,
+            max_fee: w.max_fees,
+        },
+        gas_adjustment: w.gas_adjustment,
+        fixed_gas: match w.gas {
+            GasLimit::Auto => None,
+            GasLimit::Fixed(n) => Some(n),
+        },
+        max_msgs_per_tx: 100,
+        max_gas_per_tx: 10_000_000,
+        batch_window: Duration::from_millis(200),
+        confirm_timeout: Duration::from_secs(30),
+        poll_interval: Duration::from_millis(500),
+        max_retries: w.max_retries,
+        retry_delay: w.retry_delay,
+        sequence_retry_delay: w.account_sequence_retry_delay,
+        resync_interval: Duration::from_secs(60),
+        default_timeout_blocks: 100,
+        memo: String::new(),
+        submit_tx: w.submit_tx,
     }
-    cfg.fee = fee;
-    cfg.max_retries = w.max_retries;
-    cfg.retry_delay = w.retry_delay;
-    cfg.sequence_retry_delay = w.account_sequence_retry_delay;
-    cfg
 }
 
 /// Connects to the chain described by the plan and builds the actors' wiring. Retries the

@@ -1,7 +1,7 @@
 //! Typed emissions v10 queries (params, topics, registration, stake, windows, nonces,
 //! network inferences). Each names its gRPC method path from the shared
 //! [`allora_protocol::methods`] table, so the `abci_query` fallback and the devnet's router
-//! cannot drift apart; transport, failover and fallback are [`super::transport`]'s.
+//! cannot drift apart; transport, failover and fallback are `transport`'s.
 
 use allora_protocol::methods;
 use allora_protocol::proto::emissions::v9::Params;

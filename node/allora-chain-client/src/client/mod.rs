@@ -6,8 +6,8 @@
 //! endpoints (`abci_query` by gRPC method path; `status` for chain id and height), so a
 //! gRPC outage alone does not blind the node.
 //!
-//! Split by concern: [`transport`] owns how a call reaches the chain (pool, timeout,
-//! failover, fallback); [`cosmos`] and [`emissions`] own what is asked and how the answer is
+//! Split by concern: `transport` owns how a call reaches the chain (pool, timeout,
+//! failover, fallback); `cosmos` and `emissions` own what is asked and how the answer is
 //! typed. Every method path comes from [`allora_protocol::methods`].
 
 mod cosmos;

@@ -1,7 +1,7 @@
 //! Transport of every query: the endpoint pool's order, a per-call timeout, failover on
 //! transport failures (with a forced re-dial of the failed endpoint), and the CometBFT
 //! `abci_query` / `status` fallback when no gRPC endpoint is reachable. The typed queries
-//! ([`super::cosmos`], [`super::emissions`]) only say which method to call.
+//! (`cosmos`, `emissions`) only say which method to call.
 
 use std::future::Future;
 

@@ -7,12 +7,14 @@
 mod devnet_client;
 #[path = "support/proxy.rs"]
 mod proxy;
+#[path = "support/tx_config.rs"]
+mod tx_config;
 
 use std::time::Duration;
 
 use allora_chain_client::keys::Wallet;
 use allora_chain_client::{
-    ChainClient, ChainError, Endpoints, FeePolicy, SubmitMeta, TxActor, TxConfig, TxError, TxHandle,
+    ChainClient, ChainError, Endpoints, SubmitMeta, TxActor, TxConfig, TxError, TxHandle,
 };
 use allora_devnet::{DevnetHandle, GenesisTopic};
 use allora_protocol as protocol;
@@ -38,16 +40,13 @@ fn endpoints(grpc: Vec<String>, devnet: &DevnetHandle) -> Endpoints {
 }
 
 fn tx_config() -> TxConfig {
-    let mut c = TxConfig::new(CHAIN_ID);
+    let mut c = tx_config::tx_config(CHAIN_ID);
     c.confirm_timeout = Duration::from_secs(15);
     c.poll_interval = Duration::from_millis(100);
     c.retry_delay = Duration::from_millis(200);
     c.sequence_retry_delay = Duration::from_millis(50);
     c.batch_window = Duration::from_millis(150);
-    c.fee = FeePolicy {
-        max_fee: 50_000_000,
-        ..FeePolicy::default()
-    };
+    c.fee.max_fee = 50_000_000;
     c
 }
 

@@ -5,12 +5,14 @@
 
 #[path = "support/devnet_client.rs"]
 mod devnet_client;
+#[path = "support/tx_config.rs"]
+mod tx_config;
 
 use std::time::Duration;
 
 use allora_chain_client::events::{WindowEventKind, subscribe};
 use allora_chain_client::keys::Wallet;
-use allora_chain_client::{ChainClient, Endpoints, SubmitMeta, TxActor, TxConfig};
+use allora_chain_client::{ChainClient, Endpoints, SubmitMeta, TxActor};
 use allora_protocol as protocol;
 use devnet_client::*;
 use futures::StreamExt;
@@ -30,7 +32,7 @@ async fn node_chain_stack_registers_and_submits_in_the_window() {
     let tx = TxActor::spawn(
         client.clone(),
         wallet.clone(),
-        TxConfig::new("devnet-test-1"),
+        tx_config::tx_config("devnet-test-1"),
     );
     let mut events = Box::pin(subscribe(vec![devnet.rpc_url()], vec![1]));
 

@@ -2,6 +2,10 @@
 //! tx actor should do: resync and retry, reprice, treat as done, give up on the nonce,
 //! switch endpoint, or report a rejection.
 //!
+//! This is the one place that reads the chain's text (e.g. "account sequence mismatch,
+//! expected N, got M", "message index: 2", "not found"): everything else decides on the
+//! typed result ([`ErrorClass`], [`crate::AbciFailure`], [`crate::ChainError`]).
+//!
 //! Codes are the Cosmos SDK's (`types/errors/errors.go`, codespace `sdk`) and the emissions
 //! module's (`x/emissions/types/errors.go`, codespace `emissions`); texts are matched too,
 //! because wrapped errors and some chains report only the message.
@@ -127,6 +131,20 @@ impl ErrorClass {
         }
         ErrorClass::Rejected
     }
+}
+
+impl ErrorClass {
+    /// Classifies a chain failure carried as data.
+    pub fn of(failure: &crate::AbciFailure) -> ErrorClass {
+        ErrorClass::classify(&failure.codespace, failure.code, &failure.log)
+    }
+}
+
+/// Whether a query's refusal means "no such thing" (account never funded, tx not in a block
+/// yet): gRPC `NotFound`, or the SDK's wording when a node maps it to another code, or a
+/// CometBFT JSON-RPC error (which has no code at all).
+pub fn is_not_found(code: tonic::Code, message: &str) -> bool {
+    code == tonic::Code::NotFound || message.contains("not found")
 }
 
 /// "account sequence mismatch, expected 12, got 11: incorrect account sequence" → 12.

@@ -1,7 +1,8 @@
 //! Gas and fee arithmetic: simulated gas × `gasAdjustment` (applied once), gas price from
 //! the feemarket (× a multiplier) or a static fallback, and the `maxFees` cap.
 //!
-//! Kept free of I/O so the rules are unit-tested exactly.
+//! Kept free of I/O so the rules are unit-tested exactly. [`FeePolicy`] has no defaults:
+//! the node's plan supplies every value.
 
 use thiserror::Error;
 
@@ -20,18 +21,6 @@ pub struct FeePolicy {
     pub dynamic: bool,
     /// Largest fee (denom units) one tx may pay (`maxFees`).
     pub max_fee: u128,
-}
-
-impl Default for FeePolicy {
-    fn default() -> Self {
-        FeePolicy {
-            denom: "uallo".into(),
-            price_multiplier: 1.5,
-            fallback_gas_price: 10.0,
-            dynamic: true,
-            max_fee: 5_000_000,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -137,6 +126,17 @@ impl FeePolicy {
 mod tests {
     use super::*;
 
+    /// A policy for the arithmetic tests; each test overrides what it checks.
+    fn policy() -> FeePolicy {
+        FeePolicy {
+            denom: "uallo".into(),
+            price_multiplier: 1.5,
+            fallback_gas_price: 10.0,
+            dynamic: true,
+            max_fee: 5_000_000,
+        }
+    }
+
     #[test]
     fn gas_adjustment_once() {
         assert_eq!(gas_limit(100_000, 1.5), 150_000);
@@ -166,7 +166,7 @@ mod tests {
         let p = FeePolicy {
             max_fee: 1_000_000,
             price_multiplier: 2.0,
-            ..Default::default()
+            ..policy()
         };
         // 100k gas × 4 × 2 = 800k, under the cap
         assert_eq!(p.fee(100_000, 4.0), Ok(800_000));
@@ -189,7 +189,7 @@ mod tests {
     fn static_fallback() {
         let p = FeePolicy {
             fallback_gas_price: 3.0,
-            ..Default::default()
+            ..policy()
         };
         assert_eq!(p.base_price(None), 3.0);
         assert_eq!(p.base_price(Some(7.0)), 7.0);
@@ -197,7 +197,7 @@ mod tests {
         let fixed = FeePolicy {
             dynamic: false,
             fallback_gas_price: 3.0,
-            ..Default::default()
+            ..policy()
         };
         assert_eq!(fixed.base_price(Some(7.0)), 3.0);
     }
@@ -206,7 +206,7 @@ mod tests {
     fn reprice_follows_required_and_respects_cap() {
         let p = FeePolicy {
             max_fee: 1_000_000,
-            ..Default::default()
+            ..policy()
         };
         // node said 200_000 for 100_000 gas → 2.0/gas, +10%
         let next = p.reprice(100_000, 1.0, Some(200_000)).unwrap();

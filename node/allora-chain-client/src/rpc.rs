@@ -10,7 +10,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
 use serde_json::{Value, json};
 
-use super::ChainError;
+use crate::ChainError;
+use crate::error::{AbciFailure, Transport, TransportFailure, TransportReason};
 
 /// JSON-RPC client over a list of CometBFT RPC URLs (tried in order).
 #[derive(Debug, Clone)]
@@ -79,19 +80,26 @@ impl RpcClient {
         params: Value,
     ) -> Result<(String, Result<Value, String>), ChainError> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let mut last = String::from("no RPC endpoint configured");
+        let mut last: Option<TransportFailure> = None;
+        let failed = |url: &str, e: reqwest::Error| TransportFailure {
+            transport: Transport::Rpc,
+            endpoint: url.to_owned(),
+            reason: TransportReason::Http(e.to_string()),
+        };
         for url in &self.urls {
             let resp = match self.http.post(url).json(&body).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last = format!("{url}: {e}");
+                    tracing::debug!(op, endpoint = %url, error = %e, "CometBFT RPC endpoint failed");
+                    last = Some(failed(url, e));
                     continue;
                 }
             };
             let v: Value = match resp.json().await {
                 Ok(v) => v,
                 Err(e) => {
-                    last = format!("{url}: {e}");
+                    tracing::debug!(op, endpoint = %url, error = %e, "CometBFT RPC answer is not JSON");
+                    last = Some(failed(url, e));
                     continue;
                 }
             };
@@ -108,7 +116,7 @@ impl RpcClient {
         Err(ChainError::Unreachable {
             op,
             tried: self.urls.len(),
-            last,
+            last: last.into_iter().collect(),
         })
     }
 
@@ -130,19 +138,23 @@ impl RpcClient {
             endpoint: url.clone(),
             code: tonic::Code::Unknown,
             message: format!("abci_query: {data}"),
+            abci: None,
         })?;
         let resp = &r["response"];
         let code = num(&resp["code"]);
         if code != 0 {
             let codespace = text(&resp["codespace"]);
+            let log = text(&resp["log"]);
             return Err(ChainError::Status {
                 op,
                 endpoint: url,
                 code: abci_to_grpc_code(&codespace, code),
-                message: format!(
-                    "{} (codespace {codespace:?}, code {code})",
-                    text(&resp["log"])
-                ),
+                message: log.clone(),
+                abci: Some(AbciFailure::new(
+                    codespace,
+                    u32::try_from(code).unwrap_or(u32::MAX),
+                    log,
+                )),
             });
         }
         match &resp["value"] {
@@ -216,7 +228,7 @@ impl RpcClient {
                     ..Default::default()
                 }))
             }
-            Err(data) if data.contains("not found") => Ok(None),
+            Err(data) if crate::errors::is_not_found(tonic::Code::Unknown, &data) => Ok(None),
             Err(data) => Err(ChainError::Decode(format!("tx: {data}"))),
         }
     }

@@ -1,0 +1,84 @@
+//! Transactions: SIGN_MODE_DIRECT signing and the per-wallet tx actor.
+//!
+//! One `TxActor` per wallet owns the account sequence (DESIGN.md, chain-client lessons):
+//! topics send it messages; it batches what is due into one tx (bounded by message count and
+//! gas), sets `timeout_height` from the earliest window end, simulates gas once and applies
+//! `gasAdjustment` once, prices gas from the feemarket (× multiplier, capped by `maxFees`,
+//! static fallback), broadcasts (sync), confirms by hash and answers every sender.
+//!
+//! Sequence rules: the local sequence only advances when CheckTx accepted the tx; a
+//! mismatch adopts the chain's "expected N"; the sequence is re-read periodically and after
+//! any doubt (timeouts, transport failures).
+//!
+//! One concern per file: [`sign`] (building and signing), `sequence` (tracking and
+//! resync), `fee_oracle` (gas limit and price), `broadcast` (broadcast, confirmation, lost
+//! answers), `batch` (the receive-and-batch loop and retries), `attempt` (one
+//! build → simulate → broadcast → confirm round and what each chain failure means),
+//! `dry_run`; [`TxChain`] is the chain as the actor sees it, so the state machine is tested
+//! against a fake.
+
+mod attempt;
+mod batch;
+mod broadcast;
+mod chain;
+mod config;
+mod dry_run;
+mod error;
+mod fee_oracle;
+mod handle;
+mod sequence;
+pub mod sign;
+#[cfg(test)]
+mod tests;
+
+pub use chain::TxChain;
+pub use config::TxConfig;
+pub use error::{AttemptFailure, TxError, TxErrorKind, Unfunded, WindowClosed};
+pub use handle::{SubmitMeta, TxHandle, TxOutcome};
+pub use sign::{PUBKEY_TYPE_URL, TxParams, build_signed_tx};
+
+use tokio::sync::mpsc;
+
+use crate::ChainClient;
+use crate::keys::Wallet;
+use fee_oracle::FeeOracle;
+use sequence::SequenceTracker;
+
+/// How many submissions may wait in a tx actor's queue before senders wait too.
+const QUEUE: usize = 1024;
+
+/// The per-wallet tx actor (see the module docs). `C` is the chain; production uses
+/// [`ChainClient`].
+pub struct TxActor<C = ChainClient> {
+    chain: C,
+    wallet: Wallet,
+    cfg: TxConfig,
+    sequence: SequenceTracker,
+    fees: FeeOracle,
+    /// Hash and timeout height of a broadcast whose answer was lost (transport error): it
+    /// may be in a mempool or a block already, so it is looked up before the batch is sent
+    /// again.
+    maybe_sent: Option<(String, u64)>,
+}
+
+impl<C: TxChain> TxActor<C> {
+    fn new(chain: C, wallet: Wallet, cfg: TxConfig) -> TxActor<C> {
+        TxActor {
+            chain,
+            wallet,
+            sequence: SequenceTracker::new(cfg.resync_interval),
+            cfg,
+            fees: FeeOracle::new(),
+            maybe_sent: None,
+        }
+    }
+
+    /// Starts the actor task for `wallet`.
+    pub fn spawn(chain: C, wallet: Wallet, cfg: TxConfig) -> TxHandle {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let address = wallet.address().to_owned();
+        let actor = TxActor::new(chain, wallet, cfg);
+        tokio::spawn(actor.run(rx));
+        TxHandle { tx, address }
+    }
+}

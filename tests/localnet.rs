@@ -250,10 +250,16 @@ async fn real_chain_includes_three_epochs_of_worker_and_reputer_payloads() {
               "groundTruthAdapter": adapter("http_source.wasm", &hosts, none(), 5000) }
         ]
     });
-    // Node B: the Go-style entrypoint (topic 1), smoothing_model (topic 2), a reputer with the
-    // wasm loss adapter (topic 2).
+    // Node B: the seed's wallet shape (`nodeRpc` only, no `nodeGrpcs`: every query, simulate
+    // and broadcast over CometBFT RPC); the Go-style entrypoint (topic 1), smoothing_model
+    // (topic 2), a reputer with the wasm loss adapter (topic 2).
+    let mut seed_wallet = net.wallet(2);
+    if let Some(w) = seed_wallet.as_object_mut() {
+        w.remove("nodeGrpcs");
+        w.remove("gasPrices");
+    }
     let node_b = json!({
-        "wallet": net.wallet(2),
+        "wallet": seed_wallet,
         "worker": [
             { "topicId": 1, "loopSeconds": 1, "inferenceEntrypointName": "api-worker-reputer",
               "parameters": { "InferenceEndpoint": url("inference/{Token}"), "Token": "ETH" } },

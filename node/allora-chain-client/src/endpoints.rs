@@ -105,10 +105,12 @@ pub struct GrpcPool {
 const PENALTY: Duration = Duration::from_secs(30);
 
 impl GrpcPool {
+    /// An empty pool is allowed when CometBFT RPC endpoints are configured (the Go node's
+    /// `nodeRpc`-only wallet): every query then goes over `abci_query`.
     pub fn new(cfg: &Endpoints) -> Result<GrpcPool, ChainError> {
-        if cfg.grpc.is_empty() {
+        if cfg.grpc.is_empty() && cfg.rpc.is_empty() {
             return Err(ChainError::Config(
-                "no gRPC endpoint configured; set wallet.nodeGrpcs (e.g. [\"http://127.0.0.1:9090\"])"
+                "no chain endpoint configured; set wallet.nodeRpc or wallet.nodeGrpcs (e.g. [\"http://127.0.0.1:9090\"])"
                     .into(),
             ));
         }
@@ -306,6 +308,12 @@ mod tests {
     #[test]
     fn config_errors() {
         assert!(GrpcPool::new(&Endpoints::new(vec![], vec![])).is_err());
+        // The seed's wallet shape: `nodeRpc` only is a valid (RPC-only) configuration.
+        let rpc_only = GrpcPool::new(&Endpoints::new(
+            vec![],
+            vec!["http://127.0.0.1:26657".into()],
+        ));
+        assert_eq!(rpc_only.map(|p| p.len()).ok(), Some(0));
         assert!(GrpcPool::new(&Endpoints::new(vec!["http://bad host:1".into()], vec![])).is_err());
     }
 

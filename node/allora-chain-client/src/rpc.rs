@@ -18,7 +18,22 @@ use crate::error::{AbciFailure, Transport, TransportFailure, TransportReason};
 pub struct RpcClient {
     urls: Vec<String>,
     http: reqwest::Client,
+    /// No gRPC endpoint is configured: RPC is the primary transport, not a fallback, so
+    /// answering over it is not worth a warning.
+    primary: bool,
 }
+
+/// A warning when RPC stands in for unreachable gRPC; debug when it is the only transport.
+macro_rules! fallback_log {
+    ($primary:expr, $($arg:tt)+) => {
+        if $primary {
+            tracing::debug!($($arg)+);
+        } else {
+            tracing::warn!($($arg)+);
+        }
+    };
+}
+pub(crate) use fallback_log;
 
 fn http_url(u: &str) -> String {
     let u = u.trim().trim_end_matches('/');
@@ -54,7 +69,18 @@ impl RpcClient {
                 .timeout(timeout)
                 .build()
                 .unwrap_or_default(),
+            primary: false,
         }
+    }
+
+    /// Marks RPC as the only transport (no gRPC endpoint configured).
+    pub fn primary(mut self, primary: bool) -> RpcClient {
+        self.primary = primary;
+        self
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.primary
     }
 
     pub fn is_empty(&self) -> bool {
@@ -132,7 +158,7 @@ impl RpcClient {
         let params =
             json!({"path": path, "data": hex::encode(request), "height": "0", "prove": false});
         let (url, r) = self.call_at(op, "abci_query", params).await?;
-        tracing::warn!(op, endpoint = %url, path, "gRPC unreachable; query answered over CometBFT abci_query");
+        fallback_log!(self.primary, op, endpoint = %url, path, "gRPC unreachable; query answered over CometBFT abci_query");
         let r = r.map_err(|data| ChainError::Status {
             op,
             endpoint: url.clone(),
@@ -171,7 +197,7 @@ impl RpcClient {
     /// `status`: the node's chain id and latest block height.
     pub async fn status(&self, op: &'static str) -> Result<(String, i64), ChainError> {
         let (url, r) = self.call_at(op, "status", json!({})).await?;
-        tracing::warn!(op, endpoint = %url, "gRPC unreachable; answered over CometBFT status");
+        fallback_log!(self.primary, op, endpoint = %url, "gRPC unreachable; answered over CometBFT status");
         let r = r.map_err(|data| ChainError::Decode(format!("{op}: status from {url}: {data}")))?;
         let network = text(&r["node_info"]["network"]);
         if network.is_empty() {

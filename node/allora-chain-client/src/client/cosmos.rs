@@ -158,7 +158,7 @@ impl ChainClient {
     pub async fn broadcast(&self, tx_bytes: Vec<u8>) -> Result<TxResponse, ChainError> {
         match self.broadcast_grpc(tx_bytes.clone()).await {
             Err(e) if e.is_transport() && !self.rpc.is_empty() => {
-                tracing::warn!(error = %e, "gRPC broadcast failed everywhere; using CometBFT RPC broadcast_tx_sync");
+                crate::rpc::fallback_log!(self.rpc.is_primary(), error = %e, "gRPC broadcast failed everywhere; using CometBFT RPC broadcast_tx_sync");
                 self.rpc
                     .broadcast_tx_sync(&tx_bytes)
                     .await

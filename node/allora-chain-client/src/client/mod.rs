@@ -56,7 +56,8 @@ impl ChainClient {
         }
         Ok(ChainClient {
             pool: GrpcPool::new(&endpoints)?,
-            rpc: RpcClient::new(&endpoints.rpc, endpoints.call_timeout),
+            rpc: RpcClient::new(&endpoints.rpc, endpoints.call_timeout)
+                .primary(endpoints.grpc.is_empty()),
             endpoints,
         })
     }

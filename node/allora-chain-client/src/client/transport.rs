@@ -25,6 +25,14 @@ impl ChainClient {
     {
         // The last failure only: the error names the most recent reason, not every retry.
         let mut last: Option<TransportFailure> = None;
+        if self.pool.len() == 0 {
+            // RPC-only configuration: straight to the caller's CometBFT fallback, no backoff.
+            return Err(ChainError::Unreachable {
+                op,
+                tried: 0,
+                last: Vec::new(),
+            });
+        }
         // Two rounds: a blip that hits every endpoint once (restart, brief overload) is
         // absorbed; a persistent outage is reported after a bounded time.
         for round in 0..2 {

@@ -100,12 +100,12 @@ async fn websocket_delivers_window_and_tx_events() {
         .find(|e| attr(e, "topic_id") == Some(json!("\"1\"")))
         .expect("topic 1 event");
     assert_eq!(attr(t1, "nonce_block_height"), Some(json!("\"8\"")));
-    assert_eq!(attr(t1, "window_end_block"), Some(json!("\"11\"")));
+    assert_eq!(attr(t1, "window_end_block"), Some(json!("\"12\"")));
     assert_eq!(
         ev["result"]["events"]["emissions.v10.EventWorkerSubmissionWindowOpened.topic_id"],
         json!(["\"1\"", "\"2\""])
     );
-    // The window closes at the end of block 11.
+    // The window closes at the end of block 12 (8 + window 4, inclusive).
     let q_closed = "tm.event='NewBlockEvents' AND emissions.v10.EventWorkerSubmissionWindowClosed.topic_id='\"1\"'";
     let ack = ws_call(
         &mut ws,
@@ -123,7 +123,7 @@ async fn websocket_delivers_window_and_tx_events() {
     );
     let ev = next_json(&mut ws).await;
     assert_eq!(ev["id"], 43, "{ev}");
-    assert_eq!(ev["result"]["data"]["value"]["height"], "11");
+    assert_eq!(ev["result"]["data"]["value"]["height"], "12");
 
     // Tx events: subscribe by sender, send a tx, see it with its hash.
     let c = Client::connect(&devnet).await;

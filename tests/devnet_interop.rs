@@ -73,7 +73,7 @@ async fn node_chain_stack_registers_and_submits_in_the_window() {
             opened.nonce_block_height,
             opened.window_end_block
         ),
-        (1, 8, Some(11))
+        (1, 8, Some(12))
     );
 
     let bundle =

@@ -111,7 +111,7 @@ async fn worker_payload_rules_and_network_inferences() {
     assert!(status.is_open && status.is_registered && status.is_whitelisted);
     assert_eq!(
         (status.window_start_block, status.window_end_block),
-        (NONCE, NONCE + 4)
+        (NONCE, NONCE + 5)
     );
 
     // Same block: unregistered actor; non-canonical decimal signed as sent ("0.0000001" is

@@ -109,6 +109,9 @@ pub const UNFULFILLED_NONCE_NOT_FOUND: Registered = emissions(75, "unfulfilled n
 pub const NO_VALID_FORECAST_ELEMENTS: Registered = emissions(77, "no valid forecast elements");
 pub const CANT_UPDATE_EMA_TWICE: Registered =
     emissions(78, "cannot update EMA more than once per window");
-/// Whitelist rejection. The v10 code is not visible in our sources (reference §H); the
-/// message matches the string the Go node classifies ("not permitted to submit payload").
-pub const NOT_PERMITTED: Registered = emissions(82, "not permitted to submit payload");
+/// Whitelist rejections, as registered in allora-chain v0.17.0 `x/emissions/types/errors.go`
+/// (82 there is "not permitted to create topic").
+pub const NOT_PERMITTED_WORKER: Registered =
+    emissions(83, "not permitted to submit worker payload");
+pub const NOT_PERMITTED_REPUTER: Registered =
+    emissions(84, "not permitted to submit reputer payload");

@@ -1,10 +1,12 @@
 //! Nonce and window lifecycle, run at the end of every block (reference §D):
 //! * epoch tick at `next_churn`: worker nonce N = height opens; txs are accepted in
-//!   `N ≤ h ≤ N + worker_submission_window − 1` (the `window_end_block` we report);
+//!   `N ≤ h ≤ N + worker_submission_window` (the `window_end_block` we report, inclusive, as
+//!   on allorad v0.17.0);
 //! * at the end of that last block the worker nonce is fulfilled, network inferences are
 //!   computed and — if anyone submitted — reputer nonce N is added;
 //! * the reputer window opens for txs at `N + lag` (event emitted at the end of the block
-//!   before) and closes after `N + 2·lag` (inclusive), when the reputer nonce is fulfilled.
+//!   before) and closes after `N + lag + extra + epoch_length` (inclusive; `extra` rounds the
+//!   lag up to an epoch, as on allorad v0.17.0), when the reputer nonce is fulfilled.
 //!
 //! "Open" in queries means "a tx landing in the next block would be inside the window".
 
@@ -31,6 +33,7 @@ pub fn end_block(state: &mut State, height: i64) -> Vec<Event> {
             .copied()
             .filter(|n| t.worker_window_end(*n) <= height)
             .collect();
+        let mut added = Vec::new();
         for n in closing {
             t.worker_nonces.retain(|x| *x != n);
             out.push(events::window_closed(events::WORKER_CLOSED, id, n));
@@ -47,14 +50,16 @@ pub fn end_block(state: &mut State, height: i64) -> Vec<Event> {
                     .insert(n, network::compute(&t.topic, n, &payloads));
                 t.reputer_nonces.insert(0, n);
                 t.reputer_nonces.truncate(max_r);
+                added.push(n);
             }
         }
         // Reputer windows: open for the next block, or closed after this one.
         let mut closed = Vec::new();
         for n in t.reputer_nonces.clone() {
             let (start, end) = t.reputer_window(n);
-            // lag ≥ window, so the nonce (added at N + window − 1) exists by now.
-            if start - 1 == height {
+            // The nonce is added at the end of N + window; when lag = window that is already
+            // inside its reputer window, so the opened event goes out with the nonce.
+            if start - 1 == height || (added.contains(&n) && start - 1 < height) {
                 out.push(events::window_opened(events::REPUTER_OPENED, id, n, end));
             }
             if end <= height {
@@ -199,7 +204,7 @@ mod tests {
         g.topics[0].worker_submission_window = 3;
         let mut s = State::from_genesis("t", &g).expect("state");
         let mut log = Vec::new();
-        for h in 1..=12 {
+        for h in 1..=13 {
             s.height = h;
             for e in kinds(&end_block(&mut s, h)) {
                 log.push((h, e.0, e.1));
@@ -207,9 +212,9 @@ mod tests {
         }
         let expected = [
             (5, "EventWorkerSubmissionWindowOpened", "\"5\""),
-            (7, "EventWorkerSubmissionWindowClosed", "\"5\""),
+            (8, "EventWorkerSubmissionWindowClosed", "\"5\""),
             (10, "EventWorkerSubmissionWindowOpened", "\"10\""),
-            (12, "EventWorkerSubmissionWindowClosed", "\"10\""),
+            (13, "EventWorkerSubmissionWindowClosed", "\"10\""),
         ];
         let got: Vec<(i64, &str, &str)> = log
             .iter()
@@ -273,7 +278,7 @@ mod tests {
             got,
             [
                 (5, "EventWorkerSubmissionWindowOpened"),
-                (7, "EventWorkerSubmissionWindowClosed"),
+                (8, "EventWorkerSubmissionWindowClosed"),
                 (9, "EventReputerSubmissionWindowOpened"),
                 (15, "EventReputerSubmissionWindowClosed"),
             ]
@@ -283,5 +288,57 @@ mod tests {
             "4.0"
         );
         assert!(s.topics[&1].reputer_nonces.is_empty());
+    }
+
+    /// With `worker_submission_window = ground_truth_lag` the reputer nonce is added inside its
+    /// own window (at the end of `N + window`); its opened event goes out with it.
+    #[test]
+    fn reputer_window_opened_when_the_window_equals_the_lag() {
+        let mut g = Genesis::default_devnet();
+        g.topics.truncate(1);
+        g.topics[0].epoch_length = 5;
+        g.topics[0].ground_truth_lag = 5;
+        g.topics[0].worker_submission_window = 5;
+        let mut s = State::from_genesis("t", &g).expect("state");
+        let mut log = Vec::new();
+        for h in 1..=10 {
+            s.height = h;
+            if h == 6 {
+                let b = v10::InputWorkerDataBundle {
+                    worker: "w".into(),
+                    topic_id: 1,
+                    inference_forecasts_bundle: Some(v10::InputInferenceForecastBundle {
+                        inference: Some(v10::InputInference {
+                            topic_id: 1,
+                            block_height: 5,
+                            inferer: "w".into(),
+                            value: "4".into(),
+                            ..Default::default()
+                        }),
+                        forecast: None,
+                    }),
+                    ..Default::default()
+                };
+                let t = s.topics.get_mut(&1).expect("topic");
+                t.worker_payloads
+                    .entry(5)
+                    .or_default()
+                    .insert("w".into(), b);
+            }
+            for e in kinds(&end_block(&mut s, h)) {
+                if e.1 == "\"5\"" {
+                    log.push((h, e.0));
+                }
+            }
+        }
+        let got: Vec<(i64, &str)> = log.iter().map(|(h, k)| (*h, k.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (5, "EventWorkerSubmissionWindowOpened"),
+                (10, "EventWorkerSubmissionWindowClosed"),
+                (10, "EventReputerSubmissionWindowOpened"),
+            ]
+        );
     }
 }

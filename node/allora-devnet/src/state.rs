@@ -140,15 +140,21 @@ impl TopicState {
         self.stake.values().sum()
     }
 
-    /// The last block at which a worker tx for nonce `n` is accepted (N ≤ h < N + window).
+    /// The last block at which a worker tx for nonce `n` is accepted: `N ≤ h ≤ N + window`,
+    /// inclusive, as allorad v0.17.0 (`keeper/window_boundaries.go`, the window-opened event's
+    /// `window_end_block` and the window-status query all say `N + window`).
     pub fn worker_window_end(&self, n: i64) -> i64 {
-        n + self.topic.worker_submission_window - 1
+        n + self.topic.worker_submission_window
     }
 
-    /// First and last block accepting a reputer tx for nonce `n` (N+lag ≤ h ≤ N+2·lag).
+    /// First and last block accepting a reputer tx for nonce `n`, as allorad v0.17.0
+    /// (`keeper/window_boundaries.go`): `N + lag ≤ h ≤ N + lag + extra + epoch_length` with
+    /// `extra = (epoch − lag mod epoch) mod epoch` (so `N + 2·lag` when `lag = epoch_length`).
     pub fn reputer_window(&self, n: i64) -> (i64, i64) {
         let lag = self.topic.ground_truth_lag;
-        (n + lag, n + 2 * lag)
+        let epoch = self.topic.epoch_length.max(1);
+        let extra = (epoch - lag % epoch) % epoch;
+        (n + lag, n + lag + extra + epoch)
     }
 }
 

@@ -106,7 +106,7 @@ pub(super) fn insert_reputer_payload(
         )));
     }
     if !topic.can_submit_reputer(&vb.reputer) {
-        return Err(abci::NOT_PERMITTED.wrap(format!(
+        return Err(abci::NOT_PERMITTED_REPUTER.wrap(format!(
             "reputer {} is not whitelisted in topic {}",
             vb.reputer, vb.topic_id
         )));

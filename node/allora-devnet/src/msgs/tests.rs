@@ -165,7 +165,7 @@ fn whitelists_and_labels_are_enforced() {
     s.topics.get_mut(&1).expect("topic").worker_whitelist = Some(Default::default());
     assert_eq!(
         code(run(&mut s, &k, bundle(&k, &[("y", "1")], None))),
-        ("emissions", 82)
+        ("emissions", 83)
     );
     let t = s.topics.get_mut(&1).expect("topic");
     t.worker_whitelist = Some([k.addr.clone()].into_iter().collect());

@@ -137,7 +137,7 @@ pub(super) fn insert_worker_payload(
         )));
     }
     if !topic.can_submit_worker(&b.worker) {
-        return Err(abci::NOT_PERMITTED.wrap(format!(
+        return Err(abci::NOT_PERMITTED_WORKER.wrap(format!(
             "worker {} is not whitelisted in topic {}",
             b.worker, b.topic_id
         )));

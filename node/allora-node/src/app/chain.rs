@@ -36,6 +36,27 @@ fn amount(field: &str, s: &str) -> Result<u128, QueryError> {
     })
 }
 
+/// Last block accepting a worker payload for nonce `n`: `N ≤ h ≤ N + worker_submission_window`,
+/// inclusive (allorad v0.17.0 `keeper/window_boundaries.go`; its window-status query and
+/// window-opened event report the same end).
+fn worker_window_end(t: &TopicInfo, n: i64) -> Option<i64> {
+    (t.worker_submission_window > 0).then(|| n.saturating_add(t.worker_submission_window))
+}
+
+/// Last block accepting a reputer payload for nonce `n` on allorad v0.17.0:
+/// `N + lag ≤ h ≤ N + lag + extra + epoch_length`, `extra = (epoch − lag mod epoch) mod epoch`.
+fn reputer_window_end(t: &TopicInfo, n: i64) -> Option<i64> {
+    if t.ground_truth_lag <= 0 || t.epoch_length <= 0 {
+        return None;
+    }
+    let extra = (t.epoch_length - t.ground_truth_lag % t.epoch_length) % t.epoch_length;
+    Some(
+        n.saturating_add(t.ground_truth_lag)
+            .saturating_add(extra)
+            .saturating_add(t.epoch_length),
+    )
+}
+
 /// [`ChainPort`] over the gRPC query client. Topic facts are cached (they do not change
 /// between epochs) to turn open-window nonces into window end blocks without extra queries.
 pub struct LiveChain {
@@ -138,13 +159,11 @@ impl ChainPort for LiveChain {
             .await
             .map_err(query_error)?;
         let t = self.cached_topic(topic_id).await?;
-        // Worker window: N ≤ h ≤ N + worker_submission_window − 1 (reference §C.4 #11).
         Ok(nonces
             .into_iter()
             .map(|n| OpenWindow {
                 nonce: n,
-                end_block: (t.worker_submission_window > 0)
-                    .then(|| n + t.worker_submission_window - 1),
+                end_block: worker_window_end(&t, n),
             })
             .collect())
     }
@@ -156,12 +175,11 @@ impl ChainPort for LiveChain {
             .await
             .map_err(query_error)?;
         let t = self.cached_topic(topic_id).await?;
-        // Reputer window: N + lag ≤ h ≤ N + 2·lag (reference §C.4 reputer #9).
         Ok(nonces
             .into_iter()
             .map(|n| OpenWindow {
                 nonce: n,
-                end_block: (t.ground_truth_lag > 0).then(|| n + 2 * t.ground_truth_lag),
+                end_block: reputer_window_end(&t, n),
             })
             .collect())
     }
@@ -187,5 +205,32 @@ impl ChainPort for LiveChain {
             .network_inferences
             .map(|b| b.inferer_values.into_iter().map(|w| w.worker).collect())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(epoch: i64, lag: i64, window: i64) -> TopicInfo {
+        TopicInfo {
+            id: 1,
+            epoch_length: epoch,
+            ground_truth_lag: lag,
+            worker_submission_window: window,
+            loss_method: "mse".into(),
+        }
+    }
+
+    /// The ends allorad v0.17.0 reports: a 6-block window opened at 19 ends at 25; the
+    /// reputer window ends one epoch after the ground truth, rounded up to an epoch boundary.
+    #[test]
+    fn window_ends_follow_allorad_v0_17() {
+        assert_eq!(worker_window_end(&topic(12, 12, 6), 19), Some(25));
+        assert_eq!(worker_window_end(&topic(12, 12, 0), 19), None);
+        assert_eq!(reputer_window_end(&topic(12, 12, 6), 56), Some(80));
+        assert_eq!(reputer_window_end(&topic(10, 20, 5), 100), Some(130));
+        assert_eq!(reputer_window_end(&topic(10, 15, 5), 100), Some(130));
+        assert_eq!(reputer_window_end(&topic(10, 0, 5), 100), None);
     }
 }

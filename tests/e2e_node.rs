@@ -390,3 +390,51 @@ async fn go_node_config_runs_unchanged() {
     assert_eq!(dn.stake(1, &me), 10000);
     dn.shutdown().await;
 }
+
+/// The seed's wallet shape — `nodeRpc` only, no `nodeGrpcs` — passes `config validate` and
+/// runs: every query, simulate and broadcast goes over CometBFT RPC, and payloads land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_wallet_with_only_node_rpc_submits() {
+    let dn = devnet(vec![topic(1, EPOCH, WINDOW)]).await;
+    let src = source().await;
+    let host = src.addr;
+    let me = address_of(3);
+    let config = json!({
+        "wallet": {
+            "addressKeyName": "worker-seed",
+            "addressRestoreMnemonic": allora_devnet::TEST_MNEMONICS[3],
+            "alloraHomeDir": "",
+            "gas": "auto",
+            "gasAdjustment": 1.5,
+            "nodeRpc": dn.rpc_url(),
+            "maxRetries": 1,
+            "retryDelay": 1,
+            "accountSequenceRetryDelay": 1,
+            "submitTx": true,
+            "chainId": dn.chain_id()
+        },
+        "worker": [{
+            "topicId": 1,
+            "inferenceEntrypointName": "api-worker-reputer",
+            "loopSeconds": 1,
+            "parameters": { "InferenceEndpoint": format!("http://{host}/inference/{{Token}}"), "Token": "ETH" }
+        }]
+    });
+    let node = NodeProc::start(&config, None);
+    wait_for(
+        "a worker payload from a nodeRpc-only wallet",
+        Duration::from_secs(60),
+        || {
+            let h = dn.height();
+            let ok = !worker_nonces_with_payload(&dn, 1, &me, h, EPOCH).is_empty();
+            async move { ok.then_some(()) }
+        },
+    )
+    .await;
+    assert!(
+        !node.log_text().contains("no gRPC endpoint configured"),
+        "{}",
+        node.log_text()
+    );
+    dn.shutdown().await;
+}

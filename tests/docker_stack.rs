@@ -117,7 +117,11 @@ async fn payloads_in_blocks(rpc: &str, sender: &str, from: i64, to: i64) -> Vec<
                 .await
                 .unwrap_or_default();
             let code = result["result"]["tx_result"]["code"].as_i64().unwrap_or(-1);
-            out.extend(found.into_iter().map(|(role, topic)| Payload { role, topic, code }));
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|(role, topic)| Payload { role, topic, code }),
+            );
         }
     }
     out
@@ -128,9 +132,10 @@ async fn payloads_in_blocks(rpc: &str, sender: &str, from: i64, to: i64) -> Vec<
 async fn worker_and_reputer_payloads_from_the_container_are_included_on_the_devnet() {
     let rpc = env_url("ALLORA_DOCKER_RPC");
     let me = node_address();
-    let want: BTreeSet<(&str, u64)> = [("worker", 1), ("worker", 2), ("reputer", 1), ("reputer", 2)]
-        .into_iter()
-        .collect();
+    let want: BTreeSet<(&str, u64)> =
+        [("worker", 1), ("worker", 2), ("reputer", 1), ("reputer", 2)]
+            .into_iter()
+            .collect();
     let timeout = Duration::from_secs(240);
     let start = Instant::now();
     // Every block is read once, as the chain grows.
@@ -181,7 +186,9 @@ async fn prometheus_scrapes_the_node_container() {
             let up = up.clone();
             async move {
                 let r = get_json(&up).await.ok_or("prometheus not answering")?;
-                let v = r["data"]["result"][0]["value"][1].as_str().map(str::to_string);
+                let v = r["data"]["result"][0]["value"][1]
+                    .as_str()
+                    .map(str::to_string);
                 (v.as_deref() == Some("1"))
                     .then_some(())
                     .ok_or_else(|| format!("{r}"))
@@ -245,10 +252,11 @@ async fn every_grafana_query_names_a_metric_the_live_node_exports() {
                     .await
                     .map_err(|e| e.to_string())?;
                 let ready = t.lines().any(|l| {
-                    l.starts_with("allora_reputer_chain_submission_count{")
-                        && !l.ends_with(" 0")
+                    l.starts_with("allora_reputer_chain_submission_count{") && !l.ends_with(" 0")
                 }) && t.contains("allora_submission_latency_seconds_bucket");
-                ready.then_some(t.clone()).ok_or(format!("{} bytes", t.len()))
+                ready
+                    .then_some(t.clone())
+                    .ok_or(format!("{} bytes", t.len()))
             }
         },
     )

@@ -11,9 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use allora_devnet::{
-    Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, TEST_MNEMONICS,
-};
+use allora_devnet::{Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, TEST_MNEMONICS};
 use harness::*;
 use serde_json::json;
 
@@ -98,7 +96,10 @@ async fn assert_payloads_included_from(dn: &DevnetHandle, node: &NodeProc, addr:
     let h = dn.height();
     for n in (1..=h / EPOCH).map(|k| k * EPOCH) {
         for b in dn.worker_payloads(1, n) {
-            assert_eq!(b.worker, addr, "worker payload for nonce {n} from another key");
+            assert_eq!(
+                b.worker, addr,
+                "worker payload for nonce {n} from another key"
+            );
         }
     }
     assert!(dn.is_worker_registered(1, addr) && dn.is_reputer_registered(1, addr));
@@ -214,7 +215,10 @@ async fn run_signs_with_the_mnemonic_from_the_environment() {
     let node = NodeProc::start_with(
         &config(&dn, &src, wallet),
         None,
-        &[("ALLORA_OFFCHAIN_NODE_MNEMONIC", TEST_MNEMONICS[4].to_string())],
+        &[(
+            "ALLORA_OFFCHAIN_NODE_MNEMONIC",
+            TEST_MNEMONICS[4].to_string(),
+        )],
     );
     let addr = address_of(4);
     assert_payloads_included_from(&dn, &node, &addr).await;

@@ -155,9 +155,11 @@ fn one_pod_per_wallet_and_never_two_pods_with_one_key() {
         config["mountPath"].as_str()
     );
     // No Secret with key material is part of the base (it is created out of band).
-    for sec in of_kind(&all, "Secret") {
-        panic!("the base must not ship a Secret: {sec:?}");
-    }
+    let secrets = of_kind(&all, "Secret");
+    assert!(
+        secrets.is_empty(),
+        "the base must not ship a Secret: {secrets:?}"
+    );
 }
 
 #[test]
@@ -186,7 +188,11 @@ fn every_wallet_config_loads_with_the_real_node_and_uses_the_mounted_key_file() 
             .unwrap_or_else(|| panic!("replica {n} has no {file} in the ConfigMap"));
         let mut cfg: serde_json::Value = serde_json::from_str(text).expect("config JSON");
         let w = &cfg["wallet"];
-        assert_eq!(w["mnemonicFile"].as_str(), Some(key_path.as_str()), "{file}");
+        assert_eq!(
+            w["mnemonicFile"].as_str(),
+            Some(key_path.as_str()),
+            "{file}"
+        );
         assert!(
             w["addressRestoreMnemonic"]
                 .as_str()
@@ -210,8 +216,11 @@ fn every_wallet_config_loads_with_the_real_node_and_uses_the_mounted_key_file() 
 
         // The real loader, in a directory laid out like the pod's /app.
         let dir = tempfile::tempdir().expect("tempdir");
-        std::os::unix::fs::symlink(repo().join("adapters-wasm"), dir.path().join("adapters-wasm"))
-            .expect("symlink adapters");
+        std::os::unix::fs::symlink(
+            repo().join("adapters-wasm"),
+            dir.path().join("adapters-wasm"),
+        )
+        .expect("symlink adapters");
         let mnemonic = dir.path().join("mnemonic");
         std::fs::write(&mnemonic, allora_devnet::TEST_MNEMONICS[0]).expect("write mnemonic");
         cfg["wallet"]["mnemonicFile"] = serde_json::json!(mnemonic);
@@ -224,10 +233,8 @@ fn every_wallet_config_loads_with_the_real_node_and_uses_the_mounted_key_file() 
             .strip_prefix(app_dir)
             .expect("adapters dir under the config dir");
         cfg["node"]["adaptersDir"] = serde_json::json!(dir.path().join(rel));
-        let plan =
-            allora_node::config::load_str(&cfg.to_string(), &file, dir.path()).unwrap_or_else(
-                |e| panic!("{file} does not load with the node's config code: {e}"),
-            );
+        let plan = allora_node::config::load_str(&cfg.to_string(), &file, dir.path())
+            .unwrap_or_else(|e| panic!("{file} does not load with the node's config code: {e}"));
         assert_eq!(u64::from(plan.node.metrics_addr.port()), container_port);
     }
 }

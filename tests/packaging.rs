@@ -981,7 +981,11 @@ fn compose_devnet_override_wires_the_node_to_the_devnet_with_a_key_file() {
         w["mnemonicFile"].as_str(),
         Some(format!("/run/secrets/{}", secret[0]).as_str())
     );
-    assert!(w["addressRestoreMnemonic"].as_str().is_none_or(str::is_empty));
+    assert!(
+        w["addressRestoreMnemonic"]
+            .as_str()
+            .is_none_or(str::is_empty)
+    );
     assert_eq!(
         w["nodeGrpcs"][0].as_str(),
         Some(format!("http://devnet:{grpc_port}").as_str())
@@ -994,8 +998,11 @@ fn compose_devnet_override_wires_the_node_to_the_devnet_with_a_key_file() {
 
     // The real loader accepts it (key file and adapters laid out as in the container).
     let dir = tempfile::tempdir().expect("tempdir");
-    std::os::unix::fs::symlink(repo().join("adapters-wasm"), dir.path().join("adapters-wasm"))
-        .expect("symlink");
+    std::os::unix::fs::symlink(
+        repo().join("adapters-wasm"),
+        dir.path().join("adapters-wasm"),
+    )
+    .expect("symlink");
     let key = dir.path().join("mnemonic");
     std::fs::write(&key, mnemonic).expect("key file");
     cfg["wallet"]["mnemonicFile"] = Json::String(key.to_string_lossy().into_owned());
@@ -1395,7 +1402,10 @@ fn init_config_creates_the_key_in_data_once_and_prints_the_address() {
     assert!(pw.len() >= 24 && pw != "admin", "weak or missing password");
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&env_file).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(&env_file)
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, ".env is readable by others: {mode:o}");
     }
 

@@ -343,3 +343,60 @@ fn monitoring_and_network_policy_select_the_node_pods() {
         .collect();
     assert_eq!(ingress_ports, vec![port], "only the metrics port is open");
 }
+
+/// Loads a pod's config with the node's real config code, laid out as in the pod: the key file
+/// and the image's adapters dir (`$ALLORA_NODE_ADAPTERS_DIR`, given here as node.adaptersDir).
+fn load_like_the_pod(name: &str, text: &str) -> allora_node::config::Plan {
+    let mut cfg: serde_json::Value = serde_json::from_str(text).expect("config JSON");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(repo().join("adapters-wasm"), dir.path().join("adapters-wasm"))
+        .expect("symlink adapters");
+    let mnemonic = dir.path().join("mnemonic");
+    std::fs::write(&mnemonic, allora_devnet::TEST_MNEMONICS[0]).expect("write mnemonic");
+    cfg["wallet"]["mnemonicFile"] = serde_json::json!(mnemonic);
+    cfg["node"]["adaptersDir"] = serde_json::json!(dir.path().join("adapters-wasm/dist"));
+    allora_node::config::load_str(&cfg.to_string(), name, dir.path())
+        .unwrap_or_else(|e| panic!("{name} does not load with the node's config code: {e}"))
+}
+
+/// The example overlays: every wallet config loads, and each (role, topic) belongs to one
+/// wallet only (one tx actor per wallet; a topic is not worked twice by accident).
+#[test]
+fn example_overlays_shard_topics_over_wallets_with_valid_configs() {
+    let mut overlays = 0;
+    for entry in std::fs::read_dir(repo().join("deploy/kubernetes/examples")).expect("examples") {
+        let path = entry.expect("entry").path().join("configs.yaml");
+        if !path.is_file() {
+            continue;
+        }
+        overlays += 1;
+        let cm: Yaml =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("read")).expect("yaml");
+        let mut owner: BTreeMap<(String, u64), String> = BTreeMap::new();
+        for (k, v) in cm["data"].as_mapping().expect("data") {
+            let name = s(k).to_string();
+            let plan = load_like_the_pod(&name, s(v));
+            assert!(matches!(
+                plan.wallet.key,
+                allora_node::config::KeySource::MnemonicFile(_)
+            ));
+            let cfg: serde_json::Value = serde_json::from_str(s(v)).expect("json");
+            assert_eq!(
+                cfg["wallet"]["mnemonicFile"].as_str(),
+                Some("/var/run/allora/mnemonic")
+            );
+            for role in ["worker", "reputer"] {
+                for t in cfg[role].as_array().into_iter().flatten() {
+                    let topic = t["topicId"].as_u64().expect("topicId");
+                    if let Some(prev) = owner.insert((role.to_string(), topic), name.clone()) {
+                        panic!(
+                            "{}: {role} topic {topic} in both {prev} and {name}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(overlays > 0, "no example overlay with configs.yaml");
+}

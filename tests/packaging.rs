@@ -390,7 +390,7 @@ fn dockerfile_copies_only_existing_unignored_paths_and_everything_cargo_needs() 
         assert!(copied_dirs.contains(member), "{member} must be copied");
     }
     // Secrets and local state never enter the build context.
-    for secret in ["config.json", "data", ".env", "target"] {
+    for secret in ["config.json", "data", ".env", "target", ".venv", ".tools"] {
         assert!(
             !ignored_by(secret).is_empty(),
             ".dockerignore must exclude {secret}"

@@ -349,8 +349,11 @@ fn monitoring_and_network_policy_select_the_node_pods() {
 fn load_like_the_pod(name: &str, text: &str) -> allora_node::config::Plan {
     let mut cfg: serde_json::Value = serde_json::from_str(text).expect("config JSON");
     let dir = tempfile::tempdir().expect("tempdir");
-    std::os::unix::fs::symlink(repo().join("adapters-wasm"), dir.path().join("adapters-wasm"))
-        .expect("symlink adapters");
+    std::os::unix::fs::symlink(
+        repo().join("adapters-wasm"),
+        dir.path().join("adapters-wasm"),
+    )
+    .expect("symlink adapters");
     let mnemonic = dir.path().join("mnemonic");
     std::fs::write(&mnemonic, allora_devnet::TEST_MNEMONICS[0]).expect("write mnemonic");
     cfg["wallet"]["mnemonicFile"] = serde_json::json!(mnemonic);

@@ -1,9 +1,8 @@
-# syntax=docker/dockerfile:1
 #
 # allora-node container image: the same binary and the same shipped adapters as the README's
 # commands, built from source in the builder stage.
 #
-#   docker build -t allora-node .
+#   DOCKER_BUILDKIT=0 docker build -t allora-node .     # BuildKit works too; nothing here needs it
 #   docker run --rm -v "$PWD/config.json:/app/config.json:ro" -v "$PWD/data:/app/data" \
 #     -e ALLORA_OFFCHAIN_NODE_CONFIG_FILE_PATH=/app/config.json -p 2112:2112 allora-node
 #
@@ -11,6 +10,10 @@
 # ALLORA_OFFCHAIN_NODE_CONFIG_FILE_PATH (a mounted file), as with the Go node.
 # Paths in the config are relative to the config file: the image mirrors the repository
 # layout under /app, so `adapters-wasm/dist/<name>.wasm` works on the host and in here alike.
+#
+# Layers are ordered from the slowest-changing to the fastest-changing so that a rebuild after a
+# source edit reuses the toolchains, the adapters and the compiled dependencies:
+#   toolchains → adapters (wit/, adapters-wasm/) → dependencies (manifests + stub sources) → node.
 
 # Node.js for the JavaScript adapter toolchain (jco / componentize-js), copied into the builder.
 FROM node:22-bookworm-slim AS node
@@ -30,15 +33,44 @@ RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY node ./node
-COPY tests ./tests
+# The shipped adapters, exactly as `./scripts/test` builds them (their own cargo workspace).
 COPY wit ./wit
 COPY adapters-wasm ./adapters-wasm
-# The shipped adapters, exactly as `./scripts/test` builds them.
 RUN adapters-wasm/build.sh
-RUN cargo build --release --locked -p allora-node \
- && install -m 0755 target/release/allora-node /usr/local/bin/allora-node
+
+# Dependencies only: the manifests, the lockfile and the protocol's build script with its protos,
+# plus an empty stand-in for every target file the manifests name. This layer is rebuilt only
+# when a manifest or the lockfile changes.
+COPY Cargo.toml Cargo.lock ./
+COPY node/allora-protocol/Cargo.toml node/allora-protocol/build.rs ./node/allora-protocol/
+COPY node/allora-sandbox/Cargo.toml ./node/allora-sandbox/
+COPY node/allora-chain-client/Cargo.toml ./node/allora-chain-client/
+COPY node/allora-devnet/Cargo.toml ./node/allora-devnet/
+COPY node/allora-node/Cargo.toml ./node/allora-node/
+COPY node/proto ./node/proto
+RUN for m in node/*/Cargo.toml; do \
+      d=$(dirname "$m"); mkdir -p "$d/src"; \
+      [ -f "$d/src/lib.rs" ] || : > "$d/src/lib.rs"; \
+      for p in $(sed -n 's/^path *= *"\(.*\)"/\1/p' "$m") \
+               $(awk '/^\[\[bench\]\]/{b=1;next} /^\[/{b=0} b&&/^name *=/{gsub(/^name *= *"|"$/,"");print "benches/"$0".rs"}' "$m"); do \
+        mkdir -p "$(dirname "$d/$p")"; [ -f "$d/$p" ] || echo 'fn main() {}' > "$d/$p"; \
+      done; \
+    done \
+ && cargo build --release --locked -p allora-node \
+ && rm -rf node/*/src node/*/benches tests
+
+# The node itself. `demo` embeds config.example.json (include_str!), so it is part of the build.
+# The integration tests under tests/ are not built here; cargo only needs their files to exist,
+# so they get stand-ins again and editing a test does not rebuild the image.
+COPY config.example.json ./
+COPY node ./node
+RUN find node -name '*.rs' -exec touch {} + \
+ && for p in $(sed -n 's/^path *= *"\.\.\/\.\.\/\(tests\/.*\)"/\1/p' node/*/Cargo.toml); do \
+      mkdir -p "$(dirname "$p")"; echo 'fn main() {}' > "$p"; \
+    done \
+ && cargo build --release --locked -p allora-node \
+ && install -m 0755 target/release/allora-node /usr/local/bin/allora-node \
+ && allora-node --version
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

@@ -3,12 +3,23 @@
 #   Rust guests   cargo build --target wasm32-wasip2 --release (wit-bindgen; no cargo-component)
 #   Python        componentize-py 0.25.1
 #   JavaScript    componentize-js 0.23.0 (pinned in js-inference/package-lock.json)
-# Needs: rustup target wasm32-wasip2, `pip install componentize-py==0.25.1`, node + npm.
-# .ci/run installs these on a fresh machine.
+# Needs: rustup target wasm32-wasip2, componentize-py 0.25.1, node + npm.
+# ./scripts/test installs these on a fresh machine (componentize-py into the repository's .venv,
+# which this script uses when componentize-py is not on PATH; the image puts it on PATH).
 set -euo pipefail
 cd "$(dirname "$0")"
 DIST="$PWD/dist"
 mkdir -p "$DIST"
+
+COMPONENTIZE_PY=componentize-py
+if ! command -v componentize-py >/dev/null 2>&1; then
+  if [ -x ../.venv/bin/componentize-py ]; then
+    COMPONENTIZE_PY="$(cd .. && pwd)/.venv/bin/componentize-py"
+  else
+    echo "adapters-wasm/build.sh: componentize-py not found on PATH nor in .venv/ — run ./scripts/test (it installs it) or: pip install componentize-py==0.25.1" >&2
+    exit 1
+  fi
+fi
 
 echo "==> Rust adapters (wasm32-wasip2)"
 cargo build --locked --target wasm32-wasip2 --release
@@ -17,7 +28,7 @@ for crate in http_source smoothing_model custom_loss trivial hostile; do
 done
 
 echo "==> Python adapter (componentize-py)"
-(cd py-inference && componentize-py -d ../../wit -w inferer componentize app -o "$DIST/py_inference.wasm")
+(cd py-inference && "$COMPONENTIZE_PY" -d ../../wit -w inferer componentize app -o "$DIST/py_inference.wasm")
 
 echo "==> JavaScript adapter (componentize-js)"
 (

@@ -1464,7 +1464,7 @@ fn demo_submits_and_the_devnet_accepts_worker_and_reputer_payloads() {
     let mut child = Command::new(BIN)
         .args(["demo", "--epochs", "1", "--block-time-ms", "500"])
         .current_dir(repo())
-        .env("LOG_LEVEL", "warn")
+        .env("LOG_LEVEL", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1519,4 +1519,19 @@ fn demo_submits_and_the_devnet_accepts_worker_and_reputer_payloads() {
         stdout.contains("done: 1 epoch(s) submitted and accepted on every topic"),
         "{stdout}"
     );
+    // The table is all the terminal shows: the logs (INFO here) went to the file it names.
+    let log_path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("logs: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("the demo does not say where its logs are:\n{stdout}"));
+    let logs = std::fs::read_to_string(log_path).expect("read the demo's log file");
+    assert!(logs.contains(" INFO "), "no INFO lines in {log_path}");
+    for out in [&stdout, &stderr] {
+        assert!(
+            !out.lines().any(|l| l.contains(" INFO ")),
+            "log lines leaked to the terminal:\n{out}"
+        );
+    }
+    let _ = std::fs::remove_file(log_path);
 }

@@ -57,6 +57,18 @@ pub struct Args {
     /// Directory holding the shipped adapters (default: adapters-wasm/dist, built if missing).
     #[arg(long)]
     pub adapters_dir: Option<PathBuf>,
+    /// Show the node's and the devnet's logs live on stderr instead of writing them to a file.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Where the logs went (set by `main` before dispatch when not `--verbose`).
+    #[arg(skip)]
+    pub log_file: Option<PathBuf>,
+}
+
+/// The file the demo's logs go to unless `--verbose`: one per run, in the temp directory, so
+/// the submission table is all the terminal shows.
+pub fn default_log_path() -> PathBuf {
+    std::env::temp_dir().join(format!("allora-node-demo-{}.log", std::process::id()))
 }
 
 /// Runs the subcommand; the returned value is the process exit code.
@@ -88,6 +100,9 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
 
+    if let Some(log) = &args.log_file {
+        println!("logs: {} (pass -v to see them live)", log.display());
+    }
     let stop = CancellationToken::new();
     spawn_ctrl_c(stop.clone());
 

@@ -82,6 +82,31 @@ fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
             log(Level::Info, "and from the log import");
             Ok(one("2".into()))
         }
+        "label" => Ok(vec![LabeledValue {
+            label: p.get("label").cloned().unwrap_or_default(),
+            value: "1".into(),
+        }]),
+        "log-inject" => {
+            // Text that tries to start a forged line in a text-format log.
+            let text = p.get("text").cloned().unwrap_or_default();
+            log(Level::Info, &text);
+            println!("{text}");
+            Ok(one("3".into()))
+        }
+        "flood" => {
+            use std::io::Write;
+            let n: usize = p.get("bytes").and_then(|b| b.parse().ok()).unwrap_or(1 << 20);
+            let chunk = [b'x'; 4096];
+            let mut out = std::io::stdout();
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(chunk.len());
+                let _ = out.write_all(&chunk[..k]);
+                left -= k;
+            }
+            let _ = out.flush();
+            Ok(one("4".into()))
+        }
         other => Err(format!("unknown mode {other:?}")),
     }
 }

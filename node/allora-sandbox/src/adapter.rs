@@ -2,16 +2,14 @@
 //! deadline, memory limiter, lazy lifting with output caps, and value validation.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{
-    Component, ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower,
-};
+use wasmtime::component::{ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower};
 use wasmtime::{Store, Trap};
 
-use super::cache::{self, Source};
+use super::cache::Source;
+use super::compile::compile;
 use super::engine::ticks_for;
 use super::error::{CallError, CallErrorKind, LoadError};
 use super::exports::{
@@ -22,6 +20,7 @@ use super::host_http::ClientCache;
 use super::host_log::truncate;
 use super::netpolicy::Allowlist;
 use super::state::{CallState, HttpState, Limiter, LogCtx};
+use super::text::{escape_for_log, first_hidden};
 use super::values::canonical_decimal;
 use super::{AdapterRuntime, AdapterSpec, CallContext, ForecastValue, LabeledValue, Limits, Role};
 
@@ -58,62 +57,6 @@ struct Inner {
     allow: Arc<Allowlist>,
     clients: Arc<ClientCache>,
     info: LoadInfo,
-}
-
-/// Reads the file, checks it is a component and compiles it (or loads it from the cache).
-pub(super) async fn compile(
-    rt: &AdapterRuntime,
-    name: &str,
-    path: &Path,
-) -> Result<(Component, LoadInfo, PathBuf), LoadError> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|source| LoadError::Read {
-            adapter: name.to_string(),
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let invalid = |reason: String| LoadError::Invalid {
-        adapter: name.to_string(),
-        path: path.to_path_buf(),
-        reason,
-    };
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(invalid(
-            "the file does not start with the WebAssembly magic bytes".into(),
-        ));
-    }
-    // Byte 6..8 is the "layer": 0 for core modules, 1 for components.
-    if bytes[6..8] == [0, 0] {
-        return Err(LoadError::NotComponent {
-            adapter: name.to_string(),
-            path: path.to_path_buf(),
-        });
-    }
-    let started = Instant::now();
-    // Adapters loaded from identical bytes share one compiled component (code is immutable;
-    // every call still gets its own Store and instance).
-    let digest = cache::wasm_digest(&bytes);
-    if let Some(c) = rt.loaded_component(&digest) {
-        let info = LoadInfo {
-            source: Source::Shared,
-            compile_time: started.elapsed(),
-        };
-        return Ok((c, info, path.to_path_buf()));
-    }
-    let engine = rt.inner.engine.clone();
-    let dir = rt.component_cache().map(Path::to_path_buf);
-    let compiled =
-        tokio::task::spawn_blocking(move || cache::load(&engine, dir.as_deref(), &bytes))
-            .await
-            .map_err(|e| invalid(format!("compiler task failed: {e}")))?
-            .map_err(|e| invalid(format!("{e:#}")))?;
-    let info = LoadInfo {
-        source: compiled.1,
-        compile_time: started.elapsed(),
-    };
-    rt.remember_component(digest, compiled.0.clone());
-    Ok((compiled.0, info, path.to_path_buf()))
 }
 
 pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapter, LoadError> {
@@ -283,6 +226,7 @@ impl Adapter {
         );
         let mut store = Store::new(self.inner.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(hostcall_fuel(limits));
         store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(now)));
         (store, deadline)
     }
@@ -533,11 +477,23 @@ fn decimal(v: &str) -> Result<String, CallErrorKind> {
     })
 }
 
+/// Labels and inferer names are signed and displayed: refuse empty or long ones and any
+/// control, format (bidi overrides, zero-width) or line-separator character.
 fn check_name(s: &str, what: &str, max: usize) -> Result<(), CallErrorKind> {
-    if s.is_empty() || s.len() > max || s.chars().any(char::is_control) {
+    let shown = || escape_for_log(truncate(s, 64)).into_owned();
+    if s.is_empty() || s.len() > max {
         return Err(CallErrorKind::InvalidValue {
-            value: truncate(s, 64).to_string(),
-            reason: format!("{what} must be 1..={max} bytes without control characters"),
+            value: shown(),
+            reason: format!("{what} must be 1..={max} bytes"),
+        });
+    }
+    if let Some(c) = first_hidden(s) {
+        return Err(CallErrorKind::InvalidValue {
+            value: shown(),
+            reason: format!(
+                "{what} contains the invisible or control character U+{:04X}; labels may not contain control, format (bidi, zero-width) or separator characters",
+                u32::from(c)
+            ),
         });
     }
     Ok(())
@@ -581,6 +537,22 @@ impl Output {
     }
 }
 
+/// Host bytes one guest→host transfer (a call's result, or one host-import call) may make
+/// the host allocate: the output caps plus list bookkeeping, at least enough for an HTTP
+/// request body. wasmtime checks it while lifting, *before* copying, so an oversized result
+/// is refused without the host ever holding it (its default is 128 MiB).
+pub(super) fn hostcall_fuel(limits: &Limits) -> usize {
+    // Host bytes per returned list element (a `LabeledValue` is two `String`s).
+    const PER_ELEMENT: u64 = 64;
+    const FLOOR: u64 = 4 << 20;
+    let budget = limits
+        .max_output_bytes
+        .saturating_add(u64::from(limits.max_list_len).saturating_mul(PER_ELEMENT))
+        .saturating_add(64 << 10)
+        .max(FLOOR);
+    usize::try_from(budget).unwrap_or(usize::MAX)
+}
+
 /// Turns a wasmtime error into a call error kind using what the store observed.
 fn classify(
     e: wasmtime::Error,
@@ -595,6 +567,15 @@ fn classify(
     }
     if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return CallErrorKind::Timeout(budget);
+    }
+    // wasmtime's hostcall-fuel error type is private; its message is stable.
+    if format!("{e:#}").contains("fuel allocated for hostcalls has been exhausted") {
+        return CallErrorKind::Output(format!(
+            "result exceeds the host copy budget of {} bytes (output limit {} bytes, {} list elements) and was refused before copying",
+            hostcall_fuel(limits),
+            limits.max_output_bytes,
+            limits.max_list_len
+        ));
     }
     CallErrorKind::Trap(truncate(&format!("{e:#}"), MAX_GUEST_ERROR).to_string())
 }

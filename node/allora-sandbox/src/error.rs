@@ -32,6 +32,27 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file is larger than the runtime accepts (a compile-bomb guard).
+    #[error(
+        "adapter {adapter}: {path} is {size} bytes, above the limit of {limit} bytes for a .wasm file"
+    )]
+    TooLarge {
+        adapter: String,
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    /// Compiling took longer than the compile budget (or too many over-budget compiles are
+    /// still running); the topic fails, other adapters load.
+    #[error(
+        "adapter {adapter}: compiling {path} exceeded the compile budget of {limit:?}{detail}; the .wasm may be a compile bomb, or raise the budget"
+    )]
+    CompileBudget {
+        adapter: String,
+        path: PathBuf,
+        limit: Duration,
+        detail: String,
+    },
     /// The file is a core WebAssembly module, not a component.
     #[error(
         "adapter {adapter}: {path} is a core WebAssembly module, not a component; build it for wasm32-wasip2 (Rust) or with componentize-py / jco componentize (see adapters-wasm/README.md)"

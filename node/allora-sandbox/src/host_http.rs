@@ -172,7 +172,7 @@ impl HttpState {
             && let Some(bad) = addrs.iter().find(|a| is_non_public(a.ip()))
         {
             return Err(HttpError::Denied(format!(
-                "{bare}:{port} resolves to {}, a loopback/private/link-local address; only an exact \"host:port\" allowedHosts entry permits that",
+                "{bare}:{port} resolves to {}, a loopback/private/link-local address; only a literal-IP \"ip:port\" or an explicit \"private:host:port\" allowedHosts entry permits that",
                 bad.ip()
             )));
         }

@@ -1,8 +1,11 @@
 //! Host `log` import: guest messages go to tracing with topic/adapter/role fields. Messages
-//! are truncated and the number of lines per call is capped so a guest cannot flood the log.
+//! are truncated, control and format characters are escaped (a newline can never start a
+//! forged line in the text log format) and the number of lines per call is capped so a guest
+//! cannot flood the log.
 
 use super::bindings::allora::adapter::log::{Host, Level};
 use super::state::CallState;
+use super::text::escape_for_log;
 
 const MAX_MESSAGE: usize = 4096;
 const MAX_LINES_PER_CALL: u32 = 1000;
@@ -27,7 +30,7 @@ impl Host for CallState {
             }
             return Ok(());
         }
-        let msg = truncate(&message, MAX_MESSAGE);
+        let msg = escape_for_log(truncate(&message, MAX_MESSAGE));
         match level {
             Level::Trace => emit!(trace, ctx, msg),
             Level::Debug => emit!(debug, ctx, msg),

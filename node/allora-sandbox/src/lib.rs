@@ -8,14 +8,15 @@
 //! limits, a deadline, an HTTP budget and capped output.
 //!
 //! Submodules, one concern each: `engine` (engine + epoch ticker), `cache` (compiled
-//! components on disk), `exports` (roles ↔ WIT exports), `adapter` (calls and output
+//! components on disk), `compile` (size cap and compile budget), `exports` (roles ↔ WIT exports), `adapter` (calls and output
 //! validation), `state` (per-call store data and limits), `host_http` / `netpolicy` (the
 //! `http` import and its rules), `host_log` (the `log` import), `stdio` (captured guest
-//! output), `values` (decimal validation).
+//! output), `text` (hidden characters, log escaping), `values` (decimal validation).
 
 mod adapter;
 mod bindings;
 pub mod cache;
+mod compile;
 pub mod engine;
 mod error;
 pub mod exports;
@@ -24,6 +25,7 @@ mod host_log;
 pub mod netpolicy;
 mod state;
 mod stdio;
+mod text;
 pub mod values;
 
 use std::collections::{BTreeMap, HashMap};
@@ -184,6 +186,11 @@ pub struct RuntimeConfig {
     pub max_concurrent_instances: u32,
     /// Upper bound for any adapter's `memory_bytes`.
     pub max_memory_bytes: u64,
+    /// Largest `.wasm` file accepted (checked before reading it).
+    pub max_wasm_bytes: u64,
+    /// Wall-clock budget of compiling one component (one compile at a time, on its own
+    /// thread); past it the load fails naming the adapter and the budget.
+    pub compile_timeout: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -193,6 +200,8 @@ impl Default for RuntimeConfig {
             pooling: true,
             max_concurrent_instances: 100,
             max_memory_bytes: 1 << 30,
+            max_wasm_bytes: 64 << 20,
+            compile_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -211,6 +220,10 @@ struct RuntimeInner {
     config: RuntimeConfig,
     /// Compiled components by sha256 of their bytes, shared between adapters.
     components: Mutex<HashMap<String, Component>>,
+    /// One compile at a time (compiling uses every core).
+    compile_slot: tokio::sync::Semaphore,
+    /// Compiles that ran past their budget and are still running on their own thread.
+    abandoned: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl AdapterRuntime {
@@ -241,6 +254,8 @@ impl AdapterRuntime {
                 cache_dir,
                 config,
                 components: Mutex::default(),
+                compile_slot: tokio::sync::Semaphore::new(1),
+                abandoned: Arc::default(),
             }),
         })
     }
@@ -268,7 +283,7 @@ impl AdapterRuntime {
         name: &str,
         wasm: &std::path::Path,
     ) -> Result<Inspection, LoadError> {
-        let (component, _, _) = adapter::compile(self, name, wasm).await?;
+        let (component, _, _) = compile::compile(self, name, wasm).await?;
         Ok(exports::inspect(&self.inner.engine, &component))
     }
 

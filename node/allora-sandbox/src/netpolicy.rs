@@ -3,15 +3,24 @@
 //! Deny by default: a request is allowed only if its scheme/host/port matches an
 //! `allowedHosts` entry. After DNS resolution, loopback, link-local (incl. the cloud metadata
 //! address 169.254.169.254), private, shared (CGNAT), multicast and unspecified addresses are
-//! refused unless the request matched an *exact* `host:port` entry — an operator who writes
-//! `source:8000` or `127.0.0.1:8000` means that service, while `example.com` or
-//! `*.example.com` must never lead into the node's own network (DNS rebinding).
+//! refused unless the request matched either
+//! - an entry naming a *literal IP* with its port (`127.0.0.1:8000`, `[::1]:9000`): the
+//!   operator named that address, no DNS is involved; or
+//! - an entry that opts in explicitly with the `private:` prefix and names an exact host and
+//!   port (`private:source:8000`): the operator accepts that whoever controls that name's DNS
+//!   can point it at any address of the node's network on that port.
+//!
+//! A plain `host:port` entry for a DNS name (what Go-style `api-worker-reputer` endpoints
+//! produce) never reaches non-public addresses: otherwise DNS rebinding could lead a public
+//! name to loopback, 169.254.169.254 or the LAN on that port.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// One parsed `allowedHosts` entry: `[scheme://]host[:port]` or `[scheme://]*.domain[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowEntry {
+    /// `private:` prefix: an explicit opt-in to non-public addresses for this exact host.
+    private: bool,
     scheme: Option<String>,
     host: HostPattern,
     port: Option<u16>,
@@ -27,7 +36,8 @@ enum HostPattern {
 /// How a URL matched the allowlist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AllowMatch {
-    /// The entry named this exact host and port, so non-public addresses are permitted.
+    /// The entry permits non-public addresses: a literal IP with its port, or an exact
+    /// `private:host:port` opt-in.
     pub exact: bool,
 }
 
@@ -66,7 +76,11 @@ impl Allowlist {
                 None => port == 80 || port == 443,
             };
             if host_ok && port_ok {
-                let exact = matches!(e.host, HostPattern::Exact(_)) && e.port.is_some();
+                let exact = e.port.is_some()
+                    && match &e.host {
+                        HostPattern::Exact(h) => e.private || h.parse::<IpAddr>().is_ok(),
+                        HostPattern::Suffix(_) => false,
+                    };
                 found = Some(AllowMatch {
                     exact: exact || found.is_some_and(|f| f.exact),
                 });
@@ -85,10 +99,14 @@ impl AllowEntry {
     fn parse(raw: &str) -> Result<AllowEntry, String> {
         let bad = |why: &str| {
             format!(
-                "allowedHosts entry {raw:?} {why}; use host:port (e.g. \"api.example.com:443\", \"127.0.0.1:8000\"), a host (ports 80/443) or \"*.example.com\""
+                "allowedHosts entry {raw:?} {why}; use host:port (e.g. \"api.example.com:443\", \"127.0.0.1:8000\"), a host (ports 80/443), \"*.example.com\" or \"private:host:port\" to let a DNS name reach private addresses"
             )
         };
         let s = raw.trim().trim_end_matches('/');
+        let (private, s) = match s.strip_prefix("private:") {
+            Some(rest) => (true, rest.trim()),
+            None => (false, s),
+        };
         let (scheme, rest) = match s.split_once("://") {
             Some((sc, r)) => {
                 let sc = sc.to_ascii_lowercase();
@@ -116,7 +134,17 @@ impl AllowEntry {
             }
             _ => HostPattern::Exact(host),
         };
-        Ok(AllowEntry { scheme, host, port })
+        if private && (port.is_none() || matches!(host, HostPattern::Suffix(_))) {
+            return Err(bad(
+                "opts into private addresses without an exact host and port",
+            ));
+        }
+        Ok(AllowEntry {
+            private,
+            scheme,
+            host,
+            port,
+        })
     }
 }
 
@@ -201,6 +229,17 @@ mod tests {
             Some(AllowMatch { exact: true })
         );
         assert_eq!(l.check("http", "127.0.0.1", 8001), None);
+        // An exact host:port for a DNS name does not open private addresses (DNS
+        // rebinding); a literal IP or the explicit `private:` opt-in does.
+        let names = Allowlist::parse(&["source:8000", "private:db.local:5000"]).unwrap();
+        assert_eq!(
+            names.check("http", "source", 8000),
+            Some(AllowMatch { exact: false })
+        );
+        assert_eq!(
+            names.check("http", "db.local", 5000),
+            Some(AllowMatch { exact: true })
+        );
         assert_eq!(
             l.check("https", "API.example.com", 443),
             Some(AllowMatch { exact: false })
@@ -234,6 +273,8 @@ mod tests {
             "*",
             "a.*.com",
             "user@host",
+            "private:*.example.com:80",
+            "private:source",
         ] {
             let err = Allowlist::parse(&[bad]).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{err}");

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host_http::ClientCache;
 use super::netpolicy::Allowlist;
 use super::stdio::CappedPipe;
+use super::text::escape_for_log;
 
 /// Bytes of guest stdout/stderr kept per call.
 pub const STDIO_CAP: usize = 16 * 1024;
@@ -60,42 +61,91 @@ impl CallState {
         }
     }
 
-    /// Writes captured stdout/stderr to the log, tagged like `log` calls.
+    /// Writes captured stdout/stderr to the log, tagged like `log` calls and escaped so it
+    /// cannot forge log lines; output cut at [`STDIO_CAP`] is reported once per stream with
+    /// the bytes kept and dropped.
     pub fn flush_stdio(&self) {
         for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let (text, truncated) = pipe.take();
-            if !text.is_empty() {
+            let taken = pipe.take();
+            if !taken.text.is_empty() {
                 tracing::info!(
                     topic_id = self.log.topic_id,
                     adapter = %self.log.adapter,
                     role = self.log.role,
                     stream,
-                    truncated,
+                    truncated = taken.dropped > 0,
                     "adapter output: {}",
-                    text.trim_end()
+                    escape_for_log(taken.text.trim_end())
+                );
+            }
+            if taken.dropped > 0 {
+                tracing::warn!(
+                    topic_id = self.log.topic_id,
+                    adapter = %self.log.adapter,
+                    role = self.log.role,
+                    stream,
+                    kept_bytes = taken.kept,
+                    dropped_bytes = taken.dropped,
+                    cap_bytes = STDIO_CAP,
+                    "adapter output truncated"
                 );
             }
         }
     }
 }
 
-/// Caps linear memory and table growth with wasmtime's [`StoreLimits`] (trapping on a
-/// failed grow) and remembers whether a cap was hit, so the error is reported as "memory"
-/// rather than a generic trap.
+/// Caps the *sum* of every linear memory (and of every table's elements) in the call's
+/// store, so `memoryMb` bounds the call no matter how many memories or tables a component
+/// declares. Remembers whether a cap was hit, so the error is reported as "memory" rather
+/// than a generic trap. Failed grows trap.
 pub struct Limiter {
-    limits: StoreLimits,
+    memory_cap: usize,
+    table_cap: usize,
+    memory_used: usize,
+    table_used: usize,
     pub hit: bool,
 }
 
+/// Memories, tables and instances a store may hold (wasmtime's defaults are 10 000).
+const MAX_MEMORIES: usize = 16;
+const MAX_TABLES: usize = 64;
+const MAX_INSTANCES: usize = 128;
+
 impl Limiter {
-    /// Limits for one call.
+    /// Limits for one call: total bytes of all memories, total elements of all tables.
     pub fn new(memory_bytes: usize, table_elements: usize) -> Limiter {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(memory_bytes)
-            .table_elements(table_elements)
-            .trap_on_grow_failure(true)
-            .build();
-        Limiter { limits, hit: false }
+        Limiter {
+            memory_cap: memory_bytes,
+            table_cap: table_elements,
+            memory_used: 0,
+            table_used: 0,
+            hit: false,
+        }
+    }
+
+    /// Bytes of linear memory the store holds now (all memories together).
+    #[cfg(test)]
+    pub fn memory_used(&self) -> usize {
+        self.memory_used
+    }
+
+    fn grow(
+        used: &mut usize,
+        cap: usize,
+        hit: &mut bool,
+        current: usize,
+        desired: usize,
+        what: &str,
+    ) -> wasmtime::Result<bool> {
+        let total = used
+            .saturating_sub(current)
+            .saturating_add(desired.max(current));
+        if total > cap {
+            *hit = true;
+            wasmtime::bail!("{what} would grow to {total} in total across the call, above {cap}");
+        }
+        *used = total;
+        Ok(true)
     }
 }
 
@@ -104,38 +154,44 @@ impl ResourceLimiter for Limiter {
         &mut self,
         current: usize,
         desired: usize,
-        maximum: Option<usize>,
+        _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let r = self.limits.memory_growing(current, desired, maximum);
-        if !matches!(r, Ok(true)) {
-            self.hit = true;
-        }
-        r
+        Limiter::grow(
+            &mut self.memory_used,
+            self.memory_cap,
+            &mut self.hit,
+            current,
+            desired,
+            "linear memory (bytes)",
+        )
     }
 
     fn table_growing(
         &mut self,
         current: usize,
         desired: usize,
-        maximum: Option<usize>,
+        _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let r = self.limits.table_growing(current, desired, maximum);
-        if !matches!(r, Ok(true)) {
-            self.hit = true;
-        }
-        r
+        Limiter::grow(
+            &mut self.table_used,
+            self.table_cap,
+            &mut self.hit,
+            current,
+            desired,
+            "table elements",
+        )
     }
 
     fn instances(&self) -> usize {
-        self.limits.instances()
+        MAX_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        self.limits.tables()
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        self.limits.memories()
+        MAX_MEMORIES
     }
 }
 
@@ -157,4 +213,59 @@ pub struct LogCtx {
     pub topic_id: u64,
     pub role: &'static str,
     pub lines: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `memoryMb` is a budget for the call: two memories of 20 MiB do not fit in 32 MiB,
+    /// although each would alone.
+    #[test]
+    fn memory_cap_covers_all_memories_of_the_store() {
+        let mut l = Limiter::new(32 << 20, 100);
+        assert!(l.memory_growing(0, 20 << 20, None).unwrap());
+        assert!(l.memory_growing(0, 20 << 20, None).is_err());
+        assert!(l.hit);
+        assert_eq!(l.memory_used(), 20 << 20);
+        // Growing the first memory within the budget still works.
+        let mut l = Limiter::new(32 << 20, 100);
+        assert!(l.memory_growing(0, 16 << 20, None).unwrap());
+        assert!(l.memory_growing(16 << 20, 30 << 20, None).unwrap());
+        assert!(l.memory_growing(0, 4 << 20, None).is_err());
+        // Tables are summed the same way.
+        assert!(l.table_growing(0, 60, None).unwrap());
+        assert!(l.table_growing(0, 60, None).is_err());
+    }
+
+    /// The same rule holds for a real module with two memories in one store.
+    #[test]
+    fn two_memories_in_one_store_share_the_budget() {
+        let engine = wasmtime::Engine::default();
+        // (module (memory 200) (memory 200)): 2 × 12.5 MiB, each under a 16 MiB cap.
+        let wasm = multi_memory_module(200, 2);
+        let module = wasmtime::Module::new(&engine, &wasm).unwrap();
+        let mut store = wasmtime::Store::new(&engine, Limiter::new(16 << 20, 1000));
+        store.limiter(|l| l);
+        let err = wasmtime::Instance::new(&mut store, &module, &[]).unwrap_err();
+        assert!(store.data().hit, "{err:#}");
+        let mut store = wasmtime::Store::new(&engine, Limiter::new(32 << 20, 1000));
+        store.limiter(|l| l);
+        wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        assert_eq!(store.data().memory_used(), 2 * 200 * 65536);
+    }
+
+    /// A core module declaring `count` memories of `pages` pages each (hand-encoded).
+    fn multi_memory_module(pages: u8, count: u8) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        // memory section: id 5, size, count, then (flags 0, min pages as 2-byte LEB).
+        let mut body = vec![count];
+        for _ in 0..count {
+            body.extend_from_slice(&[0x00, 0x80 | (pages & 0x7f), pages >> 7]);
+        }
+        m.push(5);
+        m.push(body.len() as u8);
+        m.extend_from_slice(&body);
+        m
+    }
 }

@@ -20,7 +20,18 @@ pub struct CappedPipe {
 struct Captured {
     buf: Vec<u8>,
     cap: usize,
-    truncated: bool,
+    /// Bytes written past the cap and dropped.
+    dropped: u64,
+}
+
+/// What a pipe captured.
+pub struct Taken {
+    /// The kept text (lossy UTF-8).
+    pub text: String,
+    /// Bytes kept.
+    pub kept: usize,
+    /// Bytes dropped past the cap.
+    pub dropped: u64,
 }
 
 impl CappedPipe {
@@ -34,15 +45,25 @@ impl CappedPipe {
         }
     }
 
-    /// The captured text (lossy UTF-8) and whether output was dropped.
-    pub fn take(&self) -> (String, bool) {
+    /// The captured text and how many bytes were kept and dropped; resets the pipe.
+    pub fn take(&self) -> Taken {
         match self.inner.lock() {
             Ok(mut c) => {
                 let text = String::from_utf8_lossy(&c.buf).into_owned();
+                let kept = c.buf.len();
                 c.buf.clear();
-                (text, c.truncated)
+                let dropped = std::mem::take(&mut c.dropped);
+                Taken {
+                    text,
+                    kept,
+                    dropped,
+                }
             }
-            Err(_) => (String::new(), false),
+            Err(_) => Taken {
+                text: String::new(),
+                kept: 0,
+                dropped: 0,
+            },
         }
     }
 }
@@ -69,9 +90,7 @@ impl AsyncWrite for CappedPipe {
             let room = c.cap.saturating_sub(c.buf.len());
             let n = room.min(data.len());
             c.buf.extend_from_slice(&data[..n]);
-            if n < data.len() {
-                c.truncated = true;
-            }
+            c.dropped = c.dropped.saturating_add((data.len() - n) as u64);
         }
         // Report everything as written: excess output is dropped, not an error.
         Poll::Ready(Ok(data.len()))

@@ -198,11 +198,9 @@ pub(super) fn go_entrypoint(
         let probe = endpoint.replace(['{', '}'], "");
         match url::Url::parse(&probe) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-                // Always host:port: the runtime only lets an exact host:port entry reach a
-                // loopback/private address (e.g. a local source service).
                 let host = u.host_str().unwrap_or_default();
                 let port = u.port_or_known_default().unwrap_or(80);
-                hosts.insert(format!("{host}:{port}"));
+                hosts.insert(go_endpoint_entry(host, port));
             }
             _ => cx.err(
                 format!("{path}.{params_path}.{key}"),
@@ -258,4 +256,39 @@ pub(super) fn go_entrypoint(
         limits: default_limits(),
         params: params.clone(),
     })
+}
+
+/// The allowlist entry for an endpoint the operator typed into a Go-style entrypoint. A
+/// single-label name (`source`, `localhost`: a compose service or the hosts file) can only
+/// be answered by local resolution, so it may reach a private address, as the Go node's would
+/// (`private:` opt-in). A dotted name is public DNS, whose owner could rebind it to loopback or
+/// 169.254.169.254: it stays a plain `host:port` entry and must resolve to public addresses.
+/// A literal IP is allowed as written.
+fn go_endpoint_entry(host: &str, port: u16) -> String {
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    if !is_ip && !host.contains('.') {
+        format!("private:{host}:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod go_endpoint_tests {
+    use super::go_endpoint_entry;
+
+    #[test]
+    fn only_local_names_opt_into_private_addresses() {
+        assert_eq!(go_endpoint_entry("source", 8000), "private:source:8000");
+        assert_eq!(
+            go_endpoint_entry("localhost", 5000),
+            "private:localhost:5000"
+        );
+        assert_eq!(go_endpoint_entry("127.0.0.1", 8000), "127.0.0.1:8000");
+        assert_eq!(go_endpoint_entry("[::1]", 8000), "[::1]:8000");
+        assert_eq!(
+            go_endpoint_entry("api.example.com", 443),
+            "api.example.com:443"
+        );
+    }
 }

@@ -55,9 +55,10 @@ fn brief_example_validates() {
     assert_eq!(plan.workers.len(), 2);
     let w0 = &plan.workers[0];
     assert_eq!(w0.inference.name, "http_source");
+    // A single-label compose/hosts name the operator typed may reach a private address.
     assert_eq!(
         w0.inference.allowed_hosts.entries(),
-        ["source:8000".to_string()]
+        ["private:source:8000".to_string()]
     );
     assert_eq!(
         w0.inference.params.get("Token").map(String::as_str),

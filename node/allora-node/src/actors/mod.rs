@@ -7,6 +7,7 @@
 pub mod call;
 pub mod clock;
 pub mod ledger;
+pub mod pending;
 pub mod ports;
 pub mod registration;
 pub mod reputer;

@@ -32,7 +32,7 @@ pub enum AppError {
     #[error(transparent)]
     Wallet(#[from] WalletError),
     #[error("building the chain client: {0}")]
-    Client(ChainError),
+    Client(Box<ChainError>),
     #[error(
         "chain-id mismatch: wallet.chainId is {want:?} but the node serves {got:?}; fix wallet.chainId or the endpoints"
     )]
@@ -45,7 +45,7 @@ pub enum AppError {
 
 fn client(plan: &Plan) -> Result<ChainClient, AppError> {
     let endpoints = Endpoints::new(plan.wallet.grpc_urls.clone(), plan.wallet.rpc_urls.clone());
-    ChainClient::new(endpoints).map_err(AppError::Client)
+    ChainClient::new(endpoints).map_err(|e| AppError::Client(Box::new(e)))
 }
 
 /// The adapter runtime, caching compiled components under `node.cacheDir`.

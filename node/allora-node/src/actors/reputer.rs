@@ -145,7 +145,10 @@ impl ReputerActor {
                 .submissions
                 .with_label_values(&[&topic_id.to_string(), ROLE, outcome.label()])
                 .inc();
-            self.env.ledger.insert(Role::Reputer, topic_id, w.nonce);
+            self.env
+                .ledger
+                .settle_logged(Role::Reputer, topic_id, w.nonce)
+                .await;
         }
     }
 

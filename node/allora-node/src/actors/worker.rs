@@ -111,7 +111,10 @@ impl WorkerActor {
                 .inc();
             match outcome {
                 Some(_) => {
-                    self.env.ledger.insert(Role::Worker, topic_id, w.nonce);
+                    self.env
+                        .ledger
+                        .settle_logged(Role::Worker, topic_id, w.nonce)
+                        .await;
                     pending.retain(|n| n != w.nonce);
                 }
                 None if self.env.shutdown.is_cancelled() => {

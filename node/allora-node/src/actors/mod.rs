@@ -13,6 +13,7 @@ pub mod registration;
 pub mod reputer;
 pub mod scoring;
 pub mod supervisor;
+pub mod values;
 pub mod worker;
 
 use std::sync::Arc;

@@ -242,6 +242,9 @@ impl ReputerActor {
             Ok(l) => l,
             Err(err) => return Step::Retry(err),
         };
+        if let Err(err) = super::values::check_all(&self.loss_name(), topic_id, &losses) {
+            return Step::Retry(err.to_string());
+        }
         let bundle = match scoring::assemble(topic_id, &network, &losses) {
             Ok(b) => b,
             Err(err) => return Step::Retry(err.to_string()),
@@ -258,6 +261,15 @@ impl ReputerActor {
         match super::submit_payload(&self.env, Role::Reputer, topic_id, w, out, seen).await {
             Ok(outcome) => Step::Done(outcome),
             Err(e) => Step::Retry(format!("reputer payload tx: {e}")),
+        }
+    }
+
+    /// The loss source's name for logs and value errors.
+    fn loss_name(&self) -> String {
+        match &self.loss {
+            LossSource::Builtin(m) => format!("loss method {}", m.name()),
+            LossSource::FromTopic(_) => "topic loss method".to_string(),
+            LossSource::Adapter { adapter, .. } => format!("loss adapter {}", adapter.name()),
         }
     }
 

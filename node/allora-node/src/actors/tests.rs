@@ -192,6 +192,26 @@ async fn worker_shutdown_during_adapter_call_leaves_nonce_open() {
 }
 
 #[tokio::test]
+async fn out_of_bounds_value_is_never_signed_and_nonce_stays_open() {
+    let r = rig(false);
+    r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
+        nonce: 10,
+        end_block: None,
+    }];
+    let w = worker(&r, FakeAdapter::new("1E+999"));
+    w.poll(None, &mut Pending::new()).await;
+    assert!(sent(&r).is_empty(), "an out-of-bounds value was sent");
+    assert!(!r.env.ledger.contains(Role::Worker, 1, 10));
+    assert!(
+        !r.env
+            .metrics
+            .render()
+            .contains("allora_worker_data_build_count{address=\"allo1me\",topic=\"1\"}"),
+        "no bundle may be built from an out-of-bounds value"
+    );
+}
+
+#[tokio::test]
 async fn hanging_adapter_is_cut_off_and_counted() {
     let r = rig(false);
     r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {

@@ -206,6 +206,12 @@ impl WorkerActor {
                     continue;
                 }
             };
+            if let Err(err) =
+                super::values::check_labeled(self.inference.name(), topic_id, &inference)
+            {
+                tracing::warn!(topic_id, role = ROLE, nonce, attempt, adapter = %self.inference.name(), label = %err.label, value = %err.value, error = %err, "inference value out of the chain's bounds; not signing");
+                continue;
+            }
             let forecast = self.forecast(nonce, deadline).await;
             let out = match self.env.signer.worker_payload(
                 topic_id,
@@ -294,7 +300,15 @@ impl WorkerActor {
         )
         .await
         {
-            Ok(v) if !v.is_empty() => Some(v),
+            Ok(v) if !v.is_empty() => {
+                match super::values::check_labeled(adapter.name(), topic_id, &v) {
+                    Ok(()) => Some(v),
+                    Err(err) => {
+                        tracing::warn!(topic_id, role = ROLE, nonce, adapter = %adapter.name(), label = %err.label, value = %err.value, error = %err, "forecast value out of the chain's bounds; submitting inference only");
+                        None
+                    }
+                }
+            }
             Ok(_) => None,
             Err(err) => {
                 tracing::warn!(topic_id, role = ROLE, nonce, adapter = %adapter.name(), error = %err, "forecast failed; submitting inference only");

@@ -60,3 +60,67 @@ async fn second_process_on_same_data_dir_exits_2_naming_the_holder() {
     .await;
     dn.shutdown().await;
 }
+
+/// A "gRPC endpoint" that is really a broken proxy: every request gets HTTP 500 with a
+/// text body and no `grpc-status` (what a CDN in front of a dead node sends).
+async fn http_500_endpoint() -> std::net::SocketAddr {
+    let router = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let incoming = tokio_stream_incoming(listener);
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_routes(tonic::service::Routes::from(router))
+            .serve_with_incoming(incoming)
+            .await;
+    });
+    addr
+}
+
+fn tokio_stream_incoming(
+    listener: tokio::net::TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures::stream::unfold(listener, |l| async move {
+        let r = l.accept().await.map(|(s, _)| s);
+        Some((r, l))
+    })
+}
+
+/// gRPC endpoint A answers every call with HTTP 500 text, B is healthy: A is judged down
+/// from what happened, the node fails over to B, and payloads keep landing in their windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_endpoint_answering_http_500_fails_over_and_payloads_land() {
+    let dn = devnet(vec![topic(1, EPOCH, WINDOW)]).await;
+    let bad = http_500_endpoint().await;
+    let src = source().await;
+    let host = src.addr.to_string();
+    let me = address_of(4);
+    let mut wallet = wallet_json(&dn, 4, true);
+    wallet["nodeGrpcs"] = json!([format!("http://{bad}"), dn.grpc_url()]);
+    let config = json!({
+        "wallet": wallet,
+        "worker": [
+            { "topicId": 1, "loopSeconds": 1,
+              "parameters": { "InferenceEndpoint": format!("http://{host}/inference/ETH") },
+              "inferenceAdapter": adapter("http_source.wasm", &[host.as_str()], BTreeMap::new(), 3000) }
+        ]
+    });
+    let node = NodeProc::start(&config, None);
+    wait_for(
+        "worker payloads in 3 consecutive epochs despite the HTTP 500 endpoint",
+        Duration::from_secs(90),
+        || {
+            let h = dn.height();
+            let ok = has_consecutive(&worker_nonces_with_payload(&dn, 1, &me, h, EPOCH), EPOCH, 3);
+            async move { ok.then_some(()) }
+        },
+    )
+    .await;
+    assert!(dn.is_worker_registered(1, &me), "{}", node.log_text());
+    dn.shutdown().await;
+}

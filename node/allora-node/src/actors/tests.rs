@@ -89,6 +89,49 @@ async fn stake_tops_up_exactly_the_difference() {
 }
 
 #[tokio::test]
+async fn add_stake_with_lost_confirmation_is_never_sent_twice() {
+    use super::registration::STAKE_TX_BLOCKS;
+    let r = rig(false);
+    r.chain.0.lock().unwrap().stake = 30;
+    let lost = || TxFailure::new(TxErrorKind::Timeout, None, "not confirmed in time");
+    r.tx.fail.lock().unwrap().push(lost());
+    assert!(!top_up_stake(&r.env, 2, 100).await);
+    assert!(
+        r.env.ledger.intent("add_stake/2").is_some(),
+        "intent recorded"
+    );
+    // Its fate is unknown and its deadline not passed: nothing more is sent.
+    assert!(!top_up_stake(&r.env, 2, 100).await);
+    assert!(sent(&r).is_empty(), "{:?}", sent(&r));
+    // The lost tx landed after all: the stake is read back, nothing is sent, intent cleared.
+    r.chain.0.lock().unwrap().stake = 100;
+    assert!(top_up_stake(&r.env, 2, 100).await);
+    assert!(sent(&r).is_empty());
+    assert!(r.env.ledger.intent("add_stake/2").is_none());
+
+    // Second case: the lost tx never lands; only after its deadline is the difference resent.
+    let r = rig(false);
+    r.chain.0.lock().unwrap().stake = 30;
+    r.tx.fail.lock().unwrap().push(lost());
+    assert!(!top_up_stake(&r.env, 2, 100).await);
+    r.chain.0.lock().unwrap().height = 10 + STAKE_TX_BLOCKS;
+    assert!(
+        !top_up_stake(&r.env, 2, 100).await,
+        "deadline not passed yet"
+    );
+    assert!(sent(&r).is_empty());
+    r.chain.0.lock().unwrap().height = 10 + STAKE_TX_BLOCKS + 1;
+    assert!(top_up_stake(&r.env, 2, 100).await);
+    assert_eq!(sent(&r), ["stake 70"]);
+    assert_eq!(
+        r.chain.0.lock().unwrap().stake,
+        100,
+        "stake equals minStake exactly"
+    );
+    assert!(r.env.ledger.intent("add_stake/2").is_none());
+}
+
+#[tokio::test]
 async fn worker_submits_once_per_open_nonce_and_skips_closed_windows() {
     let r = rig(false);
     {

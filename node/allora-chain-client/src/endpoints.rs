@@ -101,8 +101,18 @@ pub struct GrpcPool {
     connect_timeout: Duration,
 }
 
-/// After a failure, an endpoint is tried after the healthy ones for this long.
-const PENALTY: Duration = Duration::from_secs(30);
+/// After a failure, an endpoint is tried after the healthy ones for a while: this long after
+/// the first failure, doubling with each consecutive failure up to [`MAX_PENALTY`] (the
+/// re-probe backoff). Any success clears it.
+const PENALTY: Duration = Duration::from_secs(5);
+/// Longest an endpoint stays behind the healthy ones before it is probed again first.
+const MAX_PENALTY: Duration = Duration::from_secs(300);
+
+/// How long an endpoint with `failures` consecutive failures stays penalized.
+pub(crate) fn penalty(failures: u32) -> Duration {
+    let shift = failures.saturating_sub(1).min(16);
+    PENALTY.saturating_mul(1u32 << shift).min(MAX_PENALTY)
+}
 
 impl GrpcPool {
     /// An empty pool is allowed when CometBFT RPC endpoints are configured (the Go node's
@@ -153,7 +163,7 @@ impl GrpcPool {
                 let h = lock(&e.health);
                 let penalized = h.consecutive_failures > 0
                     && h.last_failure
-                        .is_some_and(|t| now.duration_since(t) < PENALTY);
+                        .is_some_and(|t| now.duration_since(t) < penalty(h.consecutive_failures));
                 (penalized, h.consecutive_failures, i)
             })
             .collect();
@@ -238,10 +248,33 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Message fragments that only appear when the peer did not speak gRPC, or the connection
+/// itself failed.
+const NOT_GRPC: &[&str] = &[
+    "grpc-status header missing",
+    "invalid compression flag",
+    "invalid content-type",
+    "connection reset",
+    "tls",
+    "certificate",
+    "handshake",
+    "timed out",
+];
+
 /// Whether a gRPC status means "this endpoint/connection is bad, try another" rather than
 /// "the chain answered no".
+///
+/// An answer that is not a well-formed gRPC answer is a transport failure whatever code
+/// tonic gave it: an HTTP status without `grpc-status` (what a CDN or proxy sends: 500, 502,
+/// 404, HTML error pages — tonic maps these to Unknown, Unimplemented, Internal, …), a body
+/// that is not gRPC framing (an HTML page decodes as an invalid compression flag), a reset,
+/// a TLS failure or a timeout.
 pub fn is_transport_status(s: &tonic::Status) -> bool {
     use tonic::Code;
+    let m = s.message().to_ascii_lowercase();
+    if NOT_GRPC.iter().any(|marker| m.contains(marker)) {
+        return true;
+    }
     match s.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
             true
@@ -249,7 +282,6 @@ pub fn is_transport_status(s: &tonic::Status) -> bool {
         // tonic reports connection-level failures (refused, reset, h2 errors) as Unknown
         // with a transport message.
         Code::Unknown | Code::Internal => {
-            let m = s.message().to_ascii_lowercase();
             m.contains("transport")
                 || m.contains("connection")
                 || m.contains("service was not ready")
@@ -326,6 +358,59 @@ mod tests {
         let pool = GrpcPool::new(&cfg).unwrap();
         // dials lazily: building the TLS channel needs no network
         assert!(pool.channel(0).is_ok());
+    }
+
+    #[test]
+    fn non_grpc_answers_are_transport_failures() {
+        use tonic::{Code, Status};
+        for (code, msg) in [
+            (
+                Code::Unknown,
+                "grpc-status header missing, mapped from HTTP status code 500",
+            ),
+            (
+                Code::Unimplemented,
+                "grpc-status header missing, mapped from HTTP status code 404",
+            ),
+            (
+                Code::Internal,
+                "grpc-status header missing, mapped from HTTP status code 400",
+            ),
+            (
+                Code::PermissionDenied,
+                "grpc-status header missing, mapped from HTTP status code 403",
+            ),
+            (
+                Code::Internal,
+                "protocol error: received message with invalid compression flag: 60 (valid flags are 0 and 1) while receiving response with status: 200 OK",
+            ),
+            (
+                Code::Unknown,
+                "error trying to connect: invalid peer certificate: UnknownIssuer",
+            ),
+        ] {
+            assert!(
+                is_transport_status(&Status::new(code, msg)),
+                "{code:?} {msg}"
+            );
+        }
+        // A real gRPC answer from the chain stays an answer.
+        assert!(!is_transport_status(&Status::new(
+            Code::Unimplemented,
+            "unknown service emissions.v10.QueryService"
+        )));
+        assert!(!is_transport_status(&Status::new(
+            Code::Unknown,
+            "topic 9 not found"
+        )));
+    }
+
+    #[test]
+    fn reprobe_backoff_doubles_and_is_capped() {
+        assert_eq!(penalty(1), Duration::from_secs(5));
+        assert_eq!(penalty(2), Duration::from_secs(10));
+        assert_eq!(penalty(3), Duration::from_secs(20));
+        assert_eq!(penalty(30), MAX_PENALTY);
     }
 
     #[test]

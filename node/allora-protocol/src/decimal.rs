@@ -26,6 +26,8 @@ pub enum DecimalError {
     Invalid(String),
     #[error("{0:?} has an exponent outside the chain's range (|exponent| <= {MAX_EXPONENT})")]
     ExponentOutOfRange(String),
+    #[error("{0:?} is outside the chain's BoundedExp40Dec range (0, or 1E-40 <= |v| <= 1E+40)")]
+    OutOfBounds(String),
 }
 
 /// A parsed decimal: sign, coefficient digits (no leading zeros, "0" for zero) and exponent.
@@ -189,6 +191,28 @@ fn python_repr(v: f64) -> String {
     }
 }
 
+/// The chain's `BoundedExp40Dec` check on every v10 `Input*` value: a finite decimal that
+/// is exactly 0, or has 1e-40 <= |v| <= 1e40 (protocol reference §I). Decided on the
+/// digits and exponent, not a float, so `1E+40` passes and `1.0000000001E+40` does not.
+pub fn check_bounded_exp40(s: &str) -> Result<(), DecimalError> {
+    let p = parse(s)?;
+    if p.digits == "0" {
+        return Ok(());
+    }
+    let adjusted = p.exponent + p.digits.len() as i64 - 1;
+    let within = match adjusted {
+        a if a < -40 => false,
+        a if a < 40 => true,
+        40 => p.digits[1..].bytes().all(|b| b == b'0') && p.digits.starts_with('1'),
+        _ => false,
+    };
+    if within {
+        Ok(())
+    } else {
+        Err(DecimalError::OutOfBounds(s.to_owned()))
+    }
+}
+
 /// Parses a chain decimal (either form) into a finite `f64`.
 pub fn parse_f64(s: &str) -> Result<f64, DecimalError> {
     let canonical = canonicalize(s)?;
@@ -208,6 +232,46 @@ mod tests {
 
     fn c(s: &str) -> String {
         canonicalize(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn bounded_exp40() {
+        for ok in [
+            "0",
+            "0.0",
+            "-0",
+            "1E-40",
+            "-1E-40",
+            "1e40",
+            "1E+40",
+            "10000E+36",
+            "-1E+40",
+            "3.5",
+            "9.99E+39",
+            "1.5E-40",
+        ] {
+            assert_eq!(check_bounded_exp40(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "1E+999",
+            "-1E+999",
+            "1.0000000001E+40",
+            "2E+40",
+            "1E+41",
+            "9.9E-41",
+            "1E-41",
+            "-1E-999",
+        ] {
+            assert_eq!(
+                check_bounded_exp40(bad),
+                Err(DecimalError::OutOfBounds(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            check_bounded_exp40("NaN"),
+            Err(DecimalError::NotFinite(_))
+        ));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 pub mod call;
 pub mod clock;
 pub mod ledger;
+pub mod pending;
 pub mod ports;
 pub mod registration;
 pub mod reputer;
 pub mod scoring;
 pub mod supervisor;
+pub mod values;
 pub mod worker;
 
 use std::sync::Arc;

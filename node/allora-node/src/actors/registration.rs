@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::ActorEnv;
+use super::ledger::Intent;
 use super::ports::{Role, SubmitMeta};
 
 /// Outcome of the registration step.
@@ -122,7 +123,14 @@ async fn step(
     }
 }
 
+/// Blocks an AddStake tx may wait for inclusion: its `timeout_height` is at most this far
+/// past the height when its intent was recorded, so after that it can never land.
+pub const STAKE_TX_BLOCKS: i64 = 20;
+
 /// Tops the reputer's self-stake up to `min_stake` (no-op when 0 or already enough).
+/// AddStake is not idempotent, so it is an intent: recorded in the ledger with the tx's
+/// deadline before broadcast; while an earlier intent's tx may still land, nothing more is
+/// sent, so a retry, a confirmation timeout or a restart never stakes beyond `min_stake`.
 /// Returns true when the stake is sufficient (or dry run), false when it could not be done.
 pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> bool {
     if min_stake == 0 {
@@ -136,6 +144,43 @@ pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> boo
             return false;
         }
     };
+    let key = format!("add_stake/{topic_id}");
+    if let Some(intent) = env.ledger.intent(&key) {
+        // An earlier AddStake's fate is unknown (timeout, crash, restart). Its tx cannot be
+        // included after its deadline (`timeout_height`): until then, send nothing more.
+        if current < min_stake {
+            match env.chain.latest_height().await {
+                Ok(h) if h > intent.height => {
+                    tracing::info!(
+                        topic_id,
+                        role = "reputer",
+                        tx_deadline = intent.height,
+                        height = h,
+                        current,
+                        "earlier AddStake expired without raising the stake; sending again"
+                    );
+                }
+                Ok(h) => {
+                    tracing::info!(
+                        topic_id,
+                        role = "reputer",
+                        tx_deadline = intent.height,
+                        height = h,
+                        "earlier AddStake may still land; waiting before sending more"
+                    );
+                    return false;
+                }
+                Err(err) => {
+                    tracing::warn!(topic_id, role = "reputer", error = %err, "cannot read height to resolve the AddStake intent");
+                    return false;
+                }
+            }
+        }
+        if let Err(err) = env.ledger.clear_intent(&key).await {
+            tracing::error!(topic_id, role = "reputer", error = %err, "cannot clear the AddStake intent");
+            return false;
+        }
+    }
     if current >= min_stake {
         return true;
     }
@@ -156,15 +201,36 @@ pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> boo
         amount,
         "adding stake"
     );
+    // Record the intent, with the tx's hard deadline, before anything is broadcast.
+    let deadline = match env.chain.latest_height().await {
+        Ok(h) => h + STAKE_TX_BLOCKS,
+        Err(err) => {
+            tracing::warn!(topic_id, role = "reputer", error = %err, "cannot read height for the AddStake deadline");
+            return false;
+        }
+    };
+    let intent = Intent {
+        kind: "add_stake".into(),
+        amount,
+        tx_hash: String::new(),
+        height: deadline,
+    };
+    if let Err(err) = env.ledger.record_intent(&key, intent).await {
+        tracing::error!(topic_id, role = "reputer", error = %err, "cannot record the AddStake intent; not sending");
+        return false;
+    }
     let meta = SubmitMeta {
         topic_id,
         nonce: None,
         kind: "add_stake",
-        deadline_height: None,
+        deadline_height: Some(deadline),
     };
     match env.tx.submit(out, meta).await {
         Ok(inc) => {
             tracing::info!(topic_id, role = "reputer", amount, tx_hash = %inc.tx_hash, "stake added");
+            if let Err(err) = env.ledger.clear_intent(&key).await {
+                tracing::warn!(topic_id, role = "reputer", error = %err, "cannot clear the AddStake intent; the next check re-reads the stake");
+            }
             true
         }
         Err(e) => {

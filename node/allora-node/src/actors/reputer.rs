@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 use super::call::timed;
+use super::pending::Pending;
 use super::ports::{AdapterError, AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::scoring;
@@ -65,12 +66,12 @@ impl ReputerActor {
         let mut staked = top_up_stake(&self.env, topic_id, self.min_stake).await;
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut first_seen: BTreeMap<i64, Instant> = BTreeMap::new();
+        let mut pending = Pending::new();
         while let Some(sig) =
             next_trigger(&self.env, Role::Reputer, topic_id, &mut events, &mut tick).await
         {
             if let Some(sig) = sig {
-                first_seen.entry(sig.nonce).or_insert_with(Instant::now);
+                pending.seen(sig.nonce, Instant::now());
             }
             if !staked {
                 staked = top_up_stake(&self.env, topic_id, self.min_stake).await;
@@ -79,8 +80,7 @@ impl ReputerActor {
                 tracing::error!(topic_id, role = ROLE, error = %err, "no usable loss method; will retry");
                 continue;
             }
-            self.poll(sig, &mut first_seen).await;
-            first_seen.retain(|n, _| !self.env.ledger.contains(Role::Reputer, topic_id, *n));
+            self.poll(sig, &mut pending).await;
         }
         tracing::info!(topic_id, role = ROLE, "reputer actor stopped");
     }
@@ -110,13 +110,14 @@ impl ReputerActor {
     }
 
     /// Handles open reputer nonces oldest first; stops at the first one that must be retried.
-    pub async fn poll(&self, sig: Option<WindowSignal>, first_seen: &mut BTreeMap<i64, Instant>) {
+    pub async fn poll(&self, sig: Option<WindowSignal>, pending: &mut Pending) {
         let topic_id = self.topic_id;
         let Some((height, windows)) =
             super::open_windows(&self.env, Role::Reputer, topic_id, sig).await
         else {
             return;
         };
+        pending.retain(|n| windows.iter().any(|w| w.nonce == n));
         for w in windows {
             if self.env.shutdown.is_cancelled() {
                 return;
@@ -124,18 +125,30 @@ impl ReputerActor {
             if self.env.ledger.contains(Role::Reputer, topic_id, w.nonce) {
                 continue;
             }
-            let seen = *first_seen.entry(w.nonce).or_insert_with(Instant::now);
+            let now = Instant::now();
+            if !pending.due(w.nonce, now) {
+                // Backing off: the oldest nonce stays first in line.
+                return;
+            }
+            let seen = pending.seen(w.nonce, now);
             let outcome = self.handle_nonce(w, height, seen).await;
             let Some(outcome) = outcome else {
                 // Not settled: the oldest nonce stays first in line for the next trigger.
+                if !self.env.shutdown.is_cancelled() {
+                    pending.failed(w.nonce, self.env.retry.retry_delay, Instant::now());
+                }
                 return;
             };
+            pending.retain(|n| n != w.nonce);
             self.env
                 .metrics
                 .submissions
                 .with_label_values(&[&topic_id.to_string(), ROLE, outcome.label()])
                 .inc();
-            self.env.ledger.insert(Role::Reputer, topic_id, w.nonce);
+            self.env
+                .ledger
+                .settle_logged(Role::Reputer, topic_id, w.nonce)
+                .await;
         }
     }
 
@@ -229,6 +242,9 @@ impl ReputerActor {
             Ok(l) => l,
             Err(err) => return Step::Retry(err),
         };
+        if let Err(err) = super::values::check_all(&self.loss_name(), topic_id, &losses) {
+            return Step::Retry(err.to_string());
+        }
         let bundle = match scoring::assemble(topic_id, &network, &losses) {
             Ok(b) => b,
             Err(err) => return Step::Retry(err.to_string()),
@@ -245,6 +261,15 @@ impl ReputerActor {
         match super::submit_payload(&self.env, Role::Reputer, topic_id, w, out, seen).await {
             Ok(outcome) => Step::Done(outcome),
             Err(e) => Step::Retry(format!("reputer payload tx: {e}")),
+        }
+    }
+
+    /// The loss source's name for logs and value errors.
+    fn loss_name(&self) -> String {
+        match &self.loss {
+            LossSource::Builtin(m) => format!("loss method {}", m.name()),
+            LossSource::FromTopic(_) => "topic loss method".to_string(),
+            LossSource::Adapter { adapter, .. } => format!("loss adapter {}", adapter.name()),
         }
     }
 

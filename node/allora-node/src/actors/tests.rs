@@ -1,10 +1,10 @@
 //! Actor policy tests over in-memory ports.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::fakes::*;
+use super::pending::Pending;
 use super::ports::{OpenWindow, Role, TxErrorKind, TxFailure};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::reputer::{LossSource, ReputerActor};
@@ -89,6 +89,49 @@ async fn stake_tops_up_exactly_the_difference() {
 }
 
 #[tokio::test]
+async fn add_stake_with_lost_confirmation_is_never_sent_twice() {
+    use super::registration::STAKE_TX_BLOCKS;
+    let r = rig(false);
+    r.chain.0.lock().unwrap().stake = 30;
+    let lost = || TxFailure::new(TxErrorKind::Timeout, None, "not confirmed in time");
+    r.tx.fail.lock().unwrap().push(lost());
+    assert!(!top_up_stake(&r.env, 2, 100).await);
+    assert!(
+        r.env.ledger.intent("add_stake/2").is_some(),
+        "intent recorded"
+    );
+    // Its fate is unknown and its deadline not passed: nothing more is sent.
+    assert!(!top_up_stake(&r.env, 2, 100).await);
+    assert!(sent(&r).is_empty(), "{:?}", sent(&r));
+    // The lost tx landed after all: the stake is read back, nothing is sent, intent cleared.
+    r.chain.0.lock().unwrap().stake = 100;
+    assert!(top_up_stake(&r.env, 2, 100).await);
+    assert!(sent(&r).is_empty());
+    assert!(r.env.ledger.intent("add_stake/2").is_none());
+
+    // Second case: the lost tx never lands; only after its deadline is the difference resent.
+    let r = rig(false);
+    r.chain.0.lock().unwrap().stake = 30;
+    r.tx.fail.lock().unwrap().push(lost());
+    assert!(!top_up_stake(&r.env, 2, 100).await);
+    r.chain.0.lock().unwrap().height = 10 + STAKE_TX_BLOCKS;
+    assert!(
+        !top_up_stake(&r.env, 2, 100).await,
+        "deadline not passed yet"
+    );
+    assert!(sent(&r).is_empty());
+    r.chain.0.lock().unwrap().height = 10 + STAKE_TX_BLOCKS + 1;
+    assert!(top_up_stake(&r.env, 2, 100).await);
+    assert_eq!(sent(&r), ["stake 70"]);
+    assert_eq!(
+        r.chain.0.lock().unwrap().stake,
+        100,
+        "stake equals minStake exactly"
+    );
+    assert!(r.env.ledger.intent("add_stake/2").is_none());
+}
+
+#[tokio::test]
 async fn worker_submits_once_per_open_nonce_and_skips_closed_windows() {
     let r = rig(false);
     {
@@ -107,7 +150,7 @@ async fn worker_submits_once_per_open_nonce_and_skips_closed_windows() {
         ];
     }
     let w = worker(&r, FakeAdapter::new("3000.5"));
-    let mut seen = HashMap::new();
+    let mut seen = Pending::new();
     w.poll(None, &mut seen).await;
     w.poll(None, &mut seen).await;
     let s = sent(&r);
@@ -121,7 +164,7 @@ async fn worker_submits_once_per_open_nonce_and_skips_closed_windows() {
 }
 
 #[tokio::test]
-async fn worker_retries_tx_then_gives_up_and_counts_errors() {
+async fn worker_failed_nonce_stays_open_and_is_retried_after_backoff() {
     let r = rig(false);
     {
         let mut c = r.chain.0.lock().unwrap();
@@ -135,7 +178,8 @@ async fn worker_retries_tx_then_gives_up_and_counts_errors() {
         TxFailure::new(TxErrorKind::Transport, None, "down"),
     ]);
     let w = worker(&r, FakeAdapter::new("1"));
-    w.poll(None, &mut HashMap::new()).await;
+    let mut pending = Pending::new();
+    w.poll(None, &mut pending).await;
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
     assert!(text.contains(
@@ -145,9 +189,69 @@ async fn worker_retries_tx_then_gives_up_and_counts_errors() {
         "allora_tx_errors_total{code=\"none\",kind=\"transport\",msg=\"worker_payload\"} 1"
     ));
     assert!(text.contains("outcome=\"failed\""));
-    // One submission attempt series per nonce: a later poll does not retry it.
-    w.poll(None, &mut HashMap::new()).await;
+    // The failed nonce is not settled: it stays open, backing off.
+    assert!(!r.env.ledger.contains(Role::Worker, 1, 10));
+    assert_eq!(pending.failures(10), 1);
+    // A trigger inside the backoff does not retry it yet.
+    w.poll(None, &mut pending).await;
+    assert!(sent(&r).is_empty(), "retried inside its backoff");
+    // After the backoff, the next trigger retries and settles it.
+    tokio::time::sleep(super::pending::backoff(r.env.retry.retry_delay, 1)).await;
+    w.poll(None, &mut pending).await;
+    let s = sent(&r);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert!(s[0].contains("nonce=10"));
+    assert!(r.env.ledger.contains(Role::Worker, 1, 10));
+    assert!(pending.is_empty());
+    // Settled: later triggers send nothing more.
+    w.poll(None, &mut pending).await;
+    assert_eq!(sent(&r).len(), 1);
+}
+
+#[tokio::test]
+async fn worker_shutdown_during_adapter_call_leaves_nonce_open() {
+    let r = rig(false);
+    r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
+        nonce: 10,
+        end_block: None,
+    }];
+    let mut a = FakeAdapter::new("1");
+    a.hang = true;
+    let w = worker(&r, a);
+    let mut pending = Pending::new();
+    let stop = r.env.shutdown.clone();
+    let cancel = async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.cancel();
+    };
+    let started = std::time::Instant::now();
+    tokio::join!(w.poll(None, &mut pending), cancel);
+    assert!(started.elapsed() < Duration::from_secs(3));
     assert!(sent(&r).is_empty());
+    assert!(
+        !r.env.ledger.contains(Role::Worker, 1, 10),
+        "an interrupted nonce must stay open for the next run"
+    );
+}
+
+#[tokio::test]
+async fn out_of_bounds_value_is_never_signed_and_nonce_stays_open() {
+    let r = rig(false);
+    r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
+        nonce: 10,
+        end_block: None,
+    }];
+    let w = worker(&r, FakeAdapter::new("1E+999"));
+    w.poll(None, &mut Pending::new()).await;
+    assert!(sent(&r).is_empty(), "an out-of-bounds value was sent");
+    assert!(!r.env.ledger.contains(Role::Worker, 1, 10));
+    assert!(
+        !r.env
+            .metrics
+            .render()
+            .contains("allora_worker_data_build_count{address=\"allo1me\",topic=\"1\"}"),
+        "no bundle may be built from an out-of-bounds value"
+    );
 }
 
 #[tokio::test]
@@ -161,7 +265,7 @@ async fn hanging_adapter_is_cut_off_and_counted() {
     a.hang = true;
     let w = worker(&r, a);
     let started = std::time::Instant::now();
-    w.poll(None, &mut HashMap::new()).await;
+    w.poll(None, &mut Pending::new()).await;
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(sent(&r).is_empty());
     assert!(r.env.metrics.render().contains(
@@ -182,7 +286,7 @@ async fn dry_run_broadcasts_nothing() {
     );
     assert!(top_up_stake(&r.env, 1, 100).await);
     worker(&r, FakeAdapter::new("1"))
-        .poll(None, &mut HashMap::new())
+        .poll(None, &mut Pending::new())
         .await;
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
@@ -226,10 +330,13 @@ async fn reputer_takes_oldest_nonce_and_marks_done_only_after_inclusion() {
         .unwrap()
         .extend((0..2).map(|_| TxFailure::new(TxErrorKind::Transport, None, "down")));
     let rep = reputer(&r, 0);
-    let mut seen = BTreeMap::new();
+    let mut seen = Pending::new();
     rep.poll(None, &mut seen).await;
     assert!(sent(&r).is_empty(), "both attempts failed");
     assert!(!r.env.ledger.contains(Role::Reputer, 2, 30));
+    rep.poll(None, &mut seen).await;
+    assert!(sent(&r).is_empty(), "retried inside its backoff");
+    tokio::time::sleep(super::pending::backoff(r.env.retry.retry_delay, 1)).await;
     rep.poll(None, &mut seen).await;
     let s = sent(&r);
     assert_eq!(s.len(), 2, "{s:?}");
@@ -259,9 +366,9 @@ async fn reputer_already_submitted_counts_as_done() {
         "reputer loss already submitted",
     ));
     let rep = reputer(&r, 0);
-    rep.poll(None, &mut BTreeMap::new()).await;
+    rep.poll(None, &mut Pending::new()).await;
     assert!(r.env.ledger.contains(Role::Reputer, 2, 30));
-    rep.poll(None, &mut BTreeMap::new()).await;
+    rep.poll(None, &mut Pending::new()).await;
     assert!(sent(&r).is_empty());
 }
 

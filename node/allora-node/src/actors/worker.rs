@@ -1,16 +1,18 @@
 //! The worker actor for one topic: register (idempotently), then for every open worker
 //! nonce — woken by window events, with polling every `loopSeconds` as the fallback — ask
 //! the inference adapter (and the forecast adapter, if configured) with a deadline inside
-//! the window, build and sign the bundle, and hand it to the tx actor. One submission per
-//! nonce (the ledger survives restarts); nonces whose window closed are skipped.
+//! the window, build and sign the bundle, and hand it to the tx actor. A nonce is settled
+//! (written to the ledger, which survives restarts) only when its payload was included, the
+//! chain already has it, or its window closed. A failure or a shutdown leaves it open: it is
+//! retried on a later trigger, with backoff ([`Pending`]), while its window is open.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
 use super::call::timed;
+use super::pending::Pending;
 use super::ports::{AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered};
 use super::{ActorEnv, WindowSignal, next_trigger};
@@ -63,22 +65,21 @@ impl WorkerActor {
         }
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut first_seen: HashMap<i64, Instant> = HashMap::new();
+        let mut pending = Pending::new();
         while let Some(sig) =
             next_trigger(&self.env, Role::Worker, topic_id, &mut events, &mut tick).await
         {
             if let Some(sig) = sig {
-                first_seen.entry(sig.nonce).or_insert_with(Instant::now);
+                pending.seen(sig.nonce, Instant::now());
             }
-            self.poll(sig, &mut first_seen).await;
-            // Keep the map bounded: drop nonces that are settled.
-            first_seen.retain(|n, _| !self.env.ledger.contains(Role::Worker, topic_id, *n));
+            self.poll(sig, &mut pending).await;
         }
         tracing::info!(topic_id, role = ROLE, "worker actor stopped");
     }
 
-    /// One look at the chain: handle every open, unsettled nonce (oldest first).
-    pub async fn poll(&self, sig: Option<WindowSignal>, first_seen: &mut HashMap<i64, Instant>) {
+    /// One look at the chain: handle every open, unsettled nonce that is not backing off
+    /// (oldest first). Unsettled nonces stay in `pending` for the next trigger.
+    pub async fn poll(&self, sig: Option<WindowSignal>, pending: &mut Pending) {
         let topic_id = self.topic_id;
         let Some((height, windows)) =
             super::open_windows(&self.env, Role::Worker, topic_id, sig).await
@@ -86,6 +87,8 @@ impl WorkerActor {
             return;
         };
         tracing::debug!(topic_id, role = ROLE, height, open = ?windows, "polled worker windows");
+        // Nonces no longer open are either settled or closed: forget them (bounds the map).
+        pending.retain(|n| windows.iter().any(|w| w.nonce == n));
         for w in windows {
             if self.env.shutdown.is_cancelled() {
                 return;
@@ -93,18 +96,54 @@ impl WorkerActor {
             if self.env.ledger.contains(Role::Worker, topic_id, w.nonce) {
                 continue;
             }
-            let seen = *first_seen.entry(w.nonce).or_insert_with(Instant::now);
+            let now = Instant::now();
+            if !pending.due(w.nonce, now) {
+                tracing::debug!(topic_id, role = ROLE, nonce = w.nonce, "nonce backing off");
+                continue;
+            }
+            let seen = pending.seen(w.nonce, now);
             let outcome = self.handle_nonce(w, height, seen).await;
+            let label = outcome.map_or(Outcome::Failed.label(), Outcome::label);
             self.env
                 .metrics
                 .submissions
-                .with_label_values(&[&topic_id.to_string(), ROLE, outcome.label()])
+                .with_label_values(&[&topic_id.to_string(), ROLE, label])
                 .inc();
-            self.env.ledger.insert(Role::Worker, topic_id, w.nonce);
+            match outcome {
+                Some(_) => {
+                    self.env
+                        .ledger
+                        .settle_logged(Role::Worker, topic_id, w.nonce)
+                        .await;
+                    pending.retain(|n| n != w.nonce);
+                }
+                None if self.env.shutdown.is_cancelled() => {
+                    tracing::info!(
+                        topic_id,
+                        role = ROLE,
+                        nonce = w.nonce,
+                        "shutdown; nonce left open for the next run"
+                    );
+                    return;
+                }
+                None => {
+                    let wait = pending.failed(w.nonce, self.env.retry.retry_delay, Instant::now());
+                    tracing::warn!(
+                        topic_id,
+                        role = ROLE,
+                        nonce = w.nonce,
+                        failures = pending.failures(w.nonce),
+                        backoff_ms = wait.as_millis() as u64,
+                        "nonce not settled; will retry on a later trigger while its window is open"
+                    );
+                }
+            }
         }
     }
 
-    async fn handle_nonce(&self, w: OpenWindow, mut height: i64, seen: Instant) -> Outcome {
+    /// Tries one nonce up to `maxRetries + 1` times. `Some` settles it; `None` (failure or
+    /// shutdown) leaves it open.
+    async fn handle_nonce(&self, w: OpenWindow, mut height: i64, seen: Instant) -> Option<Outcome> {
         let topic_id = self.topic_id;
         let nonce = w.nonce;
         let topic = topic_id.to_string();
@@ -113,7 +152,7 @@ impl WorkerActor {
         for attempt in 1..=attempts {
             if attempt > 1 {
                 if !self.env.sleep(self.env.retry.retry_delay).await {
-                    return Outcome::Failed;
+                    return None;
                 }
                 if let Ok(h) = self.env.chain.latest_height().await {
                     height = h;
@@ -132,7 +171,7 @@ impl WorkerActor {
                             end,
                             "window closed; skipping nonce"
                         );
-                        return Outcome::SkippedClosed;
+                        return Some(Outcome::SkippedClosed);
                     }
                 },
                 None => None,
@@ -161,9 +200,18 @@ impl WorkerActor {
                 Ok(v) => v,
                 Err(err) => {
                     tracing::warn!(topic_id, role = ROLE, nonce, attempt, adapter = %self.inference.name(), error = %err, "inference failed");
+                    if self.env.shutdown.is_cancelled() {
+                        return None;
+                    }
                     continue;
                 }
             };
+            if let Err(err) =
+                super::values::check_labeled(self.inference.name(), topic_id, &inference)
+            {
+                tracing::warn!(topic_id, role = ROLE, nonce, attempt, adapter = %self.inference.name(), label = %err.label, value = %err.value, error = %err, "inference value out of the chain's bounds; not signing");
+                continue;
+            }
             let forecast = self.forecast(nonce, deadline).await;
             let out = match self.env.signer.worker_payload(
                 topic_id,
@@ -183,20 +231,20 @@ impl WorkerActor {
                 .with_label_values(&[&address, &topic])
                 .inc();
             match super::submit_payload(&self.env, Role::Worker, topic_id, w, out, seen).await {
-                Ok(outcome) => return outcome,
+                Ok(outcome) => return Some(outcome),
                 Err(e) => {
                     tracing::warn!(topic_id, role = ROLE, nonce, attempt, error = %e, "worker payload tx failed");
                 }
             }
         }
-        tracing::error!(
+        tracing::warn!(
             topic_id,
             role = ROLE,
             nonce,
             attempts,
-            "giving up on nonce after retries"
+            "attempts exhausted; nonce stays open"
         );
-        Outcome::Failed
+        None
     }
 
     /// The optional forecast; a failing forecast never blocks the inference.
@@ -252,7 +300,15 @@ impl WorkerActor {
         )
         .await
         {
-            Ok(v) if !v.is_empty() => Some(v),
+            Ok(v) if !v.is_empty() => {
+                match super::values::check_labeled(adapter.name(), topic_id, &v) {
+                    Ok(()) => Some(v),
+                    Err(err) => {
+                        tracing::warn!(topic_id, role = ROLE, nonce, adapter = %adapter.name(), label = %err.label, value = %err.value, error = %err, "forecast value out of the chain's bounds; submitting inference only");
+                        None
+                    }
+                }
+            }
             Ok(_) => None,
             Err(err) => {
                 tracing::warn!(topic_id, role = ROLE, nonce, adapter = %adapter.name(), error = %err, "forecast failed; submitting inference only");

@@ -6,6 +6,7 @@
 
 pub mod adapter;
 pub mod chain;
+pub mod lock;
 pub mod sign;
 pub mod tx;
 

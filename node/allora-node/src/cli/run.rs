@@ -1,4 +1,5 @@
-//! `allora-node run`: load and validate the config (exit 2 listing every problem), start the
+//! `allora-node run`: load and validate the config (exit 2 listing every problem), lock the
+//! data dir (exit 2 naming the holder when another process has it), start the
 //! metrics server, hand the plan to the composition root ([`crate::app::run`]: adapter
 //! runtime, chain connection, supervisor), and shut down gracefully (bounded) on
 //! SIGINT/SIGTERM.
@@ -14,6 +15,9 @@ use crate::app;
 use crate::cli::config::{EXIT_BAD_CONFIG, report};
 use crate::config;
 use crate::metrics::{self, Health, Metrics};
+
+/// Exit code when another process holds the data dir.
+pub const EXIT_IN_USE: i32 = 2;
 
 /// Arguments of `allora-node run`.
 #[derive(Debug, clap::Args)]
@@ -39,6 +43,21 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
     for w in &plan.warnings {
         tracing::warn!(warning = %w, "config");
     }
+    // One process per key and data dir (dry runs write nothing and take no lock).
+    let _lock = if plan.wallet.submit_tx {
+        let dir = plan.node.ledger_dir.clone();
+        match tokio::task::spawn_blocking(move || app::lock::acquire(&dir)).await? {
+            Ok(l) => Some(l),
+            Err(err @ app::lock::LockError::Held { .. }) => {
+                tracing::error!(error = %err, "refusing to start");
+                eprintln!("error: {err}");
+                return Ok(EXIT_IN_USE);
+            }
+            Err(err) => return Err(err.into()),
+        }
+    } else {
+        None
+    };
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
 

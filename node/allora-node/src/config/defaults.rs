@@ -16,7 +16,8 @@ pub const GAS_ADJUSTMENT_RANGE: std::ops::RangeInclusive<f64> = 1.0..=10.0;
 /// × 1.5 adjustment ≈ 375,000 gas; at mainnet's minimum gas price (250,000,000 uallo/gas)
 /// that is ~9.4e13 uallo. A full batch (`MAX_GAS_PER_TX` = 10M gas) at that price costs
 /// 2.5e15. 5e15 uallo (0.005 ALLO) pays for a full batch with 2× headroom for fee-market
-/// surges, and bounds what one tx can ever spend.
+/// surges, and bounds what one tx can ever spend. The Go node's suggested 5,000,000 uallo
+/// would refuse every mainnet tx (see docs/CONFIGURATION.md).
 pub const MAX_FEES_UALLO: u128 = 5_000_000_000_000_000;
 /// Gas price (uallo/gas) used when `gasPrices` is `"auto"` and the fee market does not
 /// answer: testnet's minimum gas price (protocol reference D.5, `fee_minimum_gas_price`).

@@ -46,26 +46,36 @@ pub struct Wiring {
 pub enum SupervisorError {
     #[error("no actor could start (every configured topic failed to load its adapters)")]
     NothingToRun,
+    #[error("cannot read the chain id for the submission ledger: {0}")]
+    ChainId(#[from] super::ports::QueryError),
+    #[error("cannot open the submission ledger: {0}")]
+    Ledger(#[from] super::ledger::LedgerError),
 }
 
-fn env(plan: &Plan, wiring: &Wiring, metrics: &Metrics, shutdown: &CancellationToken) -> ActorEnv {
+async fn env(
+    plan: &Plan,
+    (chain, tx, signer): (Arc<dyn ChainPort>, Arc<dyn TxPort>, Arc<dyn SignPort>),
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> Result<ActorEnv, SupervisorError> {
     let dry_run = !plan.wallet.submit_tx;
     let ledger = if dry_run {
         Ledger::in_memory()
     } else {
-        Ledger::open(&plan.node.ledger_dir, wiring.signer.address())
+        let chain_id = chain.chain_id().await?;
+        Ledger::open(&plan.node.ledger_dir, &chain_id, signer.address()).await?
     };
-    ActorEnv {
-        chain: wiring.chain.clone(),
-        tx: wiring.tx.clone(),
-        signer: wiring.signer.clone(),
+    Ok(ActorEnv {
+        chain,
+        tx,
+        signer,
         metrics: metrics.clone(),
         ledger,
         clock: WindowClock::new(d::BLOCK_TIME_ESTIMATE),
         dry_run,
         retry: plan.wallet.retry,
         shutdown: shutdown.clone(),
-    }
+    })
 }
 
 /// Loads one adapter; on failure counts it (`kind="load"`) and disables the topic's role.
@@ -198,7 +208,12 @@ pub async fn run<L: AdapterLoader>(
     shutdown: CancellationToken,
 ) -> Result<(), SupervisorError> {
     let address = wiring.signer.address().to_string();
-    let env = env(plan, &wiring, &metrics, &shutdown);
+    let ports = (
+        wiring.chain.clone(),
+        wiring.tx.clone(),
+        wiring.signer.clone(),
+    );
+    let env = env(plan, ports, &metrics, &shutdown).await?;
     if env.dry_run {
         tracing::warn!(address = %address, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
     }

@@ -1115,7 +1115,11 @@ fn example_config_points_at_the_compose_source_service() {
                     let wasm = v["wasm"].as_str().expect("wasm path");
                     assert!(wasm.starts_with("adapters-wasm/dist/"), "{wasm}");
                     let hosts = list_json(&v["allowedHosts"]);
-                    assert!(hosts.iter().all(|h| h.starts_with("source:")), "{hosts:?}");
+                    // The compose service is a private address: it needs the explicit opt-in.
+                    assert!(
+                        hosts.iter().all(|h| h.starts_with("private:source:")),
+                        "{hosts:?}"
+                    );
                 }
             }
         }

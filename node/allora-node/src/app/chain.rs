@@ -159,13 +159,7 @@ impl ChainPort for LiveChain {
             .await
             .map_err(query_error)?;
         let t = self.cached_topic(topic_id).await?;
-        Ok(nonces
-            .into_iter()
-            .map(|n| OpenWindow {
-                nonce: n,
-                end_block: worker_window_end(&t, n),
-            })
-            .collect())
+        Ok(open_windows(nonces, |n| worker_window_end(&t, n)))
     }
 
     async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<OpenWindow>, QueryError> {
@@ -175,13 +169,7 @@ impl ChainPort for LiveChain {
             .await
             .map_err(query_error)?;
         let t = self.cached_topic(topic_id).await?;
-        Ok(nonces
-            .into_iter()
-            .map(|n| OpenWindow {
-                nonce: n,
-                end_block: reputer_window_end(&t, n),
-            })
-            .collect())
+        Ok(open_windows(nonces, |n| reputer_window_end(&t, n)))
     }
 
     async fn network_inferences(
@@ -206,6 +194,17 @@ impl ChainPort for LiveChain {
             .map(|b| b.inferer_values.into_iter().map(|w| w.worker).collect())
             .unwrap_or_default())
     }
+}
+
+/// The open nonces with the last block each still accepts (by the role's window rule).
+fn open_windows(nonces: Vec<i64>, end_block: impl Fn(i64) -> Option<i64>) -> Vec<OpenWindow> {
+    nonces
+        .into_iter()
+        .map(|nonce| OpenWindow {
+            nonce,
+            end_block: end_block(nonce),
+        })
+        .collect()
 }
 
 #[cfg(test)]

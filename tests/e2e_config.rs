@@ -98,6 +98,24 @@ fn unknown_fields_are_named_with_their_json_path() {
 }
 
 #[test]
+fn every_problem_inside_one_entry_is_reported_by_the_binary() {
+    let out = node()
+        .args(["config", "validate"])
+        .env(
+            "ALLORA_OFFCHAIN_NODE_CONFIG_JSON",
+            r#"{"wallet":{"nodeRpc":5},"worker":[{"topicId":"x","bogusField":1}]}"#,
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+    for path in ["wallet.nodeRpc:", "worker[0].topicId:", "worker[0].bogusField:"] {
+        assert!(err.contains(path), "{path} missing from: {err}");
+    }
+}
+
+#[test]
 fn good_config_validates_with_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = dir.path().join("model.wasm");

@@ -24,6 +24,7 @@ mod host_http;
 mod host_log;
 pub mod netpolicy;
 mod state;
+pub mod static_exports;
 mod stdio;
 mod text;
 pub mod values;

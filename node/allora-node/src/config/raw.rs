@@ -319,7 +319,9 @@ fn remove_at(root: &mut serde_json::Value, path: &serde_path_to_error::Path) -> 
         }
     }
     match (last, node) {
-        (Segment::Map { key }, serde_json::Value::Object(map)) => map.remove(key.as_str()).is_some(),
+        (Segment::Map { key }, serde_json::Value::Object(map)) => {
+            map.remove(key.as_str()).is_some()
+        }
         (Segment::Seq { index }, serde_json::Value::Array(items)) if *index < items.len() => {
             items.remove(*index);
             true
@@ -374,7 +376,11 @@ mod tests {
         paths.sort_unstable();
         assert_eq!(
             paths,
-            ["wallet.nodeRpc", "worker[0].bogusField", "worker[0].topicId"]
+            [
+                "wallet.nodeRpc",
+                "worker[0].bogusField",
+                "worker[0].topicId"
+            ]
         );
     }
 

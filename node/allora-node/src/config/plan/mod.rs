@@ -10,6 +10,7 @@
 
 pub mod adapters;
 pub mod policy;
+mod roles;
 pub mod topics;
 pub mod wallet;
 

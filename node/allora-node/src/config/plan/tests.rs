@@ -7,11 +7,29 @@ use crate::config::raw;
 const MNEMONIC: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
+/// A component whose export section names the interfaces of `roles` (enough for the static
+/// role check; it is never compiled).
+fn component_exporting(roles: &[allora_sandbox::Role]) -> Vec<u8> {
+    let mut exports = wasm_encoder::ComponentExportSection::new();
+    for r in roles {
+        exports.export(
+            r.export_name().as_str(),
+            wasm_encoder::ComponentExportKind::Instance,
+            0,
+            None,
+        );
+    }
+    let mut c = wasm_encoder::Component::new();
+    c.section(&exports);
+    c.finish()
+}
+
 fn setup() -> (tempfile::TempDir, Env) {
     let dir = tempfile::tempdir().unwrap();
+    let all = component_exporting(&allora_sandbox::Role::ALL);
     std::fs::create_dir_all(dir.path().join("adapters")).unwrap();
-    std::fs::write(dir.path().join("adapters").join(HTTP_SOURCE_WASM), b"\0asm").unwrap();
-    std::fs::write(dir.path().join("model.wasm"), b"\0asm").unwrap();
+    std::fs::write(dir.path().join("adapters").join(HTTP_SOURCE_WASM), &all).unwrap();
+    std::fs::write(dir.path().join("model.wasm"), &all).unwrap();
     let env = Env {
         adapters_dir: Some(dir.path().join("adapters")),
         home: Some(dir.path().to_path_buf()),
@@ -222,4 +240,51 @@ fn loss_policy_is_typed_once_and_bad_options_name_their_field() {
     let plan = check(&text, dir.path(), &env).unwrap();
     assert!(matches!(&plan.reputers[0].loss, LossPlan::Builtin(m) if m.name() == "huber"));
     assert!(matches!(&plan.reputers[1].loss, LossPlan::FromTopic(o) if o.method("huber").is_ok()));
+}
+
+#[test]
+fn a_block_whose_component_lacks_its_role_is_refused() {
+    use allora_sandbox::Role;
+    let (dir, env) = setup();
+    std::fs::write(
+        dir.path().join("infer_only.wasm"),
+        component_exporting(&[Role::Inference]),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let text = format!(
+        r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+           "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "infer_only.wasm"}},
+                        "forecastAdapter": {{"wasm": "infer_only.wasm"}}}},
+                      {{"topicId": 2, "inferenceAdapter": {{"wasm": "core.wasm"}}}}],
+           "reputer": [{{"topicId": 1, "groundTruthAdapter": {{"wasm": "infer_only.wasm"}},
+                         "lossAdapter": {{"wasm": "model.wasm"}}}}]}}"#
+    );
+    let issues = check(&text, dir.path(), &env).unwrap_err();
+    let mut paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "reputer[0].groundTruthAdapter.wasm",
+            "worker[0].forecastAdapter.wasm",
+            "worker[1].inferenceAdapter.wasm",
+        ],
+        "{issues:?}"
+    );
+    let gt = issues
+        .iter()
+        .find(|i| i.path.starts_with("reputer"))
+        .unwrap();
+    assert!(
+        gt.message
+            .contains("does not export allora:adapter/ground-truth@0.1.0")
+            && gt.message.contains("only inference"),
+        "{gt:?}"
+    );
+    let core = issues
+        .iter()
+        .find(|i| i.path.starts_with("worker[1]"))
+        .unwrap();
+    assert!(core.message.contains("not a component"), "{core:?}");
 }

@@ -36,6 +36,8 @@ struct Inner {
     held: Mutex<Vec<String>>,
     /// Broadcasts received by either server (accepted or refused).
     broadcasts_received: AtomicU64,
+    /// Pause block production when an answer is held (the tx stays in the mempool).
+    pause_on_hold: AtomicBool,
 }
 
 /// Shared fault switches. All default to "no fault".
@@ -60,6 +62,7 @@ impl Default for Faults {
                 release_gen: watch::channel(0).0,
                 held: Mutex::new(Vec::new()),
                 broadcasts_received: AtomicU64::new(0),
+                pause_on_hold: AtomicBool::new(false),
             }),
         }
     }
@@ -179,8 +182,17 @@ impl Faults {
         *lock(&self.inner.hold_filter) = Some(type_url_part.to_string());
     }
 
+    /// Like [`Faults::hold_broadcasts`], and the first held answer also pauses block
+    /// production, so the held tx stays in the mempool (its fate unknown to the sender and
+    /// not yet decided) until [`Faults::resume_blocks`].
+    pub fn hold_broadcasts_and_pause_blocks(&self, type_url_part: &str) {
+        self.inner.pause_on_hold.store(true, Ordering::SeqCst);
+        self.hold_broadcasts(type_url_part);
+    }
+
     /// Stops holding new broadcast answers and releases the held ones.
     pub fn stop_holding_broadcasts(&self) {
+        self.inner.pause_on_hold.store(false, Ordering::SeqCst);
         *lock(&self.inner.hold_filter) = None;
         self.release_held_broadcasts();
     }
@@ -219,6 +231,9 @@ impl Faults {
         };
         if !decoded.type_urls.iter().any(|u| u.contains(&part)) {
             return;
+        }
+        if self.inner.pause_on_hold.load(Ordering::SeqCst) {
+            self.pause_blocks();
         }
         let mut release = self.inner.release_gen.subscribe();
         let mut dropped = self.drop_watch();

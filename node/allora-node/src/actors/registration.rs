@@ -64,6 +64,7 @@ async fn step(
     funding_logged: &mut bool,
 ) -> Result<Step, String> {
     let r = role.as_str();
+    let key = format!("register_{r}/{topic_id}");
     if env
         .chain
         .is_registered(topic_id, address, role)
@@ -71,6 +72,8 @@ async fn step(
         .map_err(|e| e.to_string())?
     {
         tracing::info!(topic_id, role = r, address, "registered");
+        // An earlier register (ours, landed while we waited) is resolved by this.
+        intent::clear_logged(env, &key).await;
         return Ok(Step::Done(Registered::Yes));
     }
     let out = env.signer.register(topic_id, role);
@@ -81,7 +84,6 @@ async fn step(
         );
         return Ok(Step::Done(Registered::DryRun));
     }
-    let key = format!("register_{r}/{topic_id}");
     match intent::fate(env, &key).await.map_err(|e| e.to_string())? {
         Fate::Absent => {}
         Fate::MayLand { deadline, height } => {

@@ -359,7 +359,17 @@ async fn restart_twice_and_send_nothing(
     for round in 0..2 {
         let before = faults.broadcasts_received();
         let mut node = NodeProc::start(config, Some(home));
-        wait_log(&node, needle, Duration::from_secs(30)).await;
+        // Until it has decided: waits (logged) or sends (seen by the devnet).
+        wait_for(
+            "the restarted node's decision",
+            Duration::from_secs(30),
+            || {
+                let decided =
+                    node.log_text().contains(needle) || faults.broadcasts_received() > before;
+                async move { decided.then_some(()) }
+            },
+        )
+        .await;
         // Several more checks (loopSeconds = 1) while the earlier tx may still land.
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(

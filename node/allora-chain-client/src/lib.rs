@@ -29,4 +29,6 @@ pub use error::{AbciFailure, ChainError, Transport, TransportFailure, TransportR
 pub use errors::ErrorClass;
 pub use events::{WindowEvent, WindowEventKind};
 pub use fees::{FeeError, FeePolicy};
-pub use tx::{SubmitMeta, TxActor, TxChain, TxConfig, TxError, TxErrorKind, TxHandle, TxOutcome};
+pub use tx::{
+    SignedTx, SubmitMeta, TxActor, TxChain, TxConfig, TxError, TxErrorKind, TxHandle, TxOutcome,
+};

@@ -1,10 +1,11 @@
 //! Fault injection for reliability tests: added latency, forced error responses, a share
-//! of rejected broadcasts, paused block production, and dropped or stalled ("half-closed")
-//! connections. One `Faults` handle (cheap to clone) is shared by every server; tests flip
+//! of rejected broadcasts, paused block production, dropped or stalled ("half-closed")
+//! connections, and held broadcast answers (the tx is accepted and included, its sender
+//! hears nothing until released: a crash between broadcast and ledger write). One `Faults` handle (cheap to clone) is shared by every server; tests flip
 //! switches at runtime via `DevnetHandle::faults()`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -26,6 +27,17 @@ struct Inner {
     drop_gen: watch::Sender<u64>,
     /// `(on, epoch)`: while on, connections opened before `epoch` began hang (half-open).
     stalled: watch::Sender<(bool, u64)>,
+    /// While `Some(part)`: accepted broadcasts of a tx with a message type URL containing
+    /// `part` (empty = every tx) get their answer held until released.
+    hold_filter: Mutex<Option<String>>,
+    /// Bumped to release every held broadcast answer.
+    release_gen: watch::Sender<u64>,
+    /// Hashes of the broadcasts whose answer was held, oldest first.
+    held: Mutex<Vec<String>>,
+    /// Broadcasts received by either server (accepted or refused).
+    broadcasts_received: AtomicU64,
+    /// Pause block production when an answer is held (the tx stays in the mempool).
+    pause_on_hold: AtomicBool,
 }
 
 /// Shared fault switches. All default to "no fault".
@@ -46,6 +58,11 @@ impl Default for Faults {
                 paused: AtomicBool::new(false),
                 drop_gen: watch::channel(0).0,
                 stalled: watch::channel((false, 0)).0,
+                hold_filter: Mutex::new(None),
+                release_gen: watch::channel(0).0,
+                held: Mutex::new(Vec::new()),
+                broadcasts_received: AtomicU64::new(0),
+                pause_on_hold: AtomicBool::new(false),
             }),
         }
     }
@@ -114,6 +131,7 @@ impl Faults {
         self.reject_broadcast_share(0.0);
         self.resume_blocks();
         self.set_stalled(false);
+        self.stop_holding_broadcasts();
     }
 
     /// Applies latency and forced errors to one request.
@@ -154,6 +172,83 @@ impl Faults {
     pub(crate) fn stall_watch(&self) -> watch::Receiver<(bool, u64)> {
         self.inner.stalled.subscribe()
     }
+
+    /// Holds the answer to every accepted broadcast of a tx carrying a message whose type
+    /// URL contains `type_url_part` ("" = any tx): the tx enters the mempool and is included
+    /// as usual, but its sender hears nothing until [`Faults::release_held_broadcasts`],
+    /// [`Faults::stop_holding_broadcasts`] or [`Faults::drop_connections`]. This is the
+    /// window in which a node that is killed has broadcast a tx but not recorded it.
+    pub fn hold_broadcasts(&self, type_url_part: &str) {
+        *lock(&self.inner.hold_filter) = Some(type_url_part.to_string());
+    }
+
+    /// Like [`Faults::hold_broadcasts`], and the first held answer also pauses block
+    /// production, so the held tx stays in the mempool (its fate unknown to the sender and
+    /// not yet decided) until [`Faults::resume_blocks`].
+    pub fn hold_broadcasts_and_pause_blocks(&self, type_url_part: &str) {
+        self.inner.pause_on_hold.store(true, Ordering::SeqCst);
+        self.hold_broadcasts(type_url_part);
+    }
+
+    /// Stops holding new broadcast answers and releases the held ones.
+    pub fn stop_holding_broadcasts(&self) {
+        self.inner.pause_on_hold.store(false, Ordering::SeqCst);
+        *lock(&self.inner.hold_filter) = None;
+        self.release_held_broadcasts();
+    }
+
+    /// Releases every broadcast answer held so far (later matching ones are held again
+    /// while the switch is on).
+    pub fn release_held_broadcasts(&self) {
+        self.inner.release_gen.send_modify(|g| *g += 1);
+    }
+
+    /// Hashes (upper-case hex) of the broadcasts whose answer was held, oldest first.
+    pub fn held_broadcasts(&self) -> Vec<String> {
+        lock(&self.inner.held).clone()
+    }
+
+    /// Broadcasts received so far (gRPC `BroadcastTx` and RPC `broadcast_tx_*`, accepted
+    /// or refused at CheckTx).
+    pub fn broadcasts_received(&self) -> u64 {
+        self.inner.broadcasts_received.load(Ordering::SeqCst)
+    }
+
+    /// Called by both servers after CheckTx, before answering a broadcast: counts it and,
+    /// when the hold switch matches an accepted tx, waits for a release or a drop.
+    pub(crate) async fn on_broadcast_answer(&self, tx: &[u8], accepted: bool) {
+        self.inner
+            .broadcasts_received
+            .fetch_add(1, Ordering::SeqCst);
+        let Some(part) = lock(&self.inner.hold_filter).clone() else {
+            return;
+        };
+        if !accepted {
+            return;
+        }
+        let Ok(decoded) = crate::ante::decode(tx) else {
+            return;
+        };
+        if !decoded.type_urls.iter().any(|u| u.contains(&part)) {
+            return;
+        }
+        if self.inner.pause_on_hold.load(Ordering::SeqCst) {
+            self.pause_blocks();
+        }
+        let mut release = self.inner.release_gen.subscribe();
+        let mut dropped = self.drop_watch();
+        lock(&self.inner.held).push(decoded.hash.clone());
+        tracing::info!(tx_hash = %decoded.hash, "devnet fault injection: holding the broadcast answer");
+        tokio::select! {
+            _ = release.changed() => {}
+            _ = dropped.changed() => {}
+        }
+    }
+}
+
+/// Locks a switch; a poisoned lock (a panicked test thread) still yields the value.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -168,6 +263,19 @@ mod tests {
         assert_eq!(got.iter().filter(|b| **b).count(), 3);
         f.reject_broadcast_share(0.0);
         assert!(!(0..10).any(|_| f.reject_this_broadcast()));
+    }
+
+    #[tokio::test]
+    async fn held_answers_wait_for_release_and_count() {
+        let f = Faults::default();
+        f.hold_broadcasts("");
+        // Undecodable bytes are never held (nothing to match), only counted.
+        f.on_broadcast_answer(b"not a tx", true).await;
+        assert_eq!(f.broadcasts_received(), 1);
+        assert!(f.held_broadcasts().is_empty());
+        f.stop_holding_broadcasts();
+        f.on_broadcast_answer(b"not a tx", true).await;
+        assert_eq!(f.broadcasts_received(), 2);
     }
 
     #[tokio::test]

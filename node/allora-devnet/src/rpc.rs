@@ -193,7 +193,12 @@ async fn dispatch(st: &AppState, method: &str, params: &Value) -> Result<Value, 
                 return Err(invalid_params("tx is required"));
             }
             let hash = super::ante::tx_hash(&tx);
-            Ok(match st.node().check_tx(&tx) {
+            let checked = st.node().check_tx(&tx);
+            st.node()
+                .faults
+                .on_broadcast_answer(&tx, checked.is_ok())
+                .await;
+            Ok(match checked {
                 Ok(hash) => {
                     json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash})
                 }

@@ -5,7 +5,7 @@
 use cosmos_sdk_proto::Any as CosmosAny;
 
 use super::broadcast::{Confirm, Step};
-use super::handle::{Pending, answer_all};
+use super::handle::{Pending, announce_signed, answer_all};
 use super::sign::{TxParams, build_signed_tx};
 use super::{AttemptFailure, TxActor, TxChain, TxError, TxOutcome, Unfunded, WindowClosed};
 use crate::errors::{ErrorClass, parse_message_index};
@@ -131,6 +131,7 @@ impl<C: TxChain> TxActor<C> {
         params.gas_limit = gas;
         params.fee_amount = fee;
         let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
+        announce_signed(pending, &hash, timeout_height).await;
         tracing::debug!(tx_hash = %hash, msgs = msgs.len(), gas, fee, sequence = params.sequence, timeout_height, "broadcasting");
         let resp = match self.send(bytes, &hash, timeout_height).await {
             Ok(r) => r,

@@ -34,7 +34,7 @@ mod tests;
 pub use chain::TxChain;
 pub use config::TxConfig;
 pub use error::{AttemptFailure, TxError, TxErrorKind, Unfunded, WindowClosed};
-pub use handle::{SubmitMeta, TxHandle, TxOutcome};
+pub use handle::{SIGNED_ACK_WAIT, SignedTx, SubmitMeta, TxHandle, TxOutcome};
 pub use sign::{PUBKEY_TYPE_URL, TxParams, build_signed_tx};
 
 use tokio::sync::mpsc;

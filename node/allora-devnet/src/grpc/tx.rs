@@ -124,7 +124,12 @@ impl TxService for Services {
             ));
         }
         let hash = ante_hash(&q.tx_bytes);
-        let resp = match self.node.check_tx(&q.tx_bytes) {
+        let checked = self.node.check_tx(&q.tx_bytes);
+        self.node
+            .faults
+            .on_broadcast_answer(&q.tx_bytes, checked.is_ok())
+            .await;
+        let resp = match checked {
             Ok(hash) => abci_types::TxResponse {
                 txhash: hash,
                 ..Default::default()

@@ -6,6 +6,7 @@
 
 pub mod call;
 pub mod clock;
+pub mod intent;
 pub mod ledger;
 pub mod pending;
 pub mod ports;

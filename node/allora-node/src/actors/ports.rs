@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
-pub use allora_chain_client::TxErrorKind;
+pub use allora_chain_client::{SignedTx, TxErrorKind};
 use allora_protocol::proto::emissions::{v9, v10};
 pub use allora_sandbox::{CallError, CallErrorKind};
 
@@ -177,6 +178,17 @@ pub trait ChainPort: Send + Sync {
     ) -> Result<v10::NetworkInferenceBundle, QueryError>;
     /// Inferer addresses active on the topic (input to forecast adapters).
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError>;
+    /// The included tx with this hash (`GetTx`, CometBFT `tx` fallback), or `None` while
+    /// it is not in a block.
+    async fn tx_landed(&self, tx_hash: &str) -> Result<Option<TxLanded>, QueryError>;
+}
+
+/// An included tx as a hash lookup found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLanded {
+    pub height: i64,
+    /// The DeliverTx code: 0 when its messages applied.
+    pub code: u32,
 }
 
 /// What a submission is, for the tx actor and the logs.
@@ -234,6 +246,19 @@ impl TxFailure {
 #[async_trait]
 pub trait TxPort: Send + Sync {
     async fn submit(&self, out: Outgoing, meta: SubmitMeta) -> Result<Included, TxFailure>;
+    /// Like `submit`, and `signed` hears each signed tx carrying `out` before it is
+    /// broadcast (to record its hash; the broadcast waits, bounded, for the answer).
+    /// Implementations that cannot report hashes just submit (the intent's deadline still
+    /// bounds the wait).
+    async fn submit_observed(
+        &self,
+        out: Outgoing,
+        meta: SubmitMeta,
+        signed: mpsc::UnboundedSender<SignedTx>,
+    ) -> Result<Included, TxFailure> {
+        drop(signed);
+        self.submit(out, meta).await
+    }
     /// True while the tx actor behind this port is dead (every submit would fail).
     fn is_stopped(&self) -> bool {
         false

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::actors::ports::{
-    ChainParams, ChainPort, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo,
+    ChainParams, ChainPort, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo, TxLanded,
 };
 use allora_chain_client::{ChainClient, ChainError};
 use allora_protocol::proto::emissions::v10;
@@ -193,6 +193,14 @@ impl ChainPort for LiveChain {
             .network_inferences
             .map(|b| b.inferer_values.into_iter().map(|w| w.worker).collect())
             .unwrap_or_default())
+    }
+
+    async fn tx_landed(&self, tx_hash: &str) -> Result<Option<TxLanded>, QueryError> {
+        let r = self.client.get_tx(tx_hash).await.map_err(query_error)?;
+        Ok(r.map(|r| TxLanded {
+            height: r.height,
+            code: r.code,
+        }))
     }
 }
 

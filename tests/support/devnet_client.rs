@@ -92,6 +92,7 @@ pub fn test_genesis(topics: Vec<GenesisTopic>) -> Genesis {
             min_gas_price: "1".to_string(),
             ..GenesisParams::default()
         },
+        fee_grants: Vec::new(),
     }
 }
 

@@ -29,6 +29,24 @@ pub struct Genesis {
     pub topics: Vec<GenesisTopic>,
     #[serde(default)]
     pub params: GenesisParams,
+    /// x/feegrant `BasicAllowance`s present at genesis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fee_grants: Vec<GenesisFeeGrant>,
+}
+
+/// A `BasicAllowance` from `granter` to `grantee` (both `allo1…` addresses). The grantee
+/// gets an empty account if it has none, as `MsgGrantAllowance` does on chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisFeeGrant {
+    pub granter: String,
+    pub grantee: String,
+    /// uallo the grantee may spend on fees; absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_limit: Option<u128>,
+    /// Unix seconds after which the allowance has expired; absent = never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_unix: Option<i64>,
 }
 
 /// A funded account, given by mnemonic (address derived at m/44'/118'/0'/0/0) or address.
@@ -170,6 +188,7 @@ impl Genesis {
                 },
             ],
             params: GenesisParams::default(),
+            fee_grants: Vec::new(),
         }
     }
 

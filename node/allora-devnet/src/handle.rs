@@ -112,6 +112,17 @@ impl DevnetHandle {
         self.node.lock().committed.balance(addr)
     }
 
+    /// The remaining uallo spend limit of `granter`'s fee allowance to `grantee`:
+    /// `None` = no allowance, `Some(None)` = unlimited.
+    pub fn fee_allowance(&self, granter: &str, grantee: &str) -> Option<Option<u128>> {
+        self.node
+            .lock()
+            .committed
+            .fee_grants
+            .get(&(granter.to_string(), grantee.to_string()))
+            .map(|a| a.spend_limit)
+    }
+
     /// (account number, sequence) of a committed account.
     pub fn account(&self, addr: &str) -> Option<(u64, u64)> {
         self.node

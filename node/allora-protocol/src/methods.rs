@@ -70,6 +70,11 @@ pub mod tendermint {
     pub const GET_LATEST_BLOCK: &str = "/cosmos.base.tendermint.v1beta1.Service/GetLatestBlock";
 }
 
+/// cosmos-sdk x/feegrant queries.
+pub mod feegrant {
+    pub const ALLOWANCE: &str = "/cosmos.feegrant.v1beta1.Query/Allowance";
+}
+
 /// Skip feemarket queries.
 pub mod feemarket {
     pub const GAS_PRICE: &str = "/feemarket.feemarket.v1.Query/GasPrice";

@@ -74,6 +74,7 @@ pub fn fast_topic(id: u64) -> GenesisTopic {
         worker_whitelist: None,
         reputer_whitelist: None,
         label_whitelist: Vec::new(),
+        wall_clock: false,
     }
 }
 

@@ -123,6 +123,24 @@ impl DevnetHandle {
             .map(|a| a.spend_limit)
     }
 
+    /// Seconds-mode epochs of `topic` the devnet remembers, oldest first: (nonce, start,
+    /// worker window end, reputer window start, reputer window end), unix seconds.
+    pub fn epochs(&self, topic: u64) -> Vec<(i64, i64, i64, i64, i64)> {
+        self.node
+            .lock()
+            .committed
+            .topics
+            .get(&topic)
+            .and_then(|t| t.wall_clock.as_ref())
+            .map(|wc| {
+                wc.epochs
+                    .iter()
+                    .map(|(n, e)| (*n, e.start, e.worker_end, e.reputer_start, e.reputer_end))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// (account number, sequence) of a committed account.
     pub fn account(&self, addr: &str) -> Option<(u64, u64)> {
         self.node

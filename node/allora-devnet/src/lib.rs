@@ -46,6 +46,7 @@ mod network;
 mod node;
 mod rpc;
 mod state;
+mod wallclock;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -66,6 +66,8 @@ pub struct TopicState {
     pub network_inferences: BTreeMap<i64, v10::NetworkInferenceBundle>,
     /// Fees paid towards this topic (data sending fees), uallo.
     pub revenue: u128,
+    /// Seconds mode: the wall-clock schedule (`None` = epochs in blocks).
+    pub wall_clock: Option<crate::wallclock::WallClock>,
 }
 
 impl TopicState {
@@ -117,6 +119,7 @@ impl TopicState {
             reputer_payloads: BTreeMap::new(),
             network_inferences: BTreeMap::new(),
             revenue: 0,
+            wall_clock: t.wall_clock.then(crate::wallclock::WallClock::default),
         }
     }
 

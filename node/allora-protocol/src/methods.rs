@@ -33,6 +33,8 @@ pub mod emissions {
         "/emissions.v10.QueryService/GetOpenReputerSubmissionWindows";
     pub const GET_WORKER_SUBMISSION_WINDOW_STATUS: &str =
         "/emissions.v10.QueryService/GetWorkerSubmissionWindowStatus";
+    pub const GET_EPOCH: &str = "/emissions.v10.QueryService/GetEpoch";
+    pub const GET_TOPIC_EPOCHS: &str = "/emissions.v10.QueryService/GetTopicEpochs";
     pub const GET_REPUTER_SUBMISSION_WINDOW_STATUS: &str =
         "/emissions.v10.QueryService/GetReputerSubmissionWindowStatus";
     pub const GET_REPUTER_STAKE_IN_TOPIC: &str =

@@ -127,6 +127,8 @@ impl Services {
             methods::emissions::GET_OPEN_REPUTER_SUBMISSION_WINDOWS => QueryService::get_open_reputer_submission_windows,
             methods::emissions::GET_WORKER_SUBMISSION_WINDOW_STATUS => QueryService::get_worker_submission_window_status,
             methods::emissions::GET_REPUTER_SUBMISSION_WINDOW_STATUS => QueryService::get_reputer_submission_window_status,
+            methods::emissions::GET_EPOCH => QueryService::get_epoch,
+            methods::emissions::GET_TOPIC_EPOCHS => QueryService::get_topic_epochs,
             methods::emissions::GET_REPUTER_STAKE_IN_TOPIC => QueryService::get_reputer_stake_in_topic,
             methods::emissions::GET_STAKE_FROM_REPUTER_IN_TOPIC_IN_SELF => QueryService::get_stake_from_reputer_in_topic_in_self,
             methods::emissions::GET_STAKE_REPUTER_AUTHORITY => QueryService::get_stake_reputer_authority,

@@ -221,6 +221,15 @@ pub fn is_not_found(code: tonic::Code, message: &str) -> bool {
     code == tonic::Code::NotFound || message.contains("not found")
 }
 
+/// Whether a query's refusal means "this chain does not serve that method" (gRPC
+/// `Unimplemented`, or the SDK's router wording when it comes over `abci_query`).
+pub fn is_unimplemented(code: tonic::Code, message: &str) -> bool {
+    code == tonic::Code::Unimplemented
+        || message.contains("unknown method")
+        || message.contains("no custom querier found")
+        || message.contains("unknown query path")
+}
+
 /// "account sequence mismatch, expected 12, got 11: incorrect account sequence" → 12.
 pub fn parse_expected_sequence(log: &str) -> Option<u64> {
     let i = log.find("expected ")?;

@@ -217,10 +217,7 @@ mod tests {
             }
         }
         // genesis at the first block (t0), epochs at t0+10, t0+20 → heights 20, 40, 60.
-        assert_eq!(
-            opened,
-            vec![(20, t0 + 10), (40, t0 + 20), (60, t0 + 30)]
-        );
+        assert_eq!(opened, vec![(20, t0 + 10), (40, t0 + 20), (60, t0 + 30)]);
         let t = &s.topics[&1];
         let e = t.epoch_times(40).expect("epoch 40");
         assert_eq!(

@@ -235,7 +235,10 @@ impl QueryService for Services {
                 return Err(epochs_not_served(q.topic_id));
             }
             let epoch = t.epoch_proto(q.nonce).ok_or_else(|| {
-                Status::not_found(format!("epoch {} of topic {} not found", q.nonce, q.topic_id))
+                Status::not_found(format!(
+                    "epoch {} of topic {} not found",
+                    q.nonce, q.topic_id
+                ))
             })?;
             ok(v10::GetEpochResponse { epoch: Some(epoch) })
         })

@@ -125,11 +125,13 @@ pub struct TopicInfo {
     pub loss_method: String,
 }
 
-/// An open submission window: the nonce and, when known, the last block it accepts.
+/// An open submission window: the nonce and, when the chain reports them, the last block it
+/// accepts and (wall-clock epochs) the first instant it no longer accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OpenWindow {
     pub nonce: i64,
     pub end_block: Option<i64>,
+    pub end_time: Option<std::time::SystemTime>,
 }
 
 /// Registration role.

@@ -8,6 +8,8 @@
 //! - A second wallet (an account with zero balance) names the same granter without any
 //!   allowance: its failure is logged and counted naming the granter, and nothing it sends
 //!   lands on chain.
+//! - `config validate` shows who pays the fees; `doctor` finds the first wallet's allowance
+//!   and warns that the second has none.
 
 #[path = "support/devnet_client.rs"]
 mod client;
@@ -15,6 +17,7 @@ mod client;
 mod harness;
 
 use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::Duration;
 
 use allora_devnet::{Devnet, DevnetConfig, Genesis, GenesisAccount, GenesisParams, TEST_MNEMONICS};
@@ -124,6 +127,24 @@ async fn granted_wallet_with_no_funds_submits_and_ungranted_one_fails_naming_the
             }]
         })
     };
+    // `config validate` and `doctor` show the granter and check the allowance.
+    let out = cli(&["config", "validate"], &node_config(2));
+    assert!(
+        out.contains(&format!("fees paid by: fee granter {granter}")),
+        "{out}"
+    );
+    let out = cli(&["doctor"], &node_config(2));
+    assert!(
+        out.contains(&format!("fees paid by {granter}"))
+            && out.contains(&format!("{SPEND_LIMIT} uallo left")),
+        "{out}"
+    );
+    let out = cli(&["doctor"], &node_config(3));
+    assert!(
+        out.contains(&format!("no fee allowance from {granter} to {ungranted}")),
+        "{out}"
+    );
+
     let granted_node = NodeProc::start(&node_config(2), None);
     let ungranted_node = NodeProc::start(&node_config(3), None);
 
@@ -204,4 +225,27 @@ async fn granted_wallet_with_no_funds_submits_and_ungranted_one_fails_naming_the
         0.0
     );
     dn.shutdown().await;
+}
+
+/// Runs `allora-node <args> --config <file>` and returns stdout + stderr.
+fn cli(args: &[&str], config: &serde_json::Value) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(config).expect("json")).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_allora-node"))
+        .args(args)
+        .arg("--config")
+        .arg(&path)
+        .env_remove("ALLORA_OFFCHAIN_NODE_CONFIG_JSON")
+        .env_remove("ALLORA_OFFCHAIN_NODE_CONFIG_FILE_PATH")
+        .env_remove("ALLORA_OFFCHAIN_NODE_MNEMONIC")
+        .env("ALLORA_NODE_ADAPTERS_DIR", adapters_dir())
+        .env("HOME", dir.path())
+        .output()
+        .expect("run allora-node");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

@@ -134,6 +134,17 @@ pub struct OpenWindow {
     pub end_time: Option<std::time::SystemTime>,
 }
 
+/// An x/feegrant allowance as `doctor` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeAllowance {
+    /// The allowance type (e.g. `/cosmos.feegrant.v1beta1.BasicAllowance`).
+    pub kind: String,
+    /// Remaining uallo (`BasicAllowance` only); `None` = unlimited or not a basic allowance.
+    pub spend_limit: Option<u128>,
+    /// Unix seconds after which it has expired (`BasicAllowance` only).
+    pub expiration_unix: Option<i64>,
+}
+
 /// Registration role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -179,6 +190,14 @@ pub trait ChainPort: Send + Sync {
     ) -> Result<v10::NetworkInferenceBundle, QueryError>;
     /// Inferer addresses active on the topic (input to forecast adapters).
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError>;
+    /// The fee allowance `granter` gave `grantee`, if any (`doctor`).
+    async fn fee_allowance(
+        &self,
+        _granter: &str,
+        _grantee: &str,
+    ) -> Result<Option<FeeAllowance>, QueryError> {
+        Ok(None)
+    }
 }
 
 /// What a submission is, for the tx actor and the logs.

@@ -9,10 +9,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use crate::actors::ports::{
-    ChainParams, ChainPort, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo,
+    ChainParams, ChainPort, FeeAllowance, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo,
 };
 use allora_chain_client::{ChainClient, ChainError, Served, WindowStatus};
 use allora_protocol::proto::emissions::v10;
+use cosmos_sdk_proto::cosmos::feegrant::v1beta1 as fg;
+use prost::Message;
 
 /// The typed class of a chain-client error.
 pub fn query_error(e: ChainError) -> QueryError {
@@ -232,6 +234,37 @@ impl ChainPort for LiveChain {
             .network_inferences_at(topic_id, nonce)
             .await
             .map_err(query_error)
+    }
+
+    async fn fee_allowance(
+        &self,
+        granter: &str,
+        grantee: &str,
+    ) -> Result<Option<FeeAllowance>, QueryError> {
+        let grant = self
+            .client
+            .fee_allowance(granter, grantee)
+            .await
+            .map_err(query_error)?;
+        Ok(grant.and_then(|g| g.allowance).map(|any| {
+            let basic = (any.type_url == "/cosmos.feegrant.v1beta1.BasicAllowance")
+                .then(|| fg::BasicAllowance::decode(any.value.as_slice()).ok())
+                .flatten();
+            FeeAllowance {
+                kind: any.type_url,
+                spend_limit: basic
+                    .as_ref()
+                    .filter(|b| !b.spend_limit.is_empty())
+                    .and_then(|b| {
+                        b.spend_limit
+                            .iter()
+                            .filter(|c| c.denom == "uallo")
+                            .map(|c| c.amount.parse::<u128>().ok())
+                            .sum()
+                    }),
+                expiration_unix: basic.and_then(|b| b.expiration).map(|t| t.seconds),
+            }
+        }))
     }
 
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError> {

@@ -406,6 +406,16 @@ mod tests {
             ErrorClass::classify("feegrant", 2, &wrap("basic allowance: fee limit exceeded")),
             ErrorClass::FeeGrant(FeeGrantProblem::LimitExceeded)
         );
+        // allorad v0.17.0 prints the addresses as raw bytes (feemarket formats []byte with
+        // %s), as seen on a localnet: the granter is never read from the log
+        assert_eq!(
+            ErrorClass::classify(
+                "sdk",
+                38,
+                "error escrowing funds: \u{18}N*uk\u{fffd}h does not allow to pay fees for Lw\u{b}: fee-grant not found: not found"
+            ),
+            ErrorClass::FeeGrant(FeeGrantProblem::NotFound)
+        );
         // text only (a wrapped simulate error)
         assert_eq!(
             ErrorClass::classify("", 0, "rpc error: fee limit exceeded"),

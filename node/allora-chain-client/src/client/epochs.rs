@@ -49,9 +49,10 @@ impl ChainClient {
             .await;
         match r {
             Err(ChainError::NotFound { .. }) => Ok(Served::Yes(None)),
-            Err(ChainError::Status { code, .. }) if code == tonic::Code::NotFound => {
-                Ok(Served::Yes(None))
-            }
+            Err(ChainError::Status {
+                code: tonic::Code::NotFound,
+                ..
+            }) => Ok(Served::Yes(None)),
             other => served(other.map(|r| r.epoch)),
         }
     }

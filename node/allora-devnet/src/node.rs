@@ -184,6 +184,7 @@ impl Node {
         let (nanos, time) = now_time();
         let mut chain = self.lock();
         let height = chain.committed.height + 1;
+        chain.committed.block_time_nanos = nanos;
         let pending = std::mem::take(&mut chain.mempool);
         let mut records = Vec::new();
         for (index, (_, bytes)) in pending.iter().enumerate() {

@@ -33,6 +33,8 @@ pub mod emissions {
         "/emissions.v10.QueryService/GetOpenReputerSubmissionWindows";
     pub const GET_WORKER_SUBMISSION_WINDOW_STATUS: &str =
         "/emissions.v10.QueryService/GetWorkerSubmissionWindowStatus";
+    pub const GET_EPOCH: &str = "/emissions.v10.QueryService/GetEpoch";
+    pub const GET_TOPIC_EPOCHS: &str = "/emissions.v10.QueryService/GetTopicEpochs";
     pub const GET_REPUTER_SUBMISSION_WINDOW_STATUS: &str =
         "/emissions.v10.QueryService/GetReputerSubmissionWindowStatus";
     pub const GET_REPUTER_STAKE_IN_TOPIC: &str =
@@ -68,6 +70,11 @@ pub mod tx {
 pub mod tendermint {
     pub const GET_NODE_INFO: &str = "/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo";
     pub const GET_LATEST_BLOCK: &str = "/cosmos.base.tendermint.v1beta1.Service/GetLatestBlock";
+}
+
+/// cosmos-sdk x/feegrant queries.
+pub mod feegrant {
+    pub const ALLOWANCE: &str = "/cosmos.feegrant.v1beta1.Query/Allowance";
 }
 
 /// Skip feemarket queries.

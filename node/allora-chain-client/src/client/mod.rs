@@ -12,7 +12,10 @@
 
 mod cosmos;
 mod emissions;
+mod epochs;
 mod transport;
+
+pub use epochs::Served;
 
 use allora_protocol::proto::emissions::v10;
 

@@ -89,6 +89,7 @@ impl<C: TxChain> TxActor<C> {
             fee_denom: self.cfg.fee.denom.clone(),
             timeout_height,
             memo: self.cfg.memo.clone(),
+            fee_granter: self.cfg.fee_granter.clone().unwrap_or_default(),
         };
 
         // Gas: simulate once, adjust once.
@@ -273,6 +274,18 @@ impl<C: TxChain> TxActor<C> {
             }
             ErrorClass::Unfunded => {
                 let err = TxError::Unfunded(Unfunded::Chain(failure));
+                answer_all(std::mem::take(pending), |_| Err(err.clone()));
+                Ok(Step::Done)
+            }
+            ErrorClass::FeeGrant(problem) => {
+                // Retrying cannot help until the operator fixes the grant: answer now.
+                let granter = self.cfg.fee_granter.clone().unwrap_or_default();
+                tracing::error!(granter = %granter, wallet = %self.wallet.address(), ?problem, fix = problem.fix(), "fee granter does not pay for this wallet");
+                let err = TxError::FeeGrant {
+                    granter,
+                    problem,
+                    failure,
+                };
                 answer_all(std::mem::take(pending), |_| Err(err.clone()));
                 Ok(Step::Done)
             }

@@ -211,6 +211,7 @@ fn config() -> TxConfig {
         resync_interval: Duration::from_secs(60),
         default_timeout_blocks: 100,
         memo: String::new(),
+        fee_granter: None,
         submit_tx: true,
     }
 }

@@ -1,5 +1,6 @@
 //! The four emissions messages a node sends — Register, AddStake, InsertWorkerPayload,
-//! InsertReputerPayload — executed with the chain's validations in the chain's order
+//! InsertReputerPayload — plus x/feegrant's MsgGrantAllowance (for operators granting fee
+//! allowances to node wallets), executed with the chain's validations in the chain's order
 //! (reference §C.4) and its error codes.
 //!
 //! One file per concern: `registration` (Register, AddStake), `worker` and `reputer` (the
@@ -38,6 +39,8 @@ pub enum Msg {
     AddStake(v10::AddStakeRequest),
     InsertWorkerPayload(v10::InsertWorkerPayloadRequest),
     InsertReputerPayload(v10::InsertReputerPayloadRequest),
+    /// x/feegrant `MsgGrantAllowance` (see [`crate::feegrant`]).
+    GrantAllowance(cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowance),
 }
 
 /// What a message produced: its response (for TxMsgData) and any events.
@@ -59,6 +62,10 @@ impl Msg {
             type_url::INSERT_REPUTER_PAYLOAD => Msg::InsertReputerPayload(
                 v10::InsertReputerPayloadRequest::decode(value).map_err(bad)?,
             ),
+            crate::feegrant::MSG_GRANT_ALLOWANCE => Msg::GrantAllowance(
+                cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowance::decode(value)
+                    .map_err(bad)?,
+            ),
             other => {
                 return Err(abci::TX_DECODE.wrap(format!("unable to resolve type URL {other}")));
             }
@@ -72,6 +79,7 @@ impl Msg {
             Msg::AddStake(m) => &m.sender,
             Msg::InsertWorkerPayload(m) => &m.sender,
             Msg::InsertReputerPayload(m) => &m.sender,
+            Msg::GrantAllowance(m) => &m.granter,
         }
     }
 
@@ -82,6 +90,7 @@ impl Msg {
             Msg::AddStake(_) => 30_000,
             Msg::InsertWorkerPayload(_) => 50_000,
             Msg::InsertReputerPayload(_) => 60_000,
+            Msg::GrantAllowance(_) => 30_000,
         }
     }
 
@@ -91,6 +100,7 @@ impl Msg {
             Msg::AddStake(m) => m.encoded_len(),
             Msg::InsertWorkerPayload(m) => m.encoded_len(),
             Msg::InsertReputerPayload(m) => m.encoded_len(),
+            Msg::GrantAllowance(m) => m.encoded_len(),
         }
     }
 
@@ -106,6 +116,16 @@ impl Msg {
             Msg::AddStake(m) => registration::add_stake(state, m),
             Msg::InsertWorkerPayload(m) => worker::insert_worker_payload(state, m, height),
             Msg::InsertReputerPayload(m) => reputer::insert_reputer_payload(state, m, height),
+            Msg::GrantAllowance(m) => {
+                crate::feegrant::grant_allowance(state, m)?;
+                Ok(MsgOutcome {
+                    response: response(
+                        "/cosmos.feegrant.v1beta1.MsgGrantAllowanceResponse",
+                        &cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowanceResponse {},
+                    ),
+                    events: Vec::new(),
+                })
+            }
         }
     }
 }

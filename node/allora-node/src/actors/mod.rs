@@ -199,6 +199,7 @@ pub(crate) async fn open_windows(
         windows.push(ports::OpenWindow {
             nonce: sig.nonce,
             end_block: sig.end_block,
+            end_time: None,
         });
     }
     windows.sort();

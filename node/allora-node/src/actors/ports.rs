@@ -126,11 +126,24 @@ pub struct TopicInfo {
     pub loss_method: String,
 }
 
-/// An open submission window: the nonce and, when known, the last block it accepts.
+/// An open submission window: the nonce and, when the chain reports them, the last block it
+/// accepts and (wall-clock epochs) the first instant it no longer accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OpenWindow {
     pub nonce: i64,
     pub end_block: Option<i64>,
+    pub end_time: Option<std::time::SystemTime>,
+}
+
+/// An x/feegrant allowance as `doctor` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeAllowance {
+    /// The allowance type (e.g. `/cosmos.feegrant.v1beta1.BasicAllowance`).
+    pub kind: String,
+    /// Remaining uallo (`BasicAllowance` only); `None` = unlimited or not a basic allowance.
+    pub spend_limit: Option<u128>,
+    /// Unix seconds after which it has expired (`BasicAllowance` only).
+    pub expiration_unix: Option<i64>,
 }
 
 /// Registration role.
@@ -181,6 +194,14 @@ pub trait ChainPort: Send + Sync {
     /// The included tx with this hash (`GetTx`, CometBFT `tx` fallback), or `None` while
     /// it is not in a block.
     async fn tx_landed(&self, tx_hash: &str) -> Result<Option<TxLanded>, QueryError>;
+    /// The fee allowance `granter` gave `grantee`, if any (`doctor`).
+    async fn fee_allowance(
+        &self,
+        _granter: &str,
+        _grantee: &str,
+    ) -> Result<Option<FeeAllowance>, QueryError> {
+        Ok(None)
+    }
 }
 
 /// An included tx as a hash lookup found it.

@@ -61,7 +61,7 @@ pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
 pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), AppError> {
     let w = load_wallet(&plan.wallet.key)?;
     Ok((
-        Arc::new(LiveChain::new(client(plan)?)),
+        Arc::new(LiveChain::new(client(plan)?, w.address().to_string())),
         w.address().to_string(),
     ))
 }
@@ -88,7 +88,8 @@ fn events(plan: &Plan) -> Option<SignalStream> {
                     role,
                     topic_id: e.topic_id,
                     nonce: e.nonce_block_height,
-                    end_block: e.window_end_block,
+                    // 0 = no height bound (wall-clock epochs).
+                    end_block: e.window_end_block.filter(|b| *b > 0),
                 })
             });
         Box::pin(stream) as SignalStream
@@ -139,7 +140,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         Arc::new(NoBroadcast)
     };
     Ok(Wiring {
-        chain: Arc::new(LiveChain::new(client)),
+        chain: Arc::new(LiveChain::new(client, address.clone())),
         tx,
         signer,
         events: events(plan),

@@ -46,6 +46,7 @@ pub fn tx_config(w: &WalletPlan, chain_id: String) -> TxConfig {
         resync_interval: w.batch.sequence_resync,
         default_timeout_blocks: w.batch.timeout_blocks,
         memo: String::new(),
+        fee_granter: w.fee_granter.clone(),
         submit_tx: w.submit_tx,
     }
 }

@@ -500,7 +500,7 @@ impl Progress {
                         self.reputer.entry(vb.topic_id).or_default().insert(nonce);
                     }
                 }
-                Msg::Register(_) | Msg::AddStake(_) => {}
+                Msg::Register(_) | Msg::AddStake(_) | Msg::GrantAllowance(_) => {}
             }
         }
     }
@@ -542,6 +542,9 @@ fn describe(tx: &TxContents) -> Vec<String> {
                 m.topic_id
             ),
             Msg::AddStake(m) => format!("stake     {} uallo on topic {}", m.amount, m.topic_id),
+            Msg::GrantAllowance(m) => {
+                format!("feegrant  {} pays fees for {}", m.granter, m.grantee)
+            }
             Msg::InsertWorkerPayload(m) => {
                 let Some(b) = &m.worker_data_bundle else {
                     return "worker    (empty bundle)".to_string();

@@ -56,6 +56,9 @@ pub struct RawWallet {
     pub submit_tx: Option<bool>,
     #[serde(default)]
     pub chain_id: Option<String>,
+    /// Go node PR #128: an `allo1…` account whose x/feegrant allowance pays every tx's fee.
+    #[serde(default)]
+    pub fee_granter_address: Option<String>,
     // Later Go-node releases added these timing knobs; we accept them so such configs run
     // unchanged, and ignore them (our timing comes from the chain's window queries/events).
     #[serde(default)]

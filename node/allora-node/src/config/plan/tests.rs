@@ -288,3 +288,23 @@ fn a_block_whose_component_lacks_its_role_is_refused() {
         .unwrap();
     assert!(core.message.contains("not a component"), "{core:?}");
 }
+
+#[test]
+fn fee_granter_is_validated_with_its_path() {
+    let (dir, env) = setup();
+    let granter = &allora_protocol::account::address_from_bytes(&[7u8; 20]);
+    let ok = format!(
+        r#"{{"wallet": {{"addressKeyName": "k", "nodeRpc": "http://127.0.0.1:26657", "feeGranterAddress": "{granter}"}},
+           "reputer": [{{"topicId": 9, "groundTruthAdapter": {{"wasm": "model.wasm"}}}}]}}"#
+    );
+    let plan = check(&ok, dir.path(), &env).unwrap();
+    assert_eq!(plan.wallet.fee_granter.as_deref(), Some(granter.as_str()));
+    let bad = ok.replace(granter, "cosmos1notallora");
+    let issues = check(&bad, dir.path(), &env).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, "wallet.feeGranterAddress");
+    assert!(issues[0].fix.contains("allorad keys show"), "{issues:?}");
+    let none = ok.replace(granter, "");
+    let plan = check(&none, dir.path(), &env).unwrap();
+    assert_eq!(plan.wallet.fee_granter, None);
+}

@@ -1,22 +1,25 @@
 //! Go projects: Go's own compiler (GOOS=wasip1, reactor) with the hand-written canonical-ABI
 //! glue from `adapters-wasm/go-allora` (why hand-written: see its `abi.go`), componentized by
-//! `build.sh` with wasm-tools and the WASI preview1 reactor adapter, which is written into the
-//! project from the bytes of the adapter matching this node's wasmtime.
+//! `build.sh` with wasm-tools and that directory's WASI preview1 shim (why not wasmtime's
+//! preview1 adapter: see `preview1/shim.wat`). Both are copied verbatim into the project.
 
 use allora_sandbox::Role;
-use wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
 
 use super::{File, fill};
 use crate::cli::adapter::new::Scaffold;
 
-/// The glue package, copied into the project as `allora/`.
-const GLUE: [(&str, &str); 6] = [
+/// The glue package (`allora/`) and the preview1 shim (`preview1/`), copied into the project.
+const GLUE: [(&str, &str); 10] = [
     ("allora/abi.go", include_str!("../../../../../../adapters-wasm/go-allora/abi.go")),
     ("allora/host.go", include_str!("../../../../../../adapters-wasm/go-allora/host.go")),
     ("allora/inference.go", include_str!("../../../../../../adapters-wasm/go-allora/inference.go")),
     ("allora/forecast.go", include_str!("../../../../../../adapters-wasm/go-allora/forecast.go")),
     ("allora/ground_truth.go", include_str!("../../../../../../adapters-wasm/go-allora/ground_truth.go")),
     ("allora/loss.go", include_str!("../../../../../../adapters-wasm/go-allora/loss.go")),
+    ("preview1/shim.wat", include_str!("../../../../../../adapters-wasm/go-allora/preview1/shim.wat")),
+    ("preview1/wit/shim.wit", include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/shim.wit")),
+    ("preview1/wit/deps/clocks.wit", include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/deps/clocks.wit")),
+    ("preview1/wit/deps/random.wit", include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/deps/random.wit")),
 ];
 
 fn role_file(role: Role) -> (&'static str, &'static str) {
@@ -43,11 +46,6 @@ pub(super) fn files(s: &Scaffold) -> Vec<File> {
             "build.sh",
             fill(include_str!("go/build.sh.tmpl"), s).replace("{{go_tags}}", &tags),
         ),
-        File {
-            path: "wasi_snapshot_preview1.reactor.wasm".into(),
-            contents: WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER.to_vec(),
-            executable: false,
-        },
     ];
     files.extend(GLUE.iter().map(|(p, t)| File::text(p, t.to_string())));
     files.extend(s.roles.iter().map(|r| {

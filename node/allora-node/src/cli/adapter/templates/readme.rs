@@ -19,7 +19,7 @@ fn toolchain(lang: Lang) -> &'static str {
             "Needs Node.js and npm. `build.sh` runs `npm install` once (componentize-js 0.23.0, pinned in\n`package.json`) and then `npm run build`."
         }
         Lang::Go => {
-            "Needs Go 1.24 or newer and `wasm-tools` (`cargo install --locked wasm-tools@1.254.2`; or set\n`WASM_TOOLS=/path/to/wasm-tools`). `build.sh` compiles a WASI preview1 *reactor* with Go's own\ncompiler (`GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`, one build tag per role),\nembeds the WIT world with `wasm-tools component embed`, and turns it into a component with\n`wasm-tools component new --adapt` and `wasi_snapshot_preview1.reactor.wasm` (the WASI\npreview1 reactor adapter of wasmtime 48, written here by `adapter new`).\n\nThe package `allora/` is the canonical-ABI glue for the WIT contract (imports `http` and\n`log`, one export file per role). It is written by hand because wit-bindgen-go's output does\nnot compile with Go's compiler (64-bit pointers on `GOARCH=wasm`); set the role functions\n(`allora.Infer`, …) in `init` and leave the glue alone."
+            "Needs Go 1.24 or newer and `wasm-tools` (`cargo install --locked wasm-tools@1.254.2`; or set\n`WASM_TOOLS=/path/to/wasm-tools`). `build.sh` compiles a WASI preview1 *reactor* with Go's own\ncompiler (`GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`, one build tag per role),\nembeds the WIT world with `wasm-tools component embed`, and turns it into a component with\n`wasm-tools component new --adapt`, linking `preview1/shim.wat` in place of WASI preview1\n(wasmtime's own preview1 adapter does not work with Go's runtime; the file says why).\n\nThe package `allora/` is the canonical-ABI glue for the WIT contract (imports `http` and\n`log`, one export file per role). It is written by hand because wit-bindgen-go's output does\nnot compile with Go's compiler (64-bit pointers on `GOARCH=wasm`); set the role functions\n(`allora.Infer`, …) in `init` and leave the glue alone."
         }
     }
 }
@@ -113,7 +113,7 @@ pub fn render(lang: Lang, s: &Scaffold) -> String {
     }
     for (section, blocks) in sections {
         out.push_str(&format!(
-            "\"{section}\": [ {{\n      \"topicId\": 1,\n{}\n} ]\n",
+            "\"{section}\": [ {{\n      \"topicId\": 1,\n{}\n}} ]\n",
             blocks.join(",\n")
         ));
     }

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_allora-node");
@@ -85,7 +85,9 @@ fn require(tool: &str, install: &str) {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
@@ -94,6 +96,15 @@ fn run(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Serialises the calls: each component is compiled once into a shared cache, one compile at
+/// a time like the node does (a compile uses every core, and parallel compiles of the Python
+/// and JavaScript components on a loaded machine could exceed the node's compile budget).
+static CALLS: Mutex<()> = Mutex::new(());
+
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("adapter-new-cache")
 }
 
 fn node(args: &[&str]) -> String {
@@ -129,8 +140,15 @@ fn scaffold_and_build(
     prepare(&dir, &mut build);
     run(&mut build);
     let wasm = dir.join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(wasm.is_file(), "{lang}: build.sh did not produce {}", wasm.display());
-    eprintln!("{lang}: scaffold + build {:.1} s", t.elapsed().as_secs_f64());
+    assert!(
+        wasm.is_file(),
+        "{lang}: build.sh did not produce {}",
+        wasm.display()
+    );
+    eprintln!(
+        "{lang}: scaffold + build {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let inspect = node(&["adapter", "inspect", wasm.to_str().expect("utf-8")]);
     let roles_line = inspect
@@ -144,27 +162,45 @@ fn scaffold_and_build(
 }
 
 fn call(wasm: &Path, role: &str, extra: &[&str]) -> Vec<String> {
+    let cache = cache_dir();
     let mut args = vec![
         "adapter",
         "run",
         wasm.to_str().expect("utf-8"),
         "--role",
         role,
+        "--cache-dir",
+        cache.to_str().expect("utf-8"),
     ];
     args.extend(extra);
+    let _one_at_a_time = CALLS.lock().unwrap_or_else(|e| e.into_inner());
+    let t = Instant::now();
     let out = node(&args);
+    eprintln!(
+        "{}: adapter run --role {role} {:.1} s",
+        wasm.display(),
+        t.elapsed().as_secs_f64()
+    );
     // The first two lines are the load and call timings; the rest is the result.
     out.lines().skip(2).map(str::to_string).collect()
 }
 
 fn check_inference(wasm: &Path) {
     let url = format!("PriceEndpoint=http://{}/prices", server());
-    let lines = call(wasm, "inference", &["--param", &url, "--allow-host", server()]);
+    let lines = call(
+        wasm,
+        "inference",
+        &["--param", &url, "--allow-host", server()],
+    );
     assert_eq!(lines, ["y\t2.625"], "mean of [1, 2, 3, 4.5]");
 }
 
 fn check_forecast(wasm: &Path) {
-    let lines = call(wasm, "forecast", &["--inferer", "allo1aaa", "--inferer", "allo1bbb"]);
+    let lines = call(
+        wasm,
+        "forecast",
+        &["--inferer", "allo1aaa", "--inferer", "allo1bbb"],
+    );
     assert_eq!(lines, ["allo1aaa\t0.1", "allo1bbb\t0.1"]);
     let lines = call(
         wasm,
@@ -176,7 +212,11 @@ fn check_forecast(wasm: &Path) {
 
 fn check_ground_truth(wasm: &Path) {
     let url = format!("GroundTruthEndpoint=http://{}/truth", server());
-    let lines = call(wasm, "ground-truth", &["--param", &url, "--allow-host", server()]);
+    let lines = call(
+        wasm,
+        "ground-truth",
+        &["--param", &url, "--allow-host", server()],
+    );
     assert_eq!(lines, ["3.5"]);
 }
 
@@ -184,13 +224,24 @@ fn check_loss(wasm: &Path) {
     let lines = call(
         wasm,
         "loss",
-        &["--ground-truth", "3.5", "--prediction", "3", "--prediction", "4.5"],
+        &[
+            "--ground-truth",
+            "3.5",
+            "--prediction",
+            "3",
+            "--prediction",
+            "4.5",
+        ],
     );
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0], "never-negative\ttrue");
     let loss_of = |line: &str| -> f64 {
         let field = line.split('\t').nth(1).expect("loss field");
-        field.strip_prefix("loss ").expect("loss prefix").parse().expect("number")
+        field
+            .strip_prefix("loss ")
+            .expect("loss prefix")
+            .parse()
+            .expect("number")
     };
     assert!(lines[1].starts_with("prediction 3\t"), "{lines:?}");
     assert_eq!(loss_of(&lines[1]), 0.5);
@@ -281,7 +332,10 @@ fn js_worker_builds_and_runs() {
 #[test]
 fn go_all_roles_build_and_run() {
     require("go", "install Go 1.24 or newer");
-    require("wasm-tools", "./scripts/test setup (cargo install wasm-tools into .tools/bin)");
+    require(
+        "wasm-tools",
+        "./scripts/test setup (cargo install wasm-tools into .tools/bin)",
+    );
     let tmp = tempdir();
     let wasm = scaffold_and_build(
         tmp.path(),
@@ -310,7 +364,10 @@ fn refuses_bad_names_and_non_empty_directories() {
         .expect("spawn");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
-    assert_eq!(std::fs::read_to_string(dir.join("model.py")).expect("read"), "mine");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("model.py")).expect("read"),
+        "mine"
+    );
 
     let out = Command::new(BIN)
         .args(["adapter", "new", "../Escape", "--lang", "go"])

@@ -241,7 +241,9 @@ mod tests {
         for good in ["a", "my-model", "eth-1h-v2"] {
             assert!(validate_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "My", "1x", "-x", "x-", "a--b", "a_b", "a.b", "../x", "a b"] {
+        for bad in [
+            "", "My", "1x", "-x", "x-", "a--b", "a_b", "a.b", "../x", "a b",
+        ] {
             assert!(
                 matches!(validate_name(bad), Err(NewError::InvalidName(_))),
                 "{bad}"
@@ -258,9 +260,18 @@ mod tests {
         };
         assert_eq!(world(&[]).unwrap(), ("inferer".into(), false));
         assert_eq!(world(&["worker"]).unwrap(), ("worker".into(), false));
-        assert_eq!(world(&["loss", "ground-truth"]).unwrap(), ("reputer".into(), false));
-        assert_eq!(world(&["worker", "reputer"]).unwrap(), ("full".into(), false));
-        assert_eq!(world(&["inference", "loss"]).unwrap(), ("scaffold".into(), true));
+        assert_eq!(
+            world(&["loss", "ground-truth"]).unwrap(),
+            ("reputer".into(), false)
+        );
+        assert_eq!(
+            world(&["worker", "reputer"]).unwrap(),
+            ("full".into(), false)
+        );
+        assert_eq!(
+            world(&["inference", "loss"]).unwrap(),
+            ("scaffold".into(), true)
+        );
         assert!(matches!(world(&["oracle"]), Err(NewError::UnknownRole(_))));
     }
 
@@ -278,7 +289,10 @@ mod tests {
             write_project(&dir, &files),
             Err(NewError::NotEmpty(_))
         ));
-        assert_eq!(std::fs::read_to_string(dir.join("keep.txt")).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+            "mine"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,16 +10,46 @@ use crate::cli::adapter::new::Scaffold;
 
 /// The glue package (`allora/`) and the preview1 shim (`preview1/`), copied into the project.
 const GLUE: [(&str, &str); 10] = [
-    ("allora/abi.go", include_str!("../../../../../../adapters-wasm/go-allora/abi.go")),
-    ("allora/host.go", include_str!("../../../../../../adapters-wasm/go-allora/host.go")),
-    ("allora/inference.go", include_str!("../../../../../../adapters-wasm/go-allora/inference.go")),
-    ("allora/forecast.go", include_str!("../../../../../../adapters-wasm/go-allora/forecast.go")),
-    ("allora/ground_truth.go", include_str!("../../../../../../adapters-wasm/go-allora/ground_truth.go")),
-    ("allora/loss.go", include_str!("../../../../../../adapters-wasm/go-allora/loss.go")),
-    ("preview1/shim.wat", include_str!("../../../../../../adapters-wasm/go-allora/preview1/shim.wat")),
-    ("preview1/wit/shim.wit", include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/shim.wit")),
-    ("preview1/wit/deps/clocks.wit", include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/deps/clocks.wit")),
-    ("preview1/wit/deps/random.wit", include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/deps/random.wit")),
+    (
+        "allora/abi.go",
+        include_str!("../../../../../../adapters-wasm/go-allora/abi.go"),
+    ),
+    (
+        "allora/host.go",
+        include_str!("../../../../../../adapters-wasm/go-allora/host.go"),
+    ),
+    (
+        "allora/inference.go",
+        include_str!("../../../../../../adapters-wasm/go-allora/inference.go"),
+    ),
+    (
+        "allora/forecast.go",
+        include_str!("../../../../../../adapters-wasm/go-allora/forecast.go"),
+    ),
+    (
+        "allora/ground_truth.go",
+        include_str!("../../../../../../adapters-wasm/go-allora/ground_truth.go"),
+    ),
+    (
+        "allora/loss.go",
+        include_str!("../../../../../../adapters-wasm/go-allora/loss.go"),
+    ),
+    (
+        "preview1/shim.wat",
+        include_str!("../../../../../../adapters-wasm/go-allora/preview1/shim.wat"),
+    ),
+    (
+        "preview1/wit/shim.wit",
+        include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/shim.wit"),
+    ),
+    (
+        "preview1/wit/deps/clocks.wit",
+        include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/deps/clocks.wit"),
+    ),
+    (
+        "preview1/wit/deps/random.wit",
+        include_str!("../../../../../../adapters-wasm/go-allora/preview1/wit/deps/random.wit"),
+    ),
 ];
 
 fn role_file(role: Role) -> (&'static str, &'static str) {
@@ -37,11 +67,19 @@ fn tag(role: Role) -> String {
 }
 
 pub(super) fn files(s: &Scaffold) -> Vec<File> {
-    let tags = s.roles.iter().map(|r| tag(*r)).collect::<Vec<_>>().join(",");
+    let tags = s
+        .roles
+        .iter()
+        .map(|r| tag(*r))
+        .collect::<Vec<_>>()
+        .join(",");
     let mut files = vec![
         File::text("go.mod", fill(include_str!("go/go.mod.tmpl"), s)),
         File::text("main.go", fill(include_str!("go/main.go.tmpl"), s)),
-        File::text(".gitignore", "/target\n/{{ident}}.wasm\n".replace("{{ident}}", &s.ident)),
+        File::text(
+            ".gitignore",
+            "/target\n/{{ident}}.wasm\n".replace("{{ident}}", &s.ident),
+        ),
         File::script(
             "build.sh",
             fill(include_str!("go/build.sh.tmpl"), s).replace("{{go_tags}}", &tags),

@@ -22,7 +22,10 @@ pub(super) fn files(s: &Scaffold) -> Vec<File> {
     );
     vec![
         File::text("app.js", app),
-        File::text("package.json", fill(include_str!("js/package.json.tmpl"), s)),
+        File::text(
+            "package.json",
+            fill(include_str!("js/package.json.tmpl"), s),
+        ),
         File::text(".gitignore", "*.wasm\nnode_modules/\n".to_string()),
         File::script("build.sh", fill(include_str!("js/build.sh.tmpl"), s)),
     ]

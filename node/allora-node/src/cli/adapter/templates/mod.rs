@@ -69,11 +69,26 @@ impl File {
 /// The WIT contract as shipped in the repository's `wit/`, embedded at build time so that a
 /// scaffolded project always matches the node that created it.
 const WIT: [(&str, &str); 5] = [
-    ("wit/types.wit", include_str!("../../../../../../wit/types.wit")),
-    ("wit/host.wit", include_str!("../../../../../../wit/host.wit")),
-    ("wit/roles.wit", include_str!("../../../../../../wit/roles.wit")),
-    ("wit/worlds.wit", include_str!("../../../../../../wit/worlds.wit")),
-    ("wit/README.md", include_str!("../../../../../../wit/README.md")),
+    (
+        "wit/types.wit",
+        include_str!("../../../../../../wit/types.wit"),
+    ),
+    (
+        "wit/host.wit",
+        include_str!("../../../../../../wit/host.wit"),
+    ),
+    (
+        "wit/roles.wit",
+        include_str!("../../../../../../wit/roles.wit"),
+    ),
+    (
+        "wit/worlds.wit",
+        include_str!("../../../../../../wit/worlds.wit"),
+    ),
+    (
+        "wit/README.md",
+        include_str!("../../../../../../wit/README.md"),
+    ),
 ];
 
 /// Renders every file of a `lang` project.
@@ -106,7 +121,11 @@ fn fill(template: &str, s: &Scaffold) -> String {
 
 /// Concatenates the snippets of the roles the project implements, in role order.
 fn role_snippets(s: &Scaffold, snippet: impl Fn(Role) -> &'static str) -> String {
-    s.roles.iter().map(|r| snippet(*r)).collect::<Vec<_>>().join("\n")
+    s.roles
+        .iter()
+        .map(|r| snippet(*r))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -121,11 +140,19 @@ mod tests {
     #[test]
     fn every_language_fills_every_placeholder_and_ships_the_wit() {
         for lang in [Lang::Rust, Lang::Python, Lang::Js, Lang::Go] {
-            for roles in [&["inference"][..], &["worker", "reputer"], &["forecast", "loss"]] {
+            for roles in [
+                &["inference"][..],
+                &["worker", "reputer"],
+                &["forecast", "loss"],
+            ] {
                 let files = render(lang, &scaffold(roles));
                 for f in &files {
                     let text = String::from_utf8_lossy(&f.contents);
-                    assert!(!text.contains("{{"), "{lang:?} {}: unfilled placeholder", f.path);
+                    assert!(
+                        !text.contains("{{"),
+                        "{lang:?} {}: unfilled placeholder",
+                        f.path
+                    );
                 }
                 for (path, _) in WIT {
                     assert!(files.iter().any(|f| f.path == path), "{lang:?}: {path}");

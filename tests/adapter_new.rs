@@ -150,7 +150,23 @@ fn scaffold_and_build(
         t.elapsed().as_secs_f64()
     );
 
-    let inspect = node(&["adapter", "inspect", wasm.to_str().expect("utf-8")]);
+    let cache = cache_dir();
+    let inspect = {
+        let _one_at_a_time = CALLS.lock().unwrap_or_else(|e| e.into_inner());
+        let t = Instant::now();
+        let out = node(&[
+            "adapter",
+            "inspect",
+            wasm.to_str().expect("utf-8"),
+            "--cache-dir",
+            cache.to_str().expect("utf-8"),
+        ]);
+        eprintln!(
+            "{lang}: adapter inspect (compiles) {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        out
+    };
     let roles_line = inspect
         .lines()
         .find_map(|l| l.strip_prefix("roles: "))

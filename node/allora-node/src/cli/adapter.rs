@@ -76,6 +76,9 @@ pub struct RunArgs {
 pub struct InspectArgs {
     /// The component (.wasm).
     pub wasm: PathBuf,
+    /// Compiled-component cache directory (default: none, always compile).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -212,7 +215,10 @@ async fn loss(
 }
 
 async fn inspect(a: InspectArgs) -> anyhow::Result<i32> {
-    let rt = AdapterRuntime::new(RuntimeConfig::default())?;
+    let rt = AdapterRuntime::new(RuntimeConfig {
+        cache_dir: a.cache_dir.clone(),
+        ..RuntimeConfig::default()
+    })?;
     let i = rt.inspect(&adapter_name(&a.wasm), &a.wasm).await?;
     let versions: std::collections::BTreeSet<&str> = i
         .exports

@@ -44,6 +44,11 @@ fn server() -> &'static str {
                 let (status, body) = match request_line.split_whitespace().nth(1) {
                     Some("/prices") => ("200 OK", "[1, 2, 3, 4.5]"),
                     Some("/truth") => ("200 OK", "3.5\n"),
+                    // One bad tick (5000) that a median ignores.
+                    Some("/series") => (
+                        "200 OK",
+                        "[[1,100],[2,101],[3,5000],[4,102],[5,103],[6,104]]",
+                    ),
                     _ => ("404 Not Found", "not found"),
                 };
                 let _ = write!(
@@ -365,6 +370,39 @@ fn go_all_roles_build_and_run() {
     check_forecast(&wasm);
     check_ground_truth(&wasm);
     check_loss(&wasm);
+}
+
+/// The shipped Go example (adapters-wasm/go-inference, built by adapters-wasm/build.sh): the
+/// median of the last `Window` prices of a `[[t, p], …]` series.
+#[test]
+fn shipped_go_inference_returns_the_median() {
+    let wasm = repo().join("adapters-wasm/dist/go_inference.wasm");
+    assert!(
+        wasm.is_file(),
+        "{} is missing: run adapters-wasm/build.sh (./scripts/test adapters)",
+        wasm.display()
+    );
+    let url = format!("PriceEndpoint=http://{}/{{Token}}", server());
+    let base = [
+        "--param",
+        &url,
+        "--param",
+        "Token=series",
+        "--allow-host",
+        server(),
+    ];
+    assert_eq!(
+        call(&wasm, "inference", &base),
+        ["y\t103"],
+        "median of the last 5"
+    );
+    let mut windowed = base.to_vec();
+    windowed.extend(["--param", "Window=2"]);
+    assert_eq!(
+        call(&wasm, "inference", &windowed),
+        ["y\t103.5"],
+        "median of the last 2"
+    );
 }
 
 #[test]

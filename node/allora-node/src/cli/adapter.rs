@@ -1,5 +1,9 @@
-//! `allora-node adapter run|inspect`: try an adapter component outside the node — one call in
-//! the same sandbox the node uses, with its result and timing — or list what it exports.
+//! `allora-node adapter run|inspect|new`: try an adapter component outside the node — one call
+//! in the same sandbox the node uses, with its result and timing — list what it exports, or
+//! scaffold a new adapter project (`new`, in `adapter/new.rs` with its `templates/`).
+
+pub mod new;
+pub mod templates;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +27,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the WIT package version and the roles a component exports.
     Inspect(InspectArgs),
+    /// Create a buildable adapter project (Rust, Python, JavaScript or Go) for chosen roles.
+    New(new::NewArgs),
 }
 
 /// Arguments of `adapter run`.
@@ -70,6 +76,9 @@ pub struct RunArgs {
 pub struct InspectArgs {
     /// The component (.wasm).
     pub wasm: PathBuf,
+    /// Compiled-component cache directory (default: none, always compile).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -88,6 +97,7 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
     match args.command {
         Command::Run(a) => run_once(*a).await,
         Command::Inspect(a) => inspect(a).await,
+        Command::New(a) => new::run(a),
     }
 }
 
@@ -205,7 +215,10 @@ async fn loss(
 }
 
 async fn inspect(a: InspectArgs) -> anyhow::Result<i32> {
-    let rt = AdapterRuntime::new(RuntimeConfig::default())?;
+    let rt = AdapterRuntime::new(RuntimeConfig {
+        cache_dir: a.cache_dir.clone(),
+        ..RuntimeConfig::default()
+    })?;
     let i = rt.inspect(&adapter_name(&a.wasm), &a.wasm).await?;
     let versions: std::collections::BTreeSet<&str> = i
         .exports

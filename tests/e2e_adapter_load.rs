@@ -184,7 +184,9 @@ async fn compile_bomb_is_refused_by_the_memory_bound_and_this_process_stays_smal
     );
     let text = err.to_string();
     assert!(
-        text.contains("membomb") && text.contains("512 MiB") && text.contains("node.compileMemoryMb"),
+        text.contains("membomb")
+            && text.contains("512 MiB")
+            && text.contains("node.compileMemoryMb"),
         "{text}"
     );
     // Compiled here, the bomb would have taken this process far past the bound.
@@ -232,7 +234,10 @@ async fn over_time_compile_is_killed_and_sees_no_environment() {
         if let Some(pid) = compile_children(std::process::id()).first() {
             break *pid;
         }
-        assert!(!load.is_finished(), "the load ended before a compile process was seen");
+        assert!(
+            !load.is_finished(),
+            "the load ended before a compile process was seen"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
@@ -248,7 +253,11 @@ async fn over_time_compile_is_killed_and_sees_no_environment() {
         .filter(|a| !a.is_empty())
         .map(<[u8]>::to_vec)
         .collect();
-    assert_eq!(argv.len(), 7, "exe, subcommand, wasm, digest, dir, memory, cpu");
+    assert_eq!(
+        argv.len(),
+        7,
+        "exe, subcommand, wasm, digest, dir, memory, cpu"
+    );
     assert_eq!(
         std::fs::read_link(proc_dir.join("fd/0")).unwrap(),
         PathBuf::from("/dev/null")
@@ -354,17 +363,16 @@ async fn a_compile_bomb_fails_only_its_topic_and_does_not_delay_the_others() {
         1.0,
         "{text}"
     );
-    assert!(node.wait_exit(Duration::from_millis(100)).is_none(), "the node exited");
+    assert!(
+        node.wait_exit(Duration::from_millis(100)).is_none(),
+        "the node exited"
+    );
     // And topic 2 keeps submitting after the failure.
     let before = worker_nonces_with_payload(&dn, 2, &me, dn.height(), EPOCH).len();
-    wait_for(
-        "another topic 2 inclusion",
-        Duration::from_secs(30),
-        || {
-            let n = worker_nonces_with_payload(&dn, 2, &me, dn.height(), EPOCH).len();
-            async move { (n > before).then_some(()) }
-        },
-    )
+    wait_for("another topic 2 inclusion", Duration::from_secs(30), || {
+        let n = worker_nonces_with_payload(&dn, 2, &me, dn.height(), EPOCH).len();
+        async move { (n > before).then_some(()) }
+    })
     .await;
     assert!(
         compile_children(node.pid()).is_empty(),

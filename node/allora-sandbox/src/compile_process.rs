@@ -124,7 +124,10 @@ fn child_main(args: &[OsString]) -> i32 {
     match cache::store_serialized(&a.out, &a.digest, &code) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("cannot hand the compiled code over in {}: {e}", a.out.display());
+            eprintln!(
+                "cannot hand the compiled code over in {}: {e}",
+                a.out.display()
+            );
             EXIT_IO
         }
     }
@@ -158,7 +161,11 @@ fn limit_self(memory_bytes: u64, cpu_secs: u64) -> std::io::Result<()> {
     set(libc::RLIMIT_CORE as i32, 0, 0)?;
     set(libc::RLIMIT_AS as i32, memory_bytes, memory_bytes)?;
     // SIGXCPU at the soft limit, SIGKILL a second later.
-    set(libc::RLIMIT_CPU as i32, cpu_secs, cpu_secs.saturating_add(1))?;
+    set(
+        libc::RLIMIT_CPU as i32,
+        cpu_secs,
+        cpu_secs.saturating_add(1),
+    )?;
     // glibc reserves 64 MiB of address space per malloc arena (up to 8 per core); cap the
     // arenas so the limit measures what the compile allocates, not those reservations.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

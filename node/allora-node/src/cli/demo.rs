@@ -411,7 +411,7 @@ async fn start_node(
     .await
     .context("starting the metrics server")?;
     let runtime = AdapterRuntime::new(crate::app::runtime_config(&plan))
-    .context("creating the adapter runtime")?;
+        .context("creating the adapter runtime")?;
     let task = tokio::spawn(async move {
         let wiring = tokio::select! {
             w = app::connect(&plan, &metrics) => w,

@@ -223,11 +223,18 @@ fn compile_limits_are_configurable_and_bounded() {
     )
     .unwrap();
     assert_eq!(plan.node.compile_memory_bytes, 768 << 20);
-    assert_eq!(plan.node.compile_timeout, std::time::Duration::from_secs(30));
+    assert_eq!(
+        plan.node.compile_timeout,
+        std::time::Duration::from_secs(30)
+    );
     // The allowlist reaches the sandbox parsed, as the policy it enforces.
     let policy = plan.workers[0].inference.allowed_hosts.policy();
     assert!(policy.check("https", "api.example.com", 443).is_some());
-    assert!(policy.check("http", "source", 8000).is_some_and(|m| m.exact));
+    assert!(
+        policy
+            .check("http", "source", 8000)
+            .is_some_and(|m| m.exact)
+    );
     assert!(policy.check("http", "api.example.com", 80).is_none());
     let issues = check(
         &text(r#"{"compileMemoryMb": 16, "compileTimeoutSecs": 0}"#),

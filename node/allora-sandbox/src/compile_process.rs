@@ -166,6 +166,10 @@ fn limit_self(memory_bytes: u64, cpu_secs: u64) -> std::io::Result<()> {
         cpu_secs,
         cpu_secs.saturating_add(1),
     )?;
+    // Under a container's memory limit the kernel's OOM killer picks the compile process,
+    // never the node (raising one's own score needs no privilege; best effort).
+    #[cfg(target_os = "linux")]
+    let _ = std::fs::write("/proc/self/oom_score_adj", "1000");
     // glibc reserves 64 MiB of address space per malloc arena (up to 8 per core); cap the
     // arenas so the limit measures what the compile allocates, not those reservations.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -307,6 +311,13 @@ fn classify(status: ExitStatus, stderr: String, cpu_secs: u64) -> Result<(), Fai
             detail: last_line(&stderr),
         });
     }
+    // Not our kill (that is a timeout, handled before): the OOM killer, which prefers this
+    // process (oom_score_adj 1000) when the host or container has less memory than the limit.
+    if signal == Some(libc_signal::SIGKILL) {
+        return Err(Failure::Memory {
+            detail: "killed by SIGKILL, most likely the out-of-memory killer: the host or container has less memory free than the compile budget".into(),
+        });
+    }
     if status.code() == Some(EXIT_INVALID) {
         let reason = stderr
             .strip_prefix("compile failed: ")
@@ -316,9 +327,6 @@ fn classify(status: ExitStatus, stderr: String, cpu_secs: u64) -> Result<(), Fai
     }
     let status = match (status.code(), signal) {
         (Some(code), _) => format!("exit code {code}"),
-        (None, Some(sig)) if sig == libc_signal::SIGKILL => {
-            "killed by SIGKILL (the system's out-of-memory killer?)".to_string()
-        }
         (None, Some(sig)) => format!("killed by signal {sig}"),
         (None, None) => status.to_string(),
     };

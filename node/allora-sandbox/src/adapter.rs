@@ -77,7 +77,6 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
     if spec.limits.timeout.is_zero() {
         return Err(config_err("timeout must be greater than zero".into()));
     }
-    let allow = Allowlist::parse(&spec.allowed_hosts).map_err(config_err)?;
     let (component, info, _) = compile(rt, &name, &spec.wasm).await?;
 
     let mut role_exports = RoleExports::default();
@@ -104,7 +103,7 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             exports: role_exports,
             roles: spec.roles.clone(),
             limits: spec.limits,
-            allow: Arc::new(allow),
+            allow: Arc::new(spec.allowed_hosts),
             clients: Arc::default(),
             info,
         }),

@@ -35,7 +35,7 @@ pub(crate) async fn loss_bench() {
             wasm: dist("custom_loss.wasm"),
             roles: vec![Role::Loss],
             limits: allora_node::config::plan::default_limits(),
-            allowed_hosts: Vec::new(),
+            allowed_hosts: Default::default(),
         })
         .await
         .expect("load custom_loss.wasm");

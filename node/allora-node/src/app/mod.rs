@@ -22,7 +22,7 @@ use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
 use allora_chain_client::{ChainClient, ChainError, Endpoints, WindowEventKind};
-use allora_sandbox::{AdapterRuntime, RuntimeConfig, RuntimeError};
+use allora_sandbox::{AdapterRuntime, Compiler, RuntimeConfig, RuntimeError};
 use chain::LiveChain;
 use sign::{WalletError, WalletSigner, load_wallet};
 use tx::{NoBroadcast, TxSlot, tx_config};
@@ -49,12 +49,22 @@ fn client(plan: &Plan) -> Result<ChainClient, AppError> {
     ChainClient::new(endpoints).map_err(|e| AppError::Client(Box::new(e)))
 }
 
-/// The adapter runtime, caching compiled components under `node.cacheDir`.
-pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
-    Ok(AdapterRuntime::new(RuntimeConfig {
+/// The adapter runtime's settings: compiled components cached under `node.cacheDir`,
+/// compiles in a child process of this binary under `node.compileMemoryMb` and
+/// `node.compileTimeoutSecs`.
+pub fn runtime_config(plan: &Plan) -> RuntimeConfig {
+    RuntimeConfig {
         cache_dir: plan.node.cache_dir.clone(),
+        compile_timeout: plan.node.compile_timeout,
+        compile_memory_bytes: plan.node.compile_memory_bytes,
+        compiler: Compiler::current_exe(),
         ..RuntimeConfig::default()
-    })?)
+    }
+}
+
+/// The adapter runtime (see [`runtime_config`]).
+pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
+    Ok(AdapterRuntime::new(runtime_config(plan))?)
 }
 
 /// Query-only access for `doctor`: the chain port and the wallet address.

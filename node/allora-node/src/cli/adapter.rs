@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use allora_sandbox::{AdapterRuntime, AdapterSpec, CallContext, Limits, Role, RuntimeConfig};
+use allora_sandbox::netpolicy::Allowlist;
+use allora_sandbox::{
+    AdapterRuntime, AdapterSpec, CallContext, Compiler, Limits, Role, RuntimeConfig,
+};
 
 /// Arguments of `allora-node adapter`.
 #[derive(Debug, clap::Args)]
@@ -110,6 +113,7 @@ fn adapter_name(path: &std::path::Path) -> String {
 async fn run_once(a: RunArgs) -> anyhow::Result<i32> {
     let rt = AdapterRuntime::new(RuntimeConfig {
         cache_dir: a.cache_dir.clone(),
+        compiler: Compiler::current_exe(),
         ..RuntimeConfig::default()
     })?;
     let limits = Limits {
@@ -122,7 +126,7 @@ async fn run_once(a: RunArgs) -> anyhow::Result<i32> {
         wasm: a.wasm.clone(),
         roles: vec![a.role],
         limits,
-        allowed_hosts: a.allow_hosts.clone(),
+        allowed_hosts: Allowlist::parse(&a.allow_hosts).map_err(anyhow::Error::msg)?,
     };
     let started = Instant::now();
     let adapter = rt.load(spec).await?;
@@ -217,6 +221,7 @@ async fn loss(
 async fn inspect(a: InspectArgs) -> anyhow::Result<i32> {
     let rt = AdapterRuntime::new(RuntimeConfig {
         cache_dir: a.cache_dir.clone(),
+        compiler: Compiler::current_exe(),
         ..RuntimeConfig::default()
     })?;
     let i = rt.inspect(&adapter_name(&a.wasm), &a.wasm).await?;

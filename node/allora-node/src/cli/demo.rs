@@ -27,7 +27,7 @@ use allora_devnet::{
     BlockNotice, DEFAULT_CHAIN_ID, Devnet, DevnetConfig, DevnetHandle, Genesis, Msg,
     TEST_MNEMONICS, TxContents,
 };
-use allora_sandbox::{AdapterRuntime, RuntimeConfig};
+use allora_sandbox::AdapterRuntime;
 
 /// The example config the demo runs (the same file users copy).
 const EXAMPLE_CONFIG: &str = include_str!("../../../../config.example.json");
@@ -410,11 +410,8 @@ async fn start_node(
     )
     .await
     .context("starting the metrics server")?;
-    let runtime = AdapterRuntime::new(RuntimeConfig {
-        cache_dir: plan.node.cache_dir.clone(),
-        ..RuntimeConfig::default()
-    })
-    .context("creating the adapter runtime")?;
+    let runtime = AdapterRuntime::new(crate::app::runtime_config(&plan))
+        .context("creating the adapter runtime")?;
     let task = tokio::spawn(async move {
         let wiring = tokio::select! {
             w = app::connect(&plan, &metrics) => w,

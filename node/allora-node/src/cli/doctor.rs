@@ -10,7 +10,7 @@ use crate::actors::supervisor::probe;
 use crate::app;
 use crate::cli::config::{EXIT_BAD_CONFIG, report};
 use crate::config::{self, LossPlan, Plan};
-use allora_sandbox::{AdapterRuntime, RuntimeConfig};
+use allora_sandbox::AdapterRuntime;
 
 /// Arguments of `allora-node doctor`.
 #[derive(Debug, clap::Args)]
@@ -208,10 +208,7 @@ async fn chain(plan: &Plan, r: &mut Report) {
 }
 
 async fn adapters(plan: &Plan, r: &mut Report) {
-    let rt = match AdapterRuntime::new(RuntimeConfig {
-        cache_dir: plan.node.cache_dir.clone(),
-        ..RuntimeConfig::default()
-    }) {
+    let rt = match AdapterRuntime::new(crate::app::runtime_config(plan)) {
         Ok(rt) => rt,
         Err(err) => {
             r.warn(&format!("adapter runtime unavailable: {err}"));

@@ -103,6 +103,16 @@ pub const METRICS_ADDR: ([u8; 4], u16) = ([0, 0, 0, 0], 2112);
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// Valid range of `node.shutdownTimeoutSecs`.
 pub const SHUTDOWN_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=600;
+/// `node.compileMemoryMb`: address space of one adapter compile process. The shipped
+/// Python and JS guests (18 MB, 12 MB) compile within 384 MiB; the hostile review's 361 KB
+/// bomb needed 1.66 GiB.
+pub const COMPILE_MEMORY_MB: u64 = allora_sandbox::DEFAULT_COMPILE_MEMORY_BYTES >> 20;
+/// Valid range of `node.compileMemoryMb` (real adapters need a few hundred MiB).
+pub const COMPILE_MEMORY_MB_RANGE: std::ops::RangeInclusive<i64> = 256..=65_536;
+/// `node.compileTimeoutSecs`: wall-clock budget of compiling one adapter.
+pub const COMPILE_TIMEOUT_SECS: u64 = 120;
+/// Valid range of `node.compileTimeoutSecs`.
+pub const COMPILE_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=3600;
 /// Ledger directory name under the keystore home when `node.cacheDir` is unset.
 pub const LEDGER_SUBDIR: &str = "allora-node";
 /// Block time assumed until the window clock has measured two heights.

@@ -166,6 +166,12 @@ pub struct RawNode {
     pub adapters_dir: Option<String>,
     #[serde(default)]
     pub shutdown_timeout_secs: Option<i64>,
+    /// Address-space limit of one adapter compile process, in MiB.
+    #[serde(default)]
+    pub compile_memory_mb: Option<i64>,
+    /// Wall-clock budget of compiling one adapter, in seconds.
+    #[serde(default)]
+    pub compile_timeout_secs: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "worker", "reputer", "node"];

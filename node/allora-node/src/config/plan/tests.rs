@@ -216,6 +216,56 @@ fn unset_settings_take_the_one_documented_default() {
         plan.node.ledger_dir,
         dir.path().join(".allora-node").join(d::LEDGER_SUBDIR)
     );
+    assert_eq!(plan.node.compile_memory_bytes, d::COMPILE_MEMORY_MB << 20);
+    assert_eq!(
+        plan.node.compile_timeout,
+        std::time::Duration::from_secs(d::COMPILE_TIMEOUT_SECS)
+    );
+}
+
+#[test]
+fn compile_limits_are_configurable_and_bounded() {
+    let (dir, env) = setup();
+    let text = |node: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+               "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm",
+                 "allowedHosts": ["api.example.com:443", "private:source:8000"]}}}}],
+               "node": {node}}}"#
+        )
+    };
+    let plan = check(
+        &text(r#"{"compileMemoryMb": 768, "compileTimeoutSecs": 30}"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(plan.node.compile_memory_bytes, 768 << 20);
+    assert_eq!(
+        plan.node.compile_timeout,
+        std::time::Duration::from_secs(30)
+    );
+    // The allowlist reaches the sandbox parsed, as the policy it enforces.
+    let policy = plan.workers[0].inference.allowed_hosts.policy();
+    assert!(policy.check("https", "api.example.com", 443).is_some());
+    assert!(
+        policy
+            .check("http", "source", 8000)
+            .is_some_and(|m| m.exact)
+    );
+    assert!(policy.check("http", "api.example.com", 80).is_none());
+    let issues = check(
+        &text(r#"{"compileMemoryMb": 16, "compileTimeoutSecs": 0}"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["node.compileMemoryMb", "node.compileTimeoutSecs"],
+        "{issues:?}"
+    );
 }
 
 #[test]

@@ -125,6 +125,11 @@ impl TxService for Services {
         }
         let hash = ante_hash(&q.tx_bytes);
         let resp = match self.node.check_tx(&q.tx_bytes) {
+            Ok(_) if self.node.faults.drop_this_response() => {
+                return Err(Status::unavailable(
+                    "devnet fault injection: broadcast accepted, response dropped",
+                ));
+            }
             Ok(hash) => abci_types::TxResponse {
                 txhash: hash,
                 ..Default::default()

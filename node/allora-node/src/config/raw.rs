@@ -163,6 +163,9 @@ pub struct RawNode {
     pub adapters_dir: Option<String>,
     #[serde(default)]
     pub shutdown_timeout_secs: Option<i64>,
+    /// Event websocket deafness watchdog, in expected block times.
+    #[serde(default)]
+    pub event_watchdog_blocks: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "worker", "reputer", "node"];

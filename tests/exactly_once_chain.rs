@@ -139,10 +139,11 @@ fn assert_exactly_once(
     }
 }
 
-/// 1. The broadcast is accepted into the mempool but its answer is lost (gRPC
-///    `UNAVAILABLE` after CheckTx passed): the payload is included exactly once — one
-///    payload, one included tx — and the node settles the nonce (no later resend, which
-///    would show as a second included tx).
+/// 1. The broadcast is accepted into the mempool but its answer is lost — over gRPC
+///    (`UNAVAILABLE` after CheckTx passed) and over the CometBFT RPC fallback the client
+///    then tries (same bytes: "already in cache", answer lost too): the payload is included
+///    exactly once — one payload, one included tx — and the node settles the nonce (no
+///    later resend, which would show as a second included tx).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_accepted_but_answer_lost_is_included_exactly_once() {
     const EPOCH: i64 = 10;
@@ -152,13 +153,18 @@ async fn broadcast_accepted_but_answer_lost_is_included_exactly_once() {
     let me = address_of(KEY);
     let log = record_payload_txs(&dn, &me);
     let src = source().await;
-    let node = NodeProc::start(&worker_config(&dn, &src, 1), None);
+    let mut config = worker_config(&dn, &src, 1);
+    // A fixed gas limit: no simulation, which would otherwise refuse a resend of a payload
+    // the chain already holds; the lookup by hash is then all that prevents a second tx.
+    config["wallet"]["gas"] = json!(400_000);
+    let node = NodeProc::start(&config, None);
     let first = first_payload(&dn, &me, EPOCH, &node).await;
 
-    // The next three accepted broadcasts (three nonces' payload txs) lose their answers.
-    dn.faults().drop_broadcast_responses(3);
+    // The next six broadcasts lose their answers: gRPC and the RPC fallback, for at
+    // least two nonces' payload txs.
+    dn.faults().drop_broadcast_responses(6);
     wait_for(
-        "three broadcasts with lost answers",
+        "six broadcasts with lost answers",
         Duration::from_secs(60),
         || {
             let left = dn.faults().broadcast_responses_to_drop();
@@ -171,7 +177,7 @@ async fn broadcast_accepted_but_answer_lost_is_included_exactly_once() {
     dn.wait_for_height(last + WINDOW + 2, Duration::from_secs(60))
         .await
         .expect("chain advances");
-    assert!(last - first >= 3 * EPOCH, "three nonces were hit");
+    assert!(last - first >= 2 * EPOCH, "at least two nonces were hit");
     assert_exactly_once(
         &dn,
         &log,
@@ -219,7 +225,10 @@ async fn a_tx_from_the_same_key_elsewhere_costs_no_payload() {
             .build_tx(&key, vec![devnet_client::register(&key, 1, true)], &opts)
             .await;
         let r = other.broadcast(tx).await;
-        assert_eq!(r.code, 0, "the out-of-band tx must enter the mempool: {r:?}");
+        assert_eq!(
+            r.code, 0,
+            "the out-of-band tx must enter the mempool: {r:?}"
+        );
         other.wait_tx(&r.txhash).await;
         assert!(dn.account(&me).expect("account").1 > before);
         hit.push(next);
@@ -260,7 +269,8 @@ async fn mempool_full_for_several_blocks_payload_lands_after_it_clears() {
     dn.wait_for_height(nonce - 1, Duration::from_secs(30))
         .await
         .expect("chain advances");
-    dn.faults().reject_broadcasts_until_height(nonce + FULL_BLOCKS);
+    dn.faults()
+        .reject_broadcasts_until_height(nonce + FULL_BLOCKS);
     dn.wait_for_height(nonce + WINDOW + 2, Duration::from_secs(60))
         .await
         .expect("chain advances");
@@ -336,28 +346,29 @@ async fn deaf_websocket_is_resubscribed_and_payloads_land_in_their_windows() {
     dn.wait_for_height(dn.height() + 5, Duration::from_secs(10))
         .await
         .expect("chain advances");
-    let deaf = |text: &str| metric(text, "allora_event_resubscribes_total", &[("reason", "deaf")]);
+    let deaf = |text: &str| {
+        metric(
+            text,
+            "allora_event_resubscribes_total",
+            &[("reason", "deaf")],
+        )
+    };
     let before = deaf(&node.metrics_text().await);
 
     dn.faults().set_events_deaf(true);
     let deaf_from = dn.height();
-    wait_for(
-        "a resubscription by the deafness watchdog",
-        Duration::from_secs(15),
-        || {
-            let node = &node;
-            async move { (deaf(&node.metrics_text().await) > before).then_some(()) }
-        },
-    )
-    .await;
-    // Three consecutive windows opened after the watchdog replaced the connection.
-    let next = dn.height() / EPOCH * EPOCH + EPOCH;
+    // Three consecutive windows opening after the watchdog's 4 blocks (+1 of slack).
+    let next = (deaf_from + 5) / EPOCH * EPOCH + EPOCH;
     let nonces = [next, next + EPOCH, next + 2 * EPOCH];
     dn.wait_for_height(nonces[2] + WINDOW + 2, Duration::from_secs(60))
         .await
         .expect("chain advances");
-    assert!(next > first && next > deaf_from);
+    assert!(next > first);
     assert_exactly_once(&dn, &log, &me, nonces, WINDOW, &node);
+    assert!(
+        deaf(&node.metrics_text().await) > before,
+        "the deafness watchdog resubscribed"
+    );
     dn.shutdown().await;
     eprintln!("deaf-websocket test took {:?}", t0.elapsed());
 }

@@ -173,9 +173,10 @@ impl Faults {
         self.inner.stalled.subscribe()
     }
 
-    /// The next `n` broadcasts (gRPC `BroadcastTx` or RPC `broadcast_tx_*`) are accepted
-    /// into the mempool as usual, and then answered with an "unavailable" error instead of
-    /// their result: the client cannot tell whether its tx went in (a lost answer).
+    /// The next `n` broadcasts (gRPC `BroadcastTx` or RPC `broadcast_tx_*`) are processed
+    /// as usual — a tx CheckTx accepts enters the mempool — and then answered with an
+    /// "unavailable" error instead of their result: the client cannot tell whether its tx
+    /// went in (a lost answer).
     pub fn drop_broadcast_responses(&self, n: u32) {
         self.inner.drop_responses.store(n, Ordering::SeqCst);
     }

@@ -159,7 +159,9 @@ impl Node {
         }
         let height = chain.committed.height;
         if self.faults.reject_at_height(height) {
-            return Err(abci::MEMPOOL_FULL.wrap("devnet fault injection: mempool full until a height"));
+            return Err(
+                abci::MEMPOOL_FULL.wrap("devnet fault injection: mempool full until a height")
+            );
         }
         ante::run(&mut chain.check, &tx, Mode::Check, height)?;
         chain.mempool.push((tx.hash.clone(), bytes.to_vec()));

@@ -194,12 +194,15 @@ async fn dispatch(st: &AppState, method: &str, params: &Value) -> Result<Value, 
                 return Err(invalid_params("tx is required"));
             }
             let hash = super::ante::tx_hash(&tx);
-            Ok(match st.node().check_tx(&tx) {
-                Ok(_) if st.node().faults.drop_this_response() => {
-                    return Err(internal(
-                        "devnet fault injection: broadcast accepted, response dropped",
-                    ));
-                }
+            let checked = st.node().check_tx(&tx);
+            // Processed as usual (a tx CheckTx accepted is in the mempool); only the answer
+            // is lost.
+            if st.node().faults.drop_this_response() {
+                return Err(internal(
+                    "devnet fault injection: broadcast processed, response dropped",
+                ));
+            }
+            Ok(match checked {
                 Ok(hash) => {
                     json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash})
                 }

@@ -75,9 +75,14 @@ pub(super) async fn websocket_task(
 enum ConnEnd {
     ReceiverGone,
     /// No block heartbeat within the watchdog's limit.
-    Deaf { silent_for: Duration },
+    Deaf {
+        silent_for: Duration,
+    },
     /// `subscribed`: the connection got as far as confirmed subscriptions.
-    Failed { reason: String, subscribed: bool },
+    Failed {
+        reason: String,
+        subscribed: bool,
+    },
 }
 
 impl ConnEnd {

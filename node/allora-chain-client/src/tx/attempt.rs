@@ -87,9 +87,7 @@ impl<C: TxChain> TxActor<C> {
             account_number: account.account_number,
             // A retry of messages whose earlier broadcast may still land reuses its
             // sequence: if the original lands, this one fails at CheckTx, not twice.
-            sequence: self
-                .pinned_sequence(pending)
-                .unwrap_or(account.sequence),
+            sequence: self.pinned_sequence(pending).unwrap_or(account.sequence),
             gas_limit: self.cfg.max_gas_per_tx,
             fee_amount: 0,
             fee_denom: self.cfg.fee.denom.clone(),

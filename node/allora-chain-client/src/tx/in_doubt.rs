@@ -109,7 +109,11 @@ impl<C: TxChain> TxActor<C> {
     /// Looks every unsettled broadcast up once (at chain height `height`); answers the
     /// messages of `pending` that one of them already delivered and drops those settled.
     /// `Done` when nothing is left to send.
-    pub(super) async fn settle_in_doubt(&mut self, pending: &mut Vec<Pending>, height: i64) -> bool {
+    pub(super) async fn settle_in_doubt(
+        &mut self,
+        pending: &mut Vec<Pending>,
+        height: i64,
+    ) -> bool {
         let mut keep = Vec::new();
         for d in std::mem::take(&mut self.in_doubt) {
             match self.fate(&d, height).await {

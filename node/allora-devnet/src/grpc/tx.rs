@@ -125,11 +125,6 @@ impl TxService for Services {
         }
         let hash = ante_hash(&q.tx_bytes);
         let resp = match self.node.check_tx(&q.tx_bytes) {
-            Ok(_) if self.node.faults.drop_this_response() => {
-                return Err(Status::unavailable(
-                    "devnet fault injection: broadcast accepted, response dropped",
-                ));
-            }
             Ok(hash) => abci_types::TxResponse {
                 txhash: hash,
                 ..Default::default()
@@ -142,6 +137,12 @@ impl TxService for Services {
                 ..Default::default()
             },
         };
+        // Processed as usual (a tx CheckTx accepted is in the mempool); only the answer is lost.
+        if self.node.faults.drop_this_response() {
+            return Err(Status::unavailable(
+                "devnet fault injection: broadcast processed, response dropped",
+            ));
+        }
         ok(txs::BroadcastTxResponse {
             tx_response: Some(resp),
         })

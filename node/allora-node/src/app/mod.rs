@@ -87,8 +87,8 @@ fn events(plan: &Plan, metrics: &Metrics) -> Option<SignalStream> {
                 counter.with_label_values(&[why.as_str()]).inc();
             })),
         };
-        let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, watchdog)
-            .filter_map(|e| async move {
+        let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, watchdog).filter_map(
+            |e| async move {
                 let role = match e.kind {
                     WindowEventKind::WorkerOpened => Role::Worker,
                     WindowEventKind::ReputerOpened => Role::Reputer,
@@ -100,7 +100,8 @@ fn events(plan: &Plan, metrics: &Metrics) -> Option<SignalStream> {
                     nonce: e.nonce_block_height,
                     end_block: e.window_end_block,
                 })
-            });
+            },
+        );
         Box::pin(stream) as SignalStream
     })
 }

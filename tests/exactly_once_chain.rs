@@ -11,7 +11,6 @@
 mod harness;
 
 #[path = "support/devnet_client.rs"]
-#[allow(dead_code)]
 mod devnet_client;
 
 use std::collections::BTreeMap;

@@ -136,7 +136,7 @@ impl<C: TxChain> TxActor<C> {
         params.fee_amount = fee;
         let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
         tracing::debug!(tx_hash = %hash, msgs = msgs.len(), gas, fee, sequence = params.sequence, timeout_height, "broadcasting");
-        let sent = InDoubt::of(&hash, params.sequence, timeout_height, pending);
+        let sent = InDoubt::of(&hash, params.sequence, timeout_height, pending, self.batch);
         let resp = match self.send(bytes, sent.clone()).await {
             Ok(r) => r,
             Err(e) => return Ok(self.retry_later(last, e).await),

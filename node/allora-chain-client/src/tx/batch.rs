@@ -32,6 +32,7 @@ impl<C: TxChain> TxActor<C> {
                     _ => break,
                 }
             }
+            self.batch += 1;
             self.process(batch).await;
         }
         tracing::debug!(address = %self.wallet.address(), "tx actor stopped");

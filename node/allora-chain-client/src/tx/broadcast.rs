@@ -7,7 +7,7 @@ use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
 use tokio::time::Instant;
 
 use super::handle::Pending;
-use super::in_doubt::{InDoubt, key};
+use super::in_doubt::InDoubt;
 use super::{TxActor, TxChain};
 use crate::ChainError;
 
@@ -107,7 +107,7 @@ impl<C: TxChain> TxActor<C> {
         let covering: Vec<InDoubt> = self
             .in_doubt
             .iter()
-            .filter(|d| pending.iter().any(|p| d.keys.contains(&key(p))))
+            .filter(|d| pending.iter().any(|p| d.carried(p, self.batch)))
             .cloned()
             .collect();
         for d in &covering {

@@ -20,7 +20,7 @@ const KEEP: usize = 32;
 /// submission (the retry carries new bytes: the adapter ran again).
 pub(super) type MsgKey = (&'static str, u64, Option<i64>);
 
-pub(super) fn key(p: &Pending) -> MsgKey {
+fn key(p: &Pending) -> MsgKey {
     (p.meta.kind, p.meta.topic_id, p.meta.nonce)
 }
 
@@ -30,7 +30,9 @@ pub(super) struct InDoubt {
     pub(super) hash: String,
     pub(super) sequence: u64,
     pub(super) timeout_height: u64,
-    pub(super) keys: Vec<MsgKey>,
+    keys: Vec<MsgKey>,
+    /// The received batch it was sent for.
+    batch: u64,
 }
 
 impl InDoubt {
@@ -39,17 +41,28 @@ impl InDoubt {
         sequence: u64,
         timeout_height: u64,
         pending: &[Pending],
+        batch: u64,
     ) -> InDoubt {
         InDoubt {
             hash: hash.to_owned(),
             sequence,
             timeout_height,
             keys: pending.iter().map(key).collect(),
+            batch,
         }
     }
 
-    fn covers(&self, pending: &[Pending]) -> bool {
-        pending.iter().any(|p| self.keys.contains(&key(p)))
+    /// Whether `p` (of received batch `batch`) is a message this tx carried. A payload is
+    /// matched by its nonce in any later batch (a retry of the same submission); messages
+    /// without a nonce (register, add_stake) only within the same batch, since a later one
+    /// may be a new decision (another top-up) that the earlier tx does not fulfil.
+    pub(super) fn carried(&self, p: &Pending, batch: u64) -> bool {
+        let k = key(p);
+        self.keys.contains(&k) && (k.2.is_some() || self.batch == batch)
+    }
+
+    fn covers(&self, pending: &[Pending], batch: u64) -> bool {
+        pending.iter().any(|p| self.carried(p, batch))
     }
 }
 
@@ -77,14 +90,14 @@ impl<C: TxChain> TxActor<C> {
     pub(super) fn pinned_sequence(&self, pending: &[Pending]) -> Option<u64> {
         self.in_doubt
             .iter()
-            .filter(|d| d.covers(pending))
+            .filter(|d| d.covers(pending, self.batch))
             .map(|d| d.sequence)
             .min()
     }
 
     /// Whether an unsettled broadcast carried some of `pending`'s messages.
     pub(super) fn has_in_doubt(&self, pending: &[Pending]) -> bool {
-        self.in_doubt.iter().any(|d| d.covers(pending))
+        self.in_doubt.iter().any(|d| d.covers(pending, self.batch))
     }
 
     async fn fate(&self, d: &InDoubt, height: i64) -> Fate {
@@ -121,7 +134,7 @@ impl<C: TxChain> TxActor<C> {
                     self.sequence.forget();
                     let (done, rest): (Vec<Pending>, Vec<Pending>) = std::mem::take(pending)
                         .into_iter()
-                        .partition(|p| d.keys.contains(&key(p)));
+                        .partition(|p| d.carried(p, self.batch));
                     *pending = rest;
                     if !done.is_empty() {
                         tracing::info!(tx_hash = %d.hash, height = outcome.height, msgs = done.len(), "an earlier broadcast of these messages is included; not sending them again");

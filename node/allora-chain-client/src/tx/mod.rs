@@ -62,6 +62,9 @@ pub struct TxActor<C = ChainClient> {
     /// batches: looked up before their messages are sent again, and their sequence reused
     /// by a retry while they may still land (`in_doubt`).
     in_doubt: Vec<in_doubt::InDoubt>,
+    /// Counts received batches (an in-doubt tx's messages without a nonce match only their
+    /// own batch).
+    batch: u64,
 }
 
 impl<C: TxChain> TxActor<C> {
@@ -73,6 +76,7 @@ impl<C: TxChain> TxActor<C> {
             cfg,
             fees: FeeOracle::new(),
             in_doubt: Vec::new(),
+            batch: 0,
         }
     }
 

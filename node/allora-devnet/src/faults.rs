@@ -1,10 +1,12 @@
 //! Fault injection for reliability tests: added latency, forced error responses, a share
-//! of rejected broadcasts, paused block production, dropped or stalled ("half-closed")
-//! connections, and held broadcast answers (the tx is accepted and included, its sender
-//! hears nothing until released: a crash between broadcast and ledger write). One `Faults` handle (cheap to clone) is shared by every server; tests flip
+//! of rejected broadcasts (or all of them until a height), broadcasts accepted but answered
+//! with an error (lost answers), held broadcast answers (the tx is accepted and included, its
+//! sender hears nothing until released: a crash between broadcast and ledger write), paused
+//! block production, dropped or stalled ("half-closed") connections, and deaf websocket
+//! sessions. One `Faults` handle (cheap to clone) is shared by every server; tests flip
 //! switches at runtime via `DevnetHandle::faults()`.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +40,15 @@ struct Inner {
     broadcasts_received: AtomicU64,
     /// Pause block production when an answer is held (the tx stays in the mempool).
     pause_on_hold: AtomicBool,
+    /// Broadcasts still to accept into the mempool and then answer with an error.
+    drop_responses: AtomicU32,
+    /// Every broadcast is refused "mempool is full" while the committed height is below this.
+    reject_until_height: AtomicI64,
+    /// Broadcasts refused by `reject_until_height` so far.
+    rejected: AtomicU64,
+    /// `(on, epoch)`: while on, websocket sessions opened before `epoch` began deliver no
+    /// events (they stay open and keep answering requests and pings).
+    deaf: watch::Sender<(bool, u64)>,
 }
 
 /// Shared fault switches. All default to "no fault".
@@ -63,6 +74,10 @@ impl Default for Faults {
                 held: Mutex::new(Vec::new()),
                 broadcasts_received: AtomicU64::new(0),
                 pause_on_hold: AtomicBool::new(false),
+                drop_responses: AtomicU32::new(0),
+                reject_until_height: AtomicI64::new(0),
+                rejected: AtomicU64::new(0),
+                deaf: watch::channel((false, 0)).0,
             }),
         }
     }
@@ -132,6 +147,9 @@ impl Faults {
         self.resume_blocks();
         self.set_stalled(false);
         self.stop_holding_broadcasts();
+        self.drop_broadcast_responses(0);
+        self.reject_broadcasts_until_height(0);
+        self.set_events_deaf(false);
     }
 
     /// Applies latency and forced errors to one request.
@@ -173,6 +191,72 @@ impl Faults {
         self.inner.stalled.subscribe()
     }
 
+    /// The next `n` broadcasts (gRPC `BroadcastTx` or RPC `broadcast_tx_*`) are processed
+    /// as usual — a tx CheckTx accepts enters the mempool — and then answered with an
+    /// "unavailable" error instead of their result: the client cannot tell whether its tx
+    /// went in (a lost answer).
+    pub fn drop_broadcast_responses(&self, n: u32) {
+        self.inner.drop_responses.store(n, Ordering::SeqCst);
+    }
+
+    /// How many of the broadcasts `drop_broadcast_responses` asked for are still to come.
+    pub fn broadcast_responses_to_drop(&self) -> u32 {
+        self.inner.drop_responses.load(Ordering::SeqCst)
+    }
+
+    /// Refuses every broadcast with "mempool is full" (code 20) until the committed height
+    /// reaches `height` (a full mempool for several blocks); 0 turns it off.
+    pub fn reject_broadcasts_until_height(&self, height: i64) {
+        self.inner
+            .reject_until_height
+            .store(height, Ordering::SeqCst);
+    }
+
+    /// Broadcasts refused by `reject_broadcasts_until_height` so far.
+    pub fn broadcasts_rejected_by_height(&self) -> u64 {
+        self.inner.rejected.load(Ordering::SeqCst)
+    }
+
+    /// Makes open websocket sessions deaf: they stay connected, answer requests and pings,
+    /// but deliver no more events (a subscription a proxy or node silently dropped).
+    /// Sessions opened afterwards work. `false` restores delivery.
+    pub fn set_events_deaf(&self, on: bool) {
+        self.inner.deaf.send_modify(|(flag, epoch)| {
+            if on && !*flag {
+                *epoch += 1;
+            }
+            *flag = on;
+        });
+    }
+
+    /// Whether this broadcast's response is to be dropped (counts one down).
+    pub(crate) fn drop_this_response(&self) -> bool {
+        self.inner
+            .drop_responses
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Whether a broadcast at committed `height` is refused by the height switch (counted).
+    pub(crate) fn reject_at_height(&self, height: i64) -> bool {
+        let until = self.inner.reject_until_height.load(Ordering::SeqCst);
+        let reject = height < until;
+        if reject {
+            self.inner.rejected.fetch_add(1, Ordering::SeqCst);
+        }
+        reject
+    }
+
+    /// The deafness epoch a websocket session opened now belongs to.
+    pub(crate) fn deaf_epoch(&self) -> u64 {
+        self.inner.deaf.borrow().1
+    }
+
+    /// Whether a session opened in deafness epoch `opened` may deliver events now.
+    pub(crate) fn events_delivered(&self, opened: u64) -> bool {
+        let (on, epoch) = *self.inner.deaf.borrow();
+        !(on && opened < epoch)
+    }
     /// Holds the answer to every accepted broadcast of a tx carrying a message whose type
     /// URL contains `type_url_part` ("" = any tx): the tx enters the mempool and is included
     /// as usual, but its sender hears nothing until [`Faults::release_held_broadcasts`],
@@ -285,5 +369,35 @@ mod tests {
         assert!(f.on_request().await.is_err());
         assert!(f.on_request().await.is_err());
         assert!(f.on_request().await.is_ok());
+    }
+
+    #[test]
+    fn height_rejection_counts_and_ends_at_the_height() {
+        let f = Faults::default();
+        f.reject_broadcasts_until_height(10);
+        assert!(f.reject_at_height(8));
+        assert!(f.reject_at_height(9));
+        assert!(!f.reject_at_height(10));
+        assert_eq!(f.broadcasts_rejected_by_height(), 2);
+    }
+
+    #[test]
+    fn deafness_hits_only_sessions_opened_before() {
+        let f = Faults::default();
+        let old = f.deaf_epoch();
+        f.set_events_deaf(true);
+        let new = f.deaf_epoch();
+        assert!(!f.events_delivered(old));
+        assert!(f.events_delivered(new));
+        f.set_events_deaf(false);
+        assert!(f.events_delivered(old));
+    }
+
+    #[test]
+    fn dropped_responses_count_down() {
+        let f = Faults::default();
+        f.drop_broadcast_responses(1);
+        assert!(f.drop_this_response());
+        assert!(!f.drop_this_response());
     }
 }

@@ -73,6 +73,9 @@ pub struct Metrics {
     pub wallet_balance: GaugeVec,
     /// 1 healthy / 0 unhealthy, labels `endpoint`, `kind` (grpc/rpc).
     pub endpoint_up: GaugeVec,
+    /// Event websocket resubscriptions (new connections), label `reason` (`deaf`: the
+    /// heartbeat watchdog fired; `lost`: the connection failed or closed).
+    pub event_resubscribes: IntCounterVec,
 }
 
 fn seed_counter(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounterVec> {
@@ -161,6 +164,14 @@ impl Metrics {
             &["endpoint", "kind"],
         )?;
         r.register(Box::new(endpoint_up.clone()))?;
+        let event_resubscribes = IntCounterVec::new(
+            Opts::new(
+                "allora_event_resubscribes_total",
+                "Event websocket resubscriptions on a new connection, by reason (deaf, lost)",
+            ),
+            &["reason"],
+        )?;
+        r.register(Box::new(event_resubscribes.clone()))?;
         Ok(Self {
             worker_inference_requests: seed_counter(
                 r,
@@ -206,6 +217,7 @@ impl Metrics {
             submissions,
             wallet_balance,
             endpoint_up,
+            event_resubscribes,
             registry,
         })
     }

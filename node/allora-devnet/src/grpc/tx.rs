@@ -142,6 +142,12 @@ impl TxService for Services {
                 ..Default::default()
             },
         };
+        // Processed as usual (a tx CheckTx accepted is in the mempool); only the answer is lost.
+        if self.node.faults.drop_this_response() {
+            return Err(Status::unavailable(
+                "devnet fault injection: broadcast processed, response dropped",
+            ));
+        }
         ok(txs::BroadcastTxResponse {
             tx_response: Some(resp),
         })

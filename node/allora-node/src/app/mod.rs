@@ -21,6 +21,7 @@ use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
 use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
+use allora_chain_client::events::{Resubscribe, Watchdog, subscribe_watched};
 use allora_chain_client::{ChainClient, ChainError, Endpoints, WindowEventKind};
 use allora_sandbox::{AdapterRuntime, Compiler, RuntimeConfig, RuntimeError};
 use chain::LiveChain;
@@ -76,8 +77,9 @@ pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), App
     ))
 }
 
-/// Window-open events from the CometBFT websocket, as supervisor signals.
-fn events(plan: &Plan) -> Option<SignalStream> {
+/// Window-open events from the CometBFT websocket, as supervisor signals. The stream's
+/// deafness watchdog comes from the plan; each resubscription is counted by reason.
+fn events(plan: &Plan, metrics: &Metrics) -> Option<SignalStream> {
     let mut topics: Vec<u64> = plan
         .workers
         .iter()
@@ -87,8 +89,16 @@ fn events(plan: &Plan) -> Option<SignalStream> {
     topics.sort_unstable();
     topics.dedup();
     (!plan.wallet.rpc_urls.is_empty()).then(|| {
-        let stream = allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics)
-            .filter_map(|e| async move {
+        let counter = metrics.event_resubscribes.clone();
+        let watchdog = Watchdog {
+            deaf_after_blocks: plan.node.event_watchdog_blocks,
+            block_time_estimate: d::BLOCK_TIME_ESTIMATE,
+            on_resubscribe: Some(Arc::new(move |why: Resubscribe| {
+                counter.with_label_values(&[why.as_str()]).inc();
+            })),
+        };
+        let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, watchdog).filter_map(
+            |e| async move {
                 let role = match e.kind {
                     WindowEventKind::WorkerOpened => Role::Worker,
                     WindowEventKind::ReputerOpened => Role::Reputer,
@@ -101,7 +111,8 @@ fn events(plan: &Plan) -> Option<SignalStream> {
                     // 0 = no height bound (wall-clock epochs).
                     end_block: e.window_end_block.filter(|b| *b > 0),
                 })
-            });
+            },
+        );
         Box::pin(stream) as SignalStream
     })
 }
@@ -153,7 +164,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         chain: Arc::new(LiveChain::new(client, address.clone())),
         tx,
         signer,
-        events: events(plan),
+        events: events(plan, metrics),
     })
 }
 

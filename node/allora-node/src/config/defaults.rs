@@ -117,6 +117,13 @@ pub const COMPILE_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=3600;
 pub const LEDGER_SUBDIR: &str = "allora-node";
 /// Block time assumed until the window clock has measured two heights.
 pub const BLOCK_TIME_ESTIMATE: Duration = Duration::from_secs(5);
+/// `node.eventWatchdogBlocks`: the event websocket is replaced when no block heartbeat
+/// arrived for this many expected block times (measured from the heartbeats; the estimate
+/// above until then). 5 tolerates a slow block or two; at 5 s blocks a deaf subscription
+/// costs at most ~25 s of events, which polling every `loopSeconds` covers meanwhile.
+pub const EVENT_WATCHDOG_BLOCKS: u32 = 5;
+/// Valid range of `node.eventWatchdogBlocks`.
+pub const EVENT_WATCHDOG_BLOCKS_RANGE: std::ops::RangeInclusive<i64> = 2..=1000;
 /// Refresh interval of the wallet-balance and endpoint-health gauges.
 pub const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
 /// Wait between attempts to reach the chain at startup.

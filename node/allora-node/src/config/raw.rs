@@ -172,6 +172,9 @@ pub struct RawNode {
     /// Wall-clock budget of compiling one adapter, in seconds.
     #[serde(default)]
     pub compile_timeout_secs: Option<i64>,
+    /// Event websocket deafness watchdog, in expected block times.
+    #[serde(default)]
+    pub event_watchdog_blocks: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "worker", "reputer", "node"];

@@ -56,6 +56,9 @@ pub struct NodePlan {
     /// Where the submission ledger lives (`cacheDir`, else `<alloraHomeDir>/allora-node`).
     pub ledger_dir: PathBuf,
     pub shutdown_timeout: Duration,
+    /// Resubscribe the event websocket after this many expected block times without a block
+    /// heartbeat (`node.eventWatchdogBlocks`).
+    pub event_watchdog_blocks: u32,
     /// Restart backoff of dead actors and tx actors.
     pub restart: RestartPolicy,
     /// `node.compileMemoryMb` in bytes: address-space limit of one compile process.
@@ -246,6 +249,21 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
             Duration::from_secs(d::COMPILE_TIMEOUT_SECS)
         }
     };
+    let event_watchdog_blocks = match n.event_watchdog_blocks {
+        None => d::EVENT_WATCHDOG_BLOCKS,
+        Some(k) if d::EVENT_WATCHDOG_BLOCKS_RANGE.contains(&k) => k as u32,
+        Some(k) => {
+            cx.err(
+                "node.eventWatchdogBlocks",
+                format!("{k} is outside 2–1000"),
+                format!(
+                    "use a number of block times such as {}",
+                    d::EVENT_WATCHDOG_BLOCKS
+                ),
+            );
+            d::EVENT_WATCHDOG_BLOCKS
+        }
+    };
     let cache_dir = n.cache_dir.as_deref().map(|dir| cx.resolve(dir));
     let ledger_dir = cache_dir.clone().unwrap_or_else(|| {
         home_dir
@@ -257,6 +275,7 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
         cache_dir,
         ledger_dir,
         shutdown_timeout,
+        event_watchdog_blocks,
         restart: RestartPolicy::default(),
         compile_memory_bytes: compile_memory_mb << 20,
         compile_timeout,

@@ -91,6 +91,7 @@ fn spec(file: &str, allow: &[String]) -> AdapterSpec {
         },
         limits: Limits::default(),
         allowed_hosts: allow.to_vec(),
+        mounts: Vec::new(),
     }
 }
 

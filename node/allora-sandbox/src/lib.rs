@@ -10,7 +10,8 @@
 //! Submodules, one concern each: `engine` (engine + epoch ticker), `cache` (compiled
 //! components on disk), `compile` (size cap and compile budget), `exports` (roles ↔ WIT exports), `adapter` (calls and output
 //! validation), `state` (per-call store data and limits), `host_http` / `netpolicy` (the
-//! `http` import and its rules), `host_log` (the `log` import), `stdio` (captured guest
+//! `http` import and its rules), `host_log` (the `log` import), `mounts` (read-only
+//! model directories), `stdio` (captured guest
 //! output), `text` (hidden characters, log escaping), `values` (decimal validation).
 
 mod adapter;
@@ -22,6 +23,7 @@ mod error;
 pub mod exports;
 mod host_http;
 mod host_log;
+pub mod mounts;
 pub mod netpolicy;
 mod state;
 mod stdio;
@@ -42,6 +44,7 @@ pub use adapter::{Adapter, LoadInfo};
 pub use engine::Allocator;
 pub use error::{CallError, CallErrorKind, LoadError, RuntimeError};
 pub use exports::Inspection;
+pub use mounts::Mount;
 
 use state::CallState;
 
@@ -144,6 +147,8 @@ pub struct AdapterSpec {
     pub limits: Limits,
     /// `allowedHosts` entries (see `netpolicy`).
     pub allowed_hosts: Vec<String>,
+    /// Host directories the guest may read (see `mounts`); empty: no files at all.
+    pub mounts: Vec<Mount>,
 }
 
 /// Inputs of one call.

@@ -37,6 +37,7 @@ pub async fn load(
             roles,
             limits: plan.limits.clone(),
             allowed_hosts: plan.allowed_hosts.entries().to_vec(),
+            mounts: plan.mounts.clone(),
         })
         .await?;
     Ok(WasmAdapter {

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use allora_sandbox::{AdapterRuntime, AdapterSpec, CallContext, Limits, Role, RuntimeConfig};
+use allora_sandbox::{
+    AdapterRuntime, AdapterSpec, CallContext, Limits, Mount, Role, RuntimeConfig,
+};
 
 /// Arguments of `allora-node adapter`.
 #[derive(Debug, clap::Args)]
@@ -60,6 +62,10 @@ pub struct RunArgs {
     /// Memory limit in MiB.
     #[arg(long, default_value_t = 128)]
     pub memory_mb: u64,
+    /// A host directory the adapter may read, HOST:GUEST (repeatable), e.g.
+    /// --mount ./models/eth:/model. Read-only; the guest path must be absolute.
+    #[arg(long = "mount", value_parser = parse_mount)]
+    pub mounts: Vec<Mount>,
     /// Compiled-component cache directory (default: none, always compile).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -70,6 +76,18 @@ pub struct RunArgs {
 pub struct InspectArgs {
     /// The component (.wasm).
     pub wasm: PathBuf,
+}
+
+/// `HOST:GUEST`, split at the last `:` (the guest path is absolute and has none).
+fn parse_mount(s: &str) -> Result<Mount, String> {
+    match s.rsplit_once(':') {
+        Some((host, guest)) if !host.is_empty() && guest.starts_with('/') => {
+            Ok(Mount::new(host, guest))
+        }
+        _ => Err(format!(
+            "expected HOST:GUEST with an absolute guest path, e.g. ./models/eth:/model; got {s:?}"
+        )),
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -113,6 +131,7 @@ async fn run_once(a: RunArgs) -> anyhow::Result<i32> {
         roles: vec![a.role],
         limits,
         allowed_hosts: a.allow_hosts.clone(),
+        mounts: a.mounts.clone(),
     };
     let started = Instant::now();
     let adapter = rt.load(spec).await?;

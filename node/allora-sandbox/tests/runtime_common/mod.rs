@@ -65,6 +65,7 @@ pub fn spec(file: &str, roles: &[Role], allowed: &[String], limits: Limits) -> A
         roles: roles.to_vec(),
         limits,
         allowed_hosts: allowed.to_vec(),
+        mounts: Vec::new(),
     }
 }
 

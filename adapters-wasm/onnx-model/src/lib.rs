@@ -26,6 +26,7 @@ use allora::adapter::http::{Request, fetch};
 use allora::adapter::log::{Level, log};
 use allora::adapter::types::{CallContext, LabeledValue};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 /// Where the model is read from unless `ModelPath` says otherwise.
 const DEFAULT_MODEL_PATH: &str = "/model/model.onnx";
@@ -86,9 +87,11 @@ fn features(ctx: &CallContext, p: &BTreeMap<String, String>) -> Result<Vec<f64>,
 
 /// Loads the model for one row of `n` features and runs it; returns the first output as f64.
 fn predict(path: &str, row: &[f64]) -> Result<Vec<f64>, String> {
-    let ctx = |what: &str| move |e: TractError| format!("{path}: {what}: {e:#}");
-    let mut model = tract_onnx::onnx().model_for_path(path).map_err(ctx("loading the ONNX model"))?;
-    let declared = model.input_fact(0).map_err(ctx("reading the input"))?.datum_type;
+    fn ctx<'a>(path: &'a str, what: &'a str) -> impl Fn(TractError) -> String + 'a {
+        move |e| format!("{path}: {what}: {e:#}")
+    }
+    let mut model = tract_onnx::onnx().model_for_path(path).map_err(ctx(path, "loading the ONNX model"))?;
+    let declared = model.input_fact(0).map_err(ctx(path, "reading the input"))?.datum_type;
     // skl2onnx declares `float_input` as [None, n] f32; anything but f64 is fed as f32.
     let double = declared.concretize() == Some(f64::datum_type());
     let n = row.len();
@@ -100,17 +103,17 @@ fn predict(path: &str, row: &[f64]) -> Result<Vec<f64>, String> {
     };
     model = model
         .with_input_fact(0, InferenceFact::dt_shape(input.datum_type(), [1, n]))
-        .map_err(ctx("setting the input shape"))?;
+        .map_err(ctx(path, "setting the input shape"))?;
     let runnable = model
         .into_typed()
         .and_then(|m| m.into_decluttered())
         .and_then(|m| m.into_runnable())
-        .map_err(ctx(&format!("preparing the model for {n} features")))?;
-    let outputs = runnable.run(tvec!(input.into())).map_err(ctx("running the model"))?;
+        .map_err(|e| format!("{path}: preparing the model for {n} features: {e:#}"))?;
+    let outputs = runnable.run(tvec!(input.into())).map_err(ctx(path, "running the model"))?;
     let first = outputs.first().ok_or_else(|| format!("{path}: the model has no output"))?;
-    let as_f64 = first.cast_to::<f64>().map_err(ctx("reading the output as numbers"))?;
-    let view = as_f64.as_slice::<f64>().map_err(ctx("reading the output"))?;
-    Ok(view.to_vec())
+    let as_f64 = first.cast_to::<f64>().map_err(ctx(path, "reading the output as numbers"))?;
+    let view = as_f64.to_plain_array_view::<f64>().map_err(ctx(path, "reading the output"))?;
+    Ok(view.iter().copied().collect())
 }
 
 impl exports::allora::adapter::inference::Guest for OnnxModel {

@@ -92,7 +92,8 @@ async fn devnet_records_the_sklearn_prediction_made_inside_the_sandbox() {
         }]
     });
     let mut node = NodeProc::start(&config, None);
-    let nonce = wait_for("a worker payload on topic 1", Duration::from_secs(90), || {
+    // Generous: the node compiles the 11 MB component with Cranelift at startup.
+    let nonce = wait_for("a worker payload on topic 1", Duration::from_secs(240), || {
         let found = worker_nonces_with_payload(&dn, 1, &me, dn.height(), EPOCH)
             .first()
             .copied();
@@ -121,10 +122,14 @@ async fn devnet_records_the_sklearn_prediction_made_inside_the_sandbox() {
 fn adapter_run_mounts_the_model_directory() {
     let model_dir = tempfile::tempdir().unwrap();
     let want = train(model_dir.path());
+    // One compile, then the cache: the second run does not pay Cranelift again.
+    let cache = tempfile::tempdir().unwrap();
     let run = |mount: Option<String>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_allora-node"));
         cmd.args(["adapter", "run"])
             .arg(onnx_wasm())
+            .arg("--cache-dir")
+            .arg(cache.path())
             .args(["--role", "inference", "--param"])
             .arg(format!("Features={}", want.features_param));
         if let Some(m) = mount {

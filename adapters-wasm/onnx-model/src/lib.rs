@@ -12,10 +12,11 @@
 //! If both are set, `Features` come first and the fetched values follow. The model's first
 //! output must hold one element, or `OutputIndex` picks one; it is returned labelled `y`.
 //!
-//! The node gives every call a fresh instance, so nothing survives between calls: the model
-//! is parsed and made runnable on every call. It is *typed and decluttered* but not run
-//! through tract's full optimizer, which for the small tabular models this adapter targets
-//! costs more than it saves on a single row (see docs/BENCHMARKS.md).
+//! The node gives every call a fresh instance, so nothing survives between calls and caching
+//! the prepared model inside the instance would buy nothing: the model is read, parsed and
+//! made runnable on every call. To keep that cheap it is only *typed and decluttered*, not
+//! run through tract's full optimizer (which pays off on large graphs evaluated many times,
+//! not on one row of a small tabular model). Per-call cost: docs/BENCHMARKS.md.
 
 wit_bindgen::generate!({ path: "../../wit", world: "allora:adapter/inferer" });
 

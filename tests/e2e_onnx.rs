@@ -50,7 +50,10 @@ fn train(out: &Path) -> Expected {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(out.join("model.onnx").is_file(), "train.py wrote no model.onnx");
+    assert!(
+        out.join("model.onnx").is_file(),
+        "train.py wrote no model.onnx"
+    );
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("expected.json")).unwrap()).unwrap();
     Expected {
@@ -70,7 +73,11 @@ fn assert_f32_close(got: f64, want: f64, what: &str) {
 
 fn onnx_wasm() -> PathBuf {
     let p = adapters_dir().join("onnx_model.wasm");
-    assert!(p.is_file(), "{} is missing: run adapters-wasm/build.sh", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run adapters-wasm/build.sh",
+        p.display()
+    );
     p
 }
 
@@ -93,12 +100,16 @@ async fn devnet_records_the_sklearn_prediction_made_inside_the_sandbox() {
     });
     let mut node = NodeProc::start(&config, None);
     // Generous: the node compiles the 11 MB component with Cranelift at startup.
-    let nonce = wait_for("a worker payload on topic 1", Duration::from_secs(240), || {
-        let found = worker_nonces_with_payload(&dn, 1, &me, dn.height(), EPOCH)
-            .first()
-            .copied();
-        async move { found }
-    })
+    let nonce = wait_for(
+        "a worker payload on topic 1",
+        Duration::from_secs(240),
+        || {
+            let found = worker_nonces_with_payload(&dn, 1, &me, dn.height(), EPOCH)
+                .first()
+                .copied();
+            async move { found }
+        },
+    )
     .await;
     let bundles = dn.worker_payloads(1, nonce);
     let bundle = bundles.iter().find(|b| b.worker == me).expect("our bundle");
@@ -139,12 +150,20 @@ fn adapter_run_mounts_the_model_directory() {
     };
     let ok = run(Some(format!("{}:/model", model_dir.path().display())));
     let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{stdout}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let value = stdout
         .lines()
         .find_map(|l| l.strip_prefix("y\t"))
         .unwrap_or_else(|| panic!("no `y` value in:\n{stdout}"));
-    assert_f32_close(value.trim().parse().unwrap(), want.prediction, "adapter run");
+    assert_f32_close(
+        value.trim().parse().unwrap(),
+        want.prediction,
+        "adapter run",
+    );
 
     let missing = run(None);
     let text = format!(

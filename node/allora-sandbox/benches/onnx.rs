@@ -86,7 +86,10 @@ async fn main() {
 
     let t = Instant::now();
     let onnx = rt
-        .load(spec("onnx_model.wasm", vec![Mount::new(model.path(), "/model")]))
+        .load(spec(
+            "onnx_model.wasm",
+            vec![Mount::new(model.path(), "/model")],
+        ))
         .await
         .expect("load onnx_model");
     let compile = t.elapsed();
@@ -101,7 +104,9 @@ async fn main() {
     let y = onnx.infer(&ctx).await.expect("onnx call")[0].value.clone();
     let onnx_t = time_calls(&onnx, &ctx, 20, n).await;
     let triv_t = time_calls(&trivial, &CallContext::default(), 100, n).await;
-    let size = std::fs::metadata(dist("onnx_model.wasm")).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dist("onnx_model.wasm"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     let model_size = std::fs::metadata(model.path().join("model.onnx"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -113,7 +118,10 @@ async fn main() {
     println!("| adapter (fresh instance per call) | calls | median | p90 | p99 |");
     println!("|---|---|---|---|---|");
     for (name, v) in [
-        ("onnx-model: read + parse + declutter + run (LinearRegression, 4 features)", &onnx_t),
+        (
+            "onnx-model: read + parse + declutter + run (LinearRegression, 4 features)",
+            &onnx_t,
+        ),
         ("trivial (sandbox floor)", &triv_t),
     ] {
         println!(

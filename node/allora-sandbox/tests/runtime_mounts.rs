@@ -44,12 +44,18 @@ fn s(p: &Path) -> String {
 async fn a_guest_reads_mounted_files() {
     let (root, mount) = layout("read");
     let a = load_with(vec![Mount::new(&mount, "/model")]).await.unwrap();
-    assert_eq!(fs(&a, "read", "/model/model.bin").await, Ok(MODEL.len().to_string()));
+    assert_eq!(
+        fs(&a, "read", "/model/model.bin").await,
+        Ok(MODEL.len().to_string())
+    );
     assert_eq!(fs(&a, "read", "/model/sub/w.txt").await, Ok("1".into()));
     assert_eq!(fs(&a, "list", "/model").await, Ok("2".into()));
     // A symlink that stays inside the mount is followed.
     std::os::unix::fs::symlink("model.bin", mount.join("inside")).unwrap();
-    assert_eq!(fs(&a, "read", "/model/inside").await, Ok(MODEL.len().to_string()));
+    assert_eq!(
+        fs(&a, "read", "/model/inside").await,
+        Ok(MODEL.len().to_string())
+    );
     let _ = std::fs::remove_dir_all(root);
 }
 
@@ -123,7 +129,10 @@ async fn unusable_mounts_fail_the_load_naming_the_mount() {
     let (root, mount) = layout("bad");
     let cases: Vec<(Mount, &str)> = vec![
         (Mount::new(root.join("missing"), "/model"), "No such file"),
-        (Mount::new(mount.join("model.bin"), "/model"), "not a directory"),
+        (
+            Mount::new(mount.join("model.bin"), "/model"),
+            "not a directory",
+        ),
         (Mount::new(&mount, "model"), "not absolute"),
         (
             Mount {

@@ -27,7 +27,7 @@ fi
 
 echo "==> Rust adapters (wasm32-wasip2)"
 cargo build --locked --target wasm32-wasip2 --release
-for crate in http_source smoothing_model custom_loss trivial hostile; do
+for crate in http_source smoothing_model custom_loss trivial hostile onnx_model; do
   cp "target/wasm32-wasip2/release/$crate.wasm" "$DIST/$crate.wasm"
 done
 

@@ -107,8 +107,46 @@ fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
             let _ = out.flush();
             Ok(one("4".into()))
         }
+        "fs" => fs_op(p),
         other => Err(format!("unknown mode {other:?}")),
     }
+}
+
+/// One filesystem operation (`op`) on `path`, for the read-only mount tests: succeeds with a
+/// count (bytes read, entries listed, 1) or fails with the WASI error text.
+fn fs_op(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
+    use std::io::Write;
+    let op = p.get("op").map(String::as_str).unwrap_or("read");
+    let path = p.get("path").cloned().unwrap_or_default();
+    let fail = |e: std::io::Error| format!("{op} {path}: {e}");
+    let n: usize = match op {
+        "read" => std::fs::read(&path).map_err(fail)?.len(),
+        "list" => std::fs::read_dir(&path).map_err(fail)?.count(),
+        "write" => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(fail)?;
+            f.write_all(b"overwritten").map_err(fail)?;
+            1
+        }
+        "append" => {
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).map_err(fail)?;
+            f.write_all(b"appended").map_err(fail)?;
+            1
+        }
+        "create" => {
+            std::fs::write(&path, b"new").map_err(fail)?;
+            1
+        }
+        "mkdir" => {
+            std::fs::create_dir(&path).map_err(fail)?;
+            1
+        }
+        "remove" => {
+            std::fs::remove_file(&path).map_err(fail)?;
+            1
+        }
+        other => return Err(format!("unknown op {other:?}")),
+    };
+    Ok(one(n.to_string()))
 }
 
 impl exports::allora::adapter::inference::Guest for Hostile {

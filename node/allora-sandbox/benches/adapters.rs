@@ -91,6 +91,7 @@ fn spec(file: &str, allow: &[String]) -> AdapterSpec {
         },
         limits: Limits::default(),
         allowed_hosts: allora_sandbox::netpolicy::Allowlist::parse(allow).expect("allowlist"),
+        mounts: Vec::new(),
     }
 }
 

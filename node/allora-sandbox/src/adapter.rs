@@ -18,6 +18,7 @@ use super::exports::{
 };
 use super::host_http::ClientCache;
 use super::host_log::truncate;
+use super::mounts::{self, Mount};
 use super::netpolicy::Allowlist;
 use super::state::{CallState, HttpState, Limiter, LogCtx};
 use super::text::{escape_for_log, first_hidden};
@@ -56,6 +57,7 @@ struct Inner {
     limits: Limits,
     allow: Arc<Allowlist>,
     clients: Arc<ClientCache>,
+    mounts: Arc<[Mount]>,
     info: LoadInfo,
 }
 
@@ -77,6 +79,12 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
     if spec.limits.timeout.is_zero() {
         return Err(config_err("timeout must be greater than zero".into()));
     }
+    mounts::check(&spec.mounts).map_err(|(i, reason)| LoadError::Mount {
+        adapter: name.clone(),
+        host: spec.mounts[i].host.clone(),
+        guest: spec.mounts[i].guest.clone(),
+        reason,
+    })?;
     let (component, info, _) = compile(rt, &name, &spec.wasm).await?;
 
     let mut role_exports = RoleExports::default();
@@ -105,6 +113,7 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             limits: spec.limits,
             allow: Arc::new(spec.allowed_hosts),
             clients: Arc::default(),
+            mounts: spec.mounts.into(),
             info,
         }),
     };
@@ -139,11 +148,11 @@ impl Adapter {
     async fn trial(&self) -> Result<(), LoadError> {
         let ctx = CallContext::default();
         let role = self.inner.roles[0];
-        let (mut store, deadline) = self.new_store(&ctx, role);
         let inst_err = |reason: String| LoadError::Instantiate {
             adapter: self.inner.name.to_string(),
             reason,
         };
+        let (mut store, deadline) = self.new_store(&ctx, role).map_err(inst_err)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let instance =
             match tokio::time::timeout(remaining, self.inner.pre.instantiate_async(&mut store))
@@ -195,7 +204,11 @@ impl Adapter {
         Ok(())
     }
 
-    fn new_store(&self, ctx: &CallContext, role: Role) -> (Store<CallState>, Instant) {
+    fn new_store(
+        &self,
+        ctx: &CallContext,
+        role: Role,
+    ) -> Result<(Store<CallState>, Instant), String> {
         let limits = &self.inner.limits;
         let now = Instant::now();
         let mut deadline = now + limits.timeout;
@@ -222,12 +235,13 @@ impl Adapter {
                 role: role.as_str(),
                 lines: 0,
             },
-        );
+            &self.inner.mounts,
+        )?;
         let mut store = Store::new(self.inner.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(hostcall_fuel(limits));
         store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(now)));
-        (store, deadline)
+        Ok((store, deadline))
     }
 
     fn err(&self, ctx: &CallContext, role: Role, kind: CallErrorKind) -> CallError {
@@ -254,7 +268,9 @@ impl Adapter {
         let Some(idx) = idx else {
             return Err(self.err(ctx, role, CallErrorKind::NotExported));
         };
-        let (mut store, deadline) = self.new_store(ctx, role);
+        let (mut store, deadline) = self
+            .new_store(ctx, role)
+            .map_err(|m| self.err(ctx, role, CallErrorKind::Instantiate(m)))?;
         let budget = deadline.saturating_duration_since(Instant::now());
         let pre = &self.inner.pre;
         let run = async {

@@ -113,6 +113,15 @@ pub enum LoadError {
     /// The adapter's limits or allowlist are invalid.
     #[error("adapter {adapter}: {reason}")]
     Config { adapter: String, reason: String },
+    /// A read-only mount is unusable: guest path not absolute or mounted twice, host path
+    /// missing or not a directory, or more bytes under it than its cap.
+    #[error("adapter {adapter}: mount {host} -> {guest}: {reason}")]
+    Mount {
+        adapter: String,
+        host: PathBuf,
+        guest: String,
+        reason: String,
+    },
     /// A trial instantiation failed (start function trapped, too much memory, …).
     #[error("adapter {adapter}: instantiation failed: {reason}")]
     Instantiate { adapter: String, reason: String },

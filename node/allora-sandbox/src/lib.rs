@@ -12,7 +12,8 @@
 //! `compile_process` (the compile in a child process under memory/CPU limits, and that
 //! child's entry point), `exports` (roles ↔ WIT exports), `adapter` (calls and output
 //! validation), `state` (per-call store data and limits), `host_http` / `netpolicy` (the
-//! `http` import and its rules), `host_log` (the `log` import), `stdio` (captured guest
+//! `http` import and its rules), `host_log` (the `log` import), `mounts` (read-only
+//! model directories), `stdio` (captured guest
 //! output), `text` (hidden characters, log escaping), `values` (decimal validation).
 
 mod adapter;
@@ -25,6 +26,7 @@ mod error;
 pub mod exports;
 mod host_http;
 mod host_log;
+pub mod mounts;
 pub mod netpolicy;
 mod state;
 pub mod static_exports;
@@ -46,6 +48,7 @@ pub use adapter::{Adapter, LoadInfo};
 pub use engine::Allocator;
 pub use error::{CallError, CallErrorKind, LoadError, RuntimeError};
 pub use exports::Inspection;
+pub use mounts::Mount;
 
 use state::CallState;
 
@@ -149,6 +152,8 @@ pub struct AdapterSpec {
     /// The parsed `allowedHosts` policy ([`netpolicy::Allowlist::parse`] is its one
     /// parser; the node hands over what its config validation already parsed).
     pub allowed_hosts: netpolicy::Allowlist,
+    /// Host directories the guest may read (see `mounts`); empty: no files at all.
+    pub mounts: Vec<Mount>,
 }
 
 /// Inputs of one call.

@@ -1,4 +1,5 @@
-//! Per-call store data: the WASI context (no dirs, no env, no args, no sockets), the memory
+//! Per-call store data: the WASI context (only the adapter's read-only mounts, no env, no
+//! args, no sockets), the memory
 //! limiter, the HTTP budget and the log tags. A fresh one is built for every call, so nothing
 //! leaks between calls and a trapped instance is never re-entered.
 
@@ -10,6 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host_http::ClientCache;
+use super::mounts::{Mount, preopen};
 use super::netpolicy::Allowlist;
 use super::stdio::CappedPipe;
 use super::text::escape_for_log;
@@ -38,19 +40,27 @@ impl WasiView for CallState {
 }
 
 impl CallState {
-    /// A state whose WASI view exposes nothing of the host: no preopened directories, an
-    /// empty environment, no arguments, sockets denied, stdin closed, stdout/stderr captured.
-    pub fn new(limiter: Limiter, http: HttpState, log: LogCtx) -> CallState {
+    /// A state whose WASI view exposes nothing of the host but the adapter's read-only
+    /// `mounts`: an empty environment, no arguments, sockets denied, stdin closed,
+    /// stdout/stderr captured. Fails only if a mounted directory can no longer be opened.
+    pub fn new(
+        limiter: Limiter,
+        http: HttpState,
+        log: LogCtx,
+        mounts: &[Mount],
+    ) -> Result<CallState, String> {
         let stdout = CappedPipe::new(STDIO_CAP);
         let stderr = CappedPipe::new(STDIO_CAP);
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        CallState {
+            .allow_ip_name_lookup(false);
+        preopen(&mut builder, mounts)?;
+        let wasi = builder.build();
+        Ok(CallState {
             wasi,
             table: ResourceTable::new(),
             limiter,
@@ -58,7 +68,7 @@ impl CallState {
             log,
             stdout,
             stderr,
-        }
+        })
     }
 
     /// Writes captured stdout/stderr to the log, tagged like `log` calls and escaped so it

@@ -36,6 +36,7 @@ pub(crate) async fn loss_bench() {
             roles: vec![Role::Loss],
             limits: allora_node::config::plan::default_limits(),
             allowed_hosts: Default::default(),
+            mounts: Vec::new(),
         })
         .await
         .expect("load custom_loss.wasm");

@@ -36,6 +36,7 @@ pub async fn load(
             roles,
             limits: plan.limits.clone(),
             allowed_hosts: plan.allowed_hosts.policy().clone(),
+            mounts: plan.mounts.clone(),
         })
         .await?;
     Ok(WasmAdapter {

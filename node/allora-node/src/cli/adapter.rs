@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 
 use allora_sandbox::netpolicy::Allowlist;
 use allora_sandbox::{
-    AdapterRuntime, AdapterSpec, CallContext, Compiler, Limits, Role, RuntimeConfig,
+    AdapterRuntime, AdapterSpec, CallContext, Compiler, Limits, Mount, Role, RuntimeConfig,
 };
 
 /// Arguments of `allora-node adapter`.
@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// Memory limit in MiB.
     #[arg(long, default_value_t = 128)]
     pub memory_mb: u64,
+    /// A host directory the adapter may read, HOST:GUEST (repeatable), e.g.
+    /// --mount ./models/eth:/model. Read-only; the guest path must be absolute.
+    #[arg(long = "mount", value_parser = parse_mount)]
+    pub mounts: Vec<Mount>,
     /// Compiled-component cache directory (default: none, always compile).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -82,6 +86,18 @@ pub struct InspectArgs {
     /// Compiled-component cache directory (default: none, always compile).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `HOST:GUEST`, split at the last `:` (the guest path is absolute and has none).
+fn parse_mount(s: &str) -> Result<Mount, String> {
+    match s.rsplit_once(':') {
+        Some((host, guest)) if !host.is_empty() && guest.starts_with('/') => {
+            Ok(Mount::new(host, guest))
+        }
+        _ => Err(format!(
+            "expected HOST:GUEST with an absolute guest path, e.g. ./models/eth:/model; got {s:?}"
+        )),
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -127,6 +143,7 @@ async fn run_once(a: RunArgs) -> anyhow::Result<i32> {
         roles: vec![a.role],
         limits,
         allowed_hosts: Allowlist::parse(&a.allow_hosts).map_err(anyhow::Error::msg)?,
+        mounts: a.mounts.clone(),
     };
     let started = Instant::now();
     let adapter = rt.load(spec).await?;

@@ -83,6 +83,11 @@ pub const ADAPTER_TIMEOUT_MS_MAX: u64 = 600_000;
 pub const ADAPTER_MEMORY_MB: u64 = 64;
 /// Upper bound of `memoryMb`.
 pub const ADAPTER_MEMORY_MB_MAX: u64 = 4096;
+/// `files[].maxMb`: bytes under one read-only mount, checked at load (a model directory,
+/// not a dataset; the guest reads it into its own `memoryMb` budget anyway).
+pub const MOUNT_MAX_MB: u64 = 256;
+/// Upper bound of `files[].maxMb`.
+pub const MOUNT_MAX_MB_LIMIT: u64 = 16_384;
 /// `maxHttpRequests` per call.
 pub const MAX_HTTP_REQUESTS: u32 = 8;
 /// Upper bound of `maxHttpRequests`.

@@ -151,6 +151,24 @@ pub struct RawAdapter {
     /// Extra parameters merged over the role's `parameters` map.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// Host directories the adapter may read (read-only WASI preopens).
+    #[serde(default)]
+    pub files: Vec<RawMount>,
+}
+
+/// One `files` entry of an adapter block: `{"host": "./models/eth", "guest": "/model"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMount {
+    /// Host directory; relative paths resolve against the config file's directory.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Absolute path the adapter sees it at.
+    #[serde(default)]
+    pub guest: Option<String>,
+    /// Cap on the bytes under `host`, in MiB.
+    #[serde(default)]
+    pub max_mb: Option<i64>,
 }
 
 /// `node` — our own settings (absent from Go configs).

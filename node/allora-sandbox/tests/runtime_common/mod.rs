@@ -65,6 +65,7 @@ pub fn spec(file: &str, roles: &[Role], allowed: &[String], limits: Limits) -> A
         roles: roles.to_vec(),
         limits,
         allowed_hosts: allora_sandbox::netpolicy::Allowlist::parse(allowed).expect("allowlist"),
+        mounts: Vec::new(),
     }
 }
 

@@ -358,3 +358,59 @@ fn fee_granter_is_validated_with_its_path() {
     let plan = check(&none, dir.path(), &env).unwrap();
     assert_eq!(plan.wallet.fee_granter, None);
 }
+
+#[test]
+fn adapter_files_are_validated_and_resolved_against_the_config_dir() {
+    let (dir, env) = setup();
+    std::fs::create_dir_all(dir.path().join("models/eth")).unwrap();
+    std::fs::write(dir.path().join("models/eth/model.onnx"), vec![0u8; 2 << 20]).unwrap();
+    std::fs::write(dir.path().join("models/file"), b"x").unwrap();
+    let with_files = |files: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+               "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm", "files": {files}}}}}]}}"#
+        )
+    };
+    let plan = check(
+        &with_files(r#"[{"host": "models/eth", "guest": "/model"}]"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    let m = &plan.workers[0].inference.mounts;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].host, dir.path().join("models/eth"));
+    assert_eq!(m[0].guest, "/model");
+    assert_eq!(m[0].max_bytes, crate::config::defaults::MOUNT_MAX_MB << 20);
+
+    let issues = check(
+        &with_files(
+            r#"[{"host": "models/missing", "guest": "/a"},
+                {"host": "models/file", "guest": "/b"},
+                {"host": "models/eth", "guest": "model"},
+                {"host": "models/eth", "guest": "/a"},
+                {"host": "models/eth", "guest": "/c", "maxMb": 1},
+                {"guest": "/d", "maxMb": 0}]"#,
+        ),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    let at = |i: usize, field: &str| {
+        let path = format!("worker[0].inferenceAdapter.files[{i}].{field}");
+        issues
+            .iter()
+            .find(|x| x.path == path)
+            .unwrap_or_else(|| panic!("no issue at {path}: {issues:#?}"))
+            .message
+            .clone()
+    };
+    assert!(at(0, "host").contains("does not exist"));
+    assert!(at(0, "host").contains("resolved against"));
+    assert!(at(1, "host").contains("not a directory"));
+    assert!(at(2, "guest").contains("not absolute"));
+    assert!(at(3, "guest").contains("already mounted"));
+    assert!(at(4, "host").contains("more than 1 MiB"));
+    assert_eq!(at(5, "host"), "missing");
+    assert!(at(5, "maxMb").contains("outside"));
+}

@@ -2,7 +2,7 @@
 # Builds every adapter from source into adapters-wasm/dist/*.wasm:
 #   Rust guests   cargo build --target wasm32-wasip2 --release (wit-bindgen; no cargo-component)
 #   Python        componentize-py 0.25.1
-#   JavaScript    componentize-js 0.23.0 (pinned in js-inference/package-lock.json)
+#   JavaScript    componentize-js 0.23.0 (pinned in js-inference/ and js-fetch/package-lock.json)
 # Needs: rustup target wasm32-wasip2, componentize-py 0.25.1, node + npm.
 # ./scripts/test installs these on a fresh machine (componentize-py into the repository's .venv,
 # which this script uses when componentize-py is not on PATH; the image puts it on PATH).
@@ -30,13 +30,17 @@ done
 echo "==> Python adapter (componentize-py)"
 (cd py-inference && "$COMPONENTIZE_PY" -d ../../wit -w inferer componentize app -o "$DIST/py_inference.wasm")
 
-echo "==> JavaScript adapter (componentize-js)"
-(
-  cd js-inference
-  if [ ! -d node_modules/@bytecodealliance/componentize-js ]; then
-    npm install --no-audit --no-fund
-  fi
-  npm run --silent build
-)
+echo "==> JavaScript adapters (componentize-js)"
+# js-inference uses allora:adapter/http (built without wasi:http); js-fetch uses the standard
+# fetch() over wasi:http.
+for js in js-inference js-fetch; do
+  (
+    cd "$js"
+    if [ ! -d node_modules/@bytecodealliance/componentize-js ]; then
+      npm ci --no-audit --no-fund
+    fi
+    npm run --silent build
+  )
+done
 
 ls -l "$DIST"

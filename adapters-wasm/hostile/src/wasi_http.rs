@@ -85,6 +85,7 @@ pub fn get(url: &str, headers: &[(String, String)], timeout_ms: Option<u64>) -> 
     Ok(Got { status, body_bytes })
 }
 
+/// The code as its debug form (`ErrorCode::HttpRequestDenied`, ...).
 fn code(c: ErrorCode) -> String {
-    format!("ErrorCode::{c:?}")
+    format!("{c:?}")
 }

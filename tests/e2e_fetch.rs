@@ -47,7 +47,12 @@ async fn series_source() -> (std::net::SocketAddr, Arc<Mutex<u64>>) {
 }
 
 /// The inference value the devnet holds from `addr` for `topic` at `nonce`, if any.
-fn recorded_value(dn: &allora_devnet::DevnetHandle, topic: u64, nonce: i64, addr: &str) -> Option<String> {
+fn recorded_value(
+    dn: &allora_devnet::DevnetHandle,
+    topic: u64,
+    nonce: i64,
+    addr: &str,
+) -> Option<String> {
     dn.worker_payloads(topic, nonce)
         .into_iter()
         .filter(|b| b.worker == addr)
@@ -105,7 +110,8 @@ async fn js_fetch_adapter_submits_the_fetched_value() {
         Duration::from_secs(60),
         || {
             let log = node.log_text();
-            let ok = log.contains("wasi:http denied") && log.contains("not in the adapter's allowedHosts");
+            let ok = log.contains("wasi:http denied")
+                && log.contains("not in the adapter's allowedHosts");
             async move { ok.then_some(()) }
         },
     )

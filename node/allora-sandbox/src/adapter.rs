@@ -18,8 +18,8 @@ use super::exports::{
 };
 use super::host_http::ClientCache;
 use super::host_log::truncate;
-use super::netpolicy::Allowlist;
 use super::http_target::http_deadline;
+use super::netpolicy::Allowlist;
 use super::state::{CallState, HttpState, HttpTags, Limiter, LogCtx};
 use super::text::{escape_for_log, first_hidden};
 use super::values::canonical_decimal;
@@ -303,10 +303,7 @@ impl Adapter {
     ) -> CallError {
         let message = truncate(&msg, MAX_GUEST_ERROR).to_string();
         let kind = match store.data().http.last_error() {
-            Some(http) => CallErrorKind::Http {
-                http,
-                message,
-            },
+            Some(http) => CallErrorKind::Http { http, message },
             None => CallErrorKind::Adapter(message),
         };
         self.err(ctx, role, kind)

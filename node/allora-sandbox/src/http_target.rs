@@ -141,7 +141,9 @@ pub fn is_forbidden_request_header(name: &str) -> bool {
         "upgrade",
         "http2-settings",
     ];
-    FORBIDDEN.iter().any(|f| f.eq_ignore_ascii_case(name.trim()))
+    FORBIDDEN
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name.trim()))
 }
 
 /// Total size of a header section as counted against the caps.
@@ -168,7 +170,12 @@ mod tests {
 
     #[test]
     fn forbidden_headers_ignore_case() {
-        for h in ["Host", "CONNECTION", "transfer-encoding", "Proxy-Authorization"] {
+        for h in [
+            "Host",
+            "CONNECTION",
+            "transfer-encoding",
+            "Proxy-Authorization",
+        ] {
             assert!(is_forbidden_request_header(h), "{h}");
         }
         for h in ["accept", "authorization", "content-type", "x-api-key"] {

@@ -121,9 +121,7 @@ impl WasiHttpError {
             WasiHttpError::ResponseHeadersTooLarge(n) => {
                 WasiError::HttpResponseHeaderSectionSize(u32::try_from(*n).ok())
             }
-            WasiHttpError::ResponseBodyTooLarge(cap) => {
-                WasiError::HttpResponseBodySize(Some(*cap))
-            }
+            WasiHttpError::ResponseBodyTooLarge(cap) => WasiError::HttpResponseBodySize(Some(*cap)),
             WasiHttpError::Timeout => WasiError::HttpResponseTimeout,
             WasiHttpError::BodyTimeout => WasiError::ConnectionReadTimeout,
             WasiHttpError::Transport { connect: true, .. } => WasiError::ConnectionRefused,

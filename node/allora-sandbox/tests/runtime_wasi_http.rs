@@ -41,7 +41,13 @@ impl Recorder {
     }
 
     fn last_headers(&self) -> HeaderMap {
-        self.seen.lock().unwrap().last().expect("a request").1.clone()
+        self.seen
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a request")
+            .1
+            .clone()
     }
 }
 
@@ -50,6 +56,10 @@ async fn recorder() -> Recorder {
     let record = seen.clone();
     let app = Router::new()
         .route("/price/ETH", get(|| async { "3012.5\n" }))
+        .route(
+            "/series",
+            get(|| async { "[100, 102, 104, 106, 108, 110]" }),
+        )
         .route(
             "/redirect",
             get(|Query(q): Query<BTreeMap<String, String>>| async move {
@@ -141,19 +151,33 @@ async fn hosts_outside_the_allowlist_are_denied() {
     for (allow, url) in [
         (vec![], up.url("/price/ETH")),
         (vec![up.allow()], other.url("/price/ETH")),
-        (vec![], "http://169.254.169.254/latest/meta-data/".to_string()),
+        (
+            vec![],
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ),
     ] {
         let e = refused(wasi_get(&allow, limits(5_000), &url, &[]).await);
-        assert!(e.contains("not in the adapter's allowedHosts"), "{url}: {e}");
+        assert!(
+            e.contains("not in the adapter's allowedHosts"),
+            "{url}: {e}"
+        );
         assert!(e.contains("ErrorCode::HttpRequestDenied"), "{url}: {e}");
     }
     assert_eq!((up.hits(), other.hits()), (1, 0));
 
     // Schemes other than http/https never reach the hook.
-    let e = wasi_get(&[up.allow()], limits(5_000), &format!("ftp://{}/x", up.addr), &[])
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("ErrorCode::HttpProtocolError"), "{e}");
+    let e = wasi_get(
+        &[up.allow()],
+        limits(5_000),
+        &format!("ftp://{}/x", up.addr),
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("ErrorCode::HttpProtocolError"),
+        "{e}"
+    );
     assert_eq!(up.hits(), 1);
 }
 
@@ -169,7 +193,10 @@ async fn names_resolving_to_private_addresses_need_the_opt_in() {
     assert!(e.contains("ErrorCode::DestinationIpProhibited"), "{e}");
     // Literal private addresses without their exact port are refused the same way.
     for (entry, url) in [
-        ("169.254.169.254", "http://169.254.169.254/latest/meta-data/"),
+        (
+            "169.254.169.254",
+            "http://169.254.169.254/latest/meta-data/",
+        ),
         ("10.1.2.3", "http://10.1.2.3/"),
         ("[::1]", "http://[::1]/"),
     ] {
@@ -178,9 +205,14 @@ async fn names_resolving_to_private_addresses_need_the_opt_in() {
     }
     assert_eq!(up.hits(), 0);
     // The explicit opt-in lets that exact name reach the private address.
-    let ok = wasi_get(&[format!("private:localhost:{port}")], limits(5_000), &url, &[])
-        .await
-        .unwrap();
+    let ok = wasi_get(
+        &[format!("private:localhost:{port}")],
+        limits(5_000),
+        &url,
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!(status(&ok), ("200", "7"));
     assert_eq!(up.hits(), 1);
 }
@@ -196,7 +228,13 @@ async fn redirects_are_returned_not_followed() {
         assert_eq!(v[0].value, "302", "redirect to {to}");
     }
     // Only the two /redirect requests arrived; neither target was fetched by the host.
-    let paths: Vec<String> = up.seen.lock().unwrap().iter().map(|(p, _)| p.clone()).collect();
+    let paths: Vec<String> = up
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(p, _)| p.clone())
+        .collect();
     assert_eq!(paths, ["/redirect", "/redirect"]);
     assert_eq!(other.hits(), 0);
 }
@@ -210,11 +248,20 @@ async fn oversized_response_bodies_are_cut() {
     };
     // Announced by Content-Length: refused before any of it reaches the guest.
     let e = refused(wasi_get(&[up.allow()], l.clone(), &up.url("/big"), &[]).await);
-    assert!(e.contains("response too large: body over the cap of 1048576 bytes"), "{e}");
-    assert!(e.contains("ErrorCode::HttpResponseBodySize(Some(1048576))"), "{e}");
+    assert!(
+        e.contains("response too large: body over the cap of 1048576 bytes"),
+        "{e}"
+    );
+    assert!(
+        e.contains("ErrorCode::HttpResponseBodySize(Some(1048576))"),
+        "{e}"
+    );
     // Streamed without a length: the guest's body stream fails once the cap is passed.
     let e = refused(wasi_get(&[up.allow()], l, &up.url("/big-chunked"), &[]).await);
-    assert!(e.contains("response too large: body over the cap of 1048576 bytes"), "{e}");
+    assert!(
+        e.contains("response too large: body over the cap of 1048576 bytes"),
+        "{e}"
+    );
     assert!(e.contains("body size exceeds limit: 1048576 bytes"), "{e}");
     let read: usize = e
         .split("reading the body after ")
@@ -243,7 +290,11 @@ async fn requests_per_call_are_capped() {
             .contains("after 3 requests: ErrorCode::ConnectionLimitReached"),
         "{err}"
     );
-    assert!(err.to_string().contains("too many requests in one call (limit 3)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("too many requests in one call (limit 3)"),
+        "{err}"
+    );
     assert_eq!(up.hits(), 3);
     // The budget is per call: the next call may fetch again.
     let v = a
@@ -257,7 +308,11 @@ async fn requests_per_call_are_capped() {
 async fn forbidden_request_headers_are_refused() {
     let up = recorder().await;
     let url = up.url("/price/ETH");
-    for h in ["host: metadata.internal", "Connection: upgrade", "proxy-authorization: x"] {
+    for h in [
+        "host: metadata.internal",
+        "Connection: upgrade",
+        "proxy-authorization: x",
+    ] {
         let e = wasi_get(&[up.allow()], limits(5_000), &url, &[("header", h)])
             .await
             .unwrap_err();
@@ -265,12 +320,20 @@ async fn forbidden_request_headers_are_refused() {
     }
     assert_eq!(up.hits(), 0);
     // Ordinary headers pass, and Host is the URL's authority.
-    let ok = wasi_get(&[up.allow()], limits(5_000), &url, &[("header", "x-api-key: k1")])
-        .await
-        .unwrap();
+    let ok = wasi_get(
+        &[up.allow()],
+        limits(5_000),
+        &url,
+        &[("header", "x-api-key: k1")],
+    )
+    .await
+    .unwrap();
     assert_eq!(ok[0].value, "200");
     let seen = up.last_headers();
-    assert_eq!(seen.get("x-api-key").map(|v| v.as_bytes()), Some(&b"k1"[..]));
+    assert_eq!(
+        seen.get("x-api-key").map(|v| v.as_bytes()),
+        Some(&b"k1"[..])
+    );
     assert_eq!(
         seen.get(header::HOST).map(|v| v.as_bytes()),
         Some(up.addr.to_string().as_bytes())
@@ -284,16 +347,63 @@ async fn request_timeouts_are_clamped_to_the_call_budget() {
     // deadline, so the guest itself sees the timeout and the call reports it as "http".
     let started = Instant::now();
     let e = refused(
-        wasi_get(&[up.allow()], limits(700), &up.url("/slow"), &[("timeout-ms", "60000")]).await,
+        wasi_get(
+            &[up.allow()],
+            limits(700),
+            &up.url("/slow"),
+            &[("timeout-ms", "60000")],
+        )
+        .await,
     );
     let took = started.elapsed();
-    assert!(e.contains("timed out") && e.contains("ErrorCode::HttpResponseTimeout"), "{e}");
+    assert!(
+        e.contains("timed out") && e.contains("ErrorCode::HttpResponseTimeout"),
+        "{e}"
+    );
     assert!(took < Duration::from_millis(700), "{took:?}");
     // A shorter timeout of the guest's own is honoured.
     let started = Instant::now();
     let e = refused(
-        wasi_get(&[up.allow()], limits(10_000), &up.url("/slow"), &[("timeout-ms", "200")]).await,
+        wasi_get(
+            &[up.allow()],
+            limits(10_000),
+            &up.url("/slow"),
+            &[("timeout-ms", "200")],
+        )
+        .await,
     );
     assert!(e.contains("timed out"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// JavaScript `fetch()` (componentize-js, StarlingMonkey) goes through the same hook.
+#[tokio::test]
+async fn js_fetch_is_held_to_the_allowlist() {
+    let up = recorder().await;
+    let params = [
+        ("PriceEndpoint", up.url("/series")),
+        ("Window", "3".to_string()),
+    ];
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = load("js_fetch.wasm", &ROLES, &[up.allow()], limits(30_000)).await;
+    let v = a.infer(&ctx(1, 1, &params)).await.unwrap();
+    assert_eq!((v[0].label.as_str(), v[0].value.as_str()), ("y", "108"));
+    assert_eq!(up.hits(), 1);
+    let a = load(
+        "js_fetch.wasm",
+        &ROLES,
+        &["prices.example.com".into()],
+        limits(30_000),
+    )
+    .await;
+    let e = refused(a.infer(&ctx(1, 1, &params)).await);
+    assert!(
+        e.contains("wasi:http denied") && e.contains("not in the adapter's allowedHosts"),
+        "{e}"
+    );
+    assert_eq!(up.hits(), 1);
 }

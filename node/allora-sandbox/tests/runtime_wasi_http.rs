@@ -20,11 +20,14 @@ use runtime_common::*;
 
 const ROLES: [Role; 1] = [Role::Inference];
 
+/// Path and headers of every request a [`Recorder`] received.
+type Seen = Arc<Mutex<Vec<(String, HeaderMap)>>>;
+
 /// A loopback server that records the path and headers of every request it receives.
 #[derive(Clone)]
 struct Recorder {
     addr: std::net::SocketAddr,
-    seen: Arc<Mutex<Vec<(String, HeaderMap)>>>,
+    seen: Seen,
 }
 
 impl Recorder {
@@ -52,7 +55,7 @@ impl Recorder {
 }
 
 async fn recorder() -> Recorder {
-    let seen: Arc<Mutex<Vec<(String, HeaderMap)>>> = Arc::default();
+    let seen: Seen = Arc::default();
     let record = seen.clone();
     let app = Router::new()
         .route("/price/ETH", get(|| async { "3012.5\n" }))
@@ -85,7 +88,7 @@ async fn recorder() -> Recorder {
         )
         .layer(axum::middleware::from_fn_with_state(
             record,
-            |State(seen): State<Arc<Mutex<Vec<(String, HeaderMap)>>>>,
+            |State(seen): State<Seen>,
              req: axum::extract::Request,
              next: axum::middleware::Next| async move {
                 let uri: &Uri = req.uri();

@@ -2,7 +2,7 @@
 # Builds every adapter from source into adapters-wasm/dist/*.wasm:
 #   Rust guests   cargo build --target wasm32-wasip2 --release (wit-bindgen; no cargo-component)
 #   Python        componentize-py 0.25.1
-#   JavaScript    componentize-js 0.23.0 (pinned in js-inference/package-lock.json)
+#   JavaScript    componentize-js 0.23.0 (pinned in js-inference/ and js-fetch/package-lock.json)
 #   Go            Go's compiler (wasip1 reactor) + wasm-tools, with go-allora/'s preview1 shim
 #                 (go-inference/build.sh); skipped with a warning where Go is not installed (the
 #                 container image), unless ALLORA_REQUIRE_GO_ADAPTERS=1 (scripts/test sets it)
@@ -34,14 +34,18 @@ done
 echo "==> Python adapter (componentize-py)"
 (cd py-inference && "$COMPONENTIZE_PY" -d ../../wit -w inferer componentize app -o "$DIST/py_inference.wasm")
 
-echo "==> JavaScript adapter (componentize-js)"
-(
-  cd js-inference
-  if [ ! -d node_modules/@bytecodealliance/componentize-js ]; then
-    npm install --no-audit --no-fund
-  fi
-  npm run --silent build
-)
+echo "==> JavaScript adapters (componentize-js)"
+# js-inference uses allora:adapter/http (built without wasi:http); js-fetch uses the standard
+# fetch() over wasi:http.
+for js in js-inference js-fetch; do
+  (
+    cd "$js"
+    if [ ! -d node_modules/@bytecodealliance/componentize-js ]; then
+      npm ci --no-audit --no-fund
+    fi
+    npm run --silent build
+  )
+done
 
 echo "==> Go adapter (Go wasip1 reactor + wasm-tools)"
 if command -v go >/dev/null 2>&1; then

@@ -102,6 +102,7 @@ fn spec(name: &str, wasm: PathBuf) -> AdapterSpec {
         roles: vec![Role::Inference],
         limits: Limits::default(),
         allowed_hosts: Default::default(),
+        mounts: Vec::new(),
     }
 }
 

@@ -4,6 +4,8 @@
 
 wit_bindgen::generate!({ path: "../../wit", world: "allora:adapter/full" });
 
+mod wasi_http;
+
 use std::collections::BTreeMap;
 
 use adapter_util::params;
@@ -72,6 +74,32 @@ fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
                 match fetch(&Request { method: "GET".into(), url: url.clone(), headers: vec![], body: None }) {
                     Ok(_) => n += 1,
                     Err(e) => return Err(format!("after {n} requests: {e:?}")),
+                }
+            }
+            Ok(one(n.to_string()))
+        }
+        // Standard wasi:http, under the same allowlist, address rules and limits.
+        "wasi-http" => {
+            let url = p.get("url").cloned().unwrap_or_default();
+            let headers: Vec<(String, String)> = p
+                .get("header")
+                .and_then(|h| h.split_once(':'))
+                .map(|(k, v)| vec![(k.trim().to_string(), v.trim().to_string())])
+                .unwrap_or_default();
+            let timeout = p.get("timeout-ms").and_then(|t| t.parse().ok());
+            let got = wasi_http::get(&url, &headers, timeout).map_err(|e| format!("wasi:http failed: {e}"))?;
+            Ok(vec![
+                LabeledValue { label: "status".into(), value: got.status.to_string() },
+                LabeledValue { label: "bytes".into(), value: got.body_bytes.to_string() },
+            ])
+        }
+        "wasi-http-many" => {
+            let url = p.get("url").cloned().unwrap_or_default();
+            let mut n = 0u32;
+            for _ in 0..1000 {
+                match wasi_http::get(&url, &[], None) {
+                    Ok(_) => n += 1,
+                    Err(e) => return Err(format!("after {n} requests: {e}")),
                 }
             }
             Ok(one(n.to_string()))

@@ -71,7 +71,7 @@ fn spec(file: &str, mounts: Vec<Mount>) -> AdapterSpec {
         wasm: dist(file),
         roles: vec![Role::Inference],
         limits: Limits::default(),
-        allowed_hosts: Vec::new(),
+        allowed_hosts: Default::default(),
         mounts,
     }
 }

@@ -18,9 +18,10 @@ use super::exports::{
 };
 use super::host_http::ClientCache;
 use super::host_log::truncate;
+use super::http_target::http_deadline;
 use super::mounts::{self, Mount};
 use super::netpolicy::Allowlist;
-use super::state::{CallState, HttpState, Limiter, LogCtx};
+use super::state::{CallState, HttpState, HttpTags, Limiter, LogCtx};
 use super::text::{escape_for_log, first_hidden};
 use super::values::canonical_decimal;
 use super::{AdapterRuntime, AdapterSpec, CallContext, ForecastValue, LabeledValue, Limits, Role};
@@ -226,8 +227,13 @@ impl Adapter {
                 max_requests: limits.max_http_requests,
                 used: 0,
                 max_response_bytes: limits.max_response_bytes,
-                deadline,
-                last_error: None,
+                deadline: http_deadline(now, deadline),
+                tags: HttpTags {
+                    adapter: self.inner.name.clone(),
+                    topic_id: ctx.topic_id,
+                    role: role.as_str(),
+                },
+                last_error: Arc::default(),
             },
             LogCtx {
                 adapter: self.inner.name.clone(),
@@ -311,11 +317,8 @@ impl Adapter {
         msg: String,
     ) -> CallError {
         let message = truncate(&msg, MAX_GUEST_ERROR).to_string();
-        let kind = match &store.data().http.last_error {
-            Some(http) => CallErrorKind::Http {
-                http: http.clone(),
-                message,
-            },
+        let kind = match store.data().http.last_error() {
+            Some(http) => CallErrorKind::Http { http, message },
             None => CallErrorKind::Adapter(message),
         };
         self.err(ctx, role, kind)

@@ -107,7 +107,7 @@ pub enum LoadError {
     },
     /// The component imports something the node does not provide.
     #[error(
-        "adapter {adapter}: cannot link its imports (the node provides allora:adapter/http, allora:adapter/log and WASI 0.2 without sockets or wasi:http): {reason}"
+        "adapter {adapter}: cannot link its imports (the node provides allora:adapter/http, allora:adapter/log, wasi:http/outgoing-handler and WASI 0.2 without sockets): {reason}"
     )]
     Link { adapter: String, reason: String },
     /// The adapter's limits or allowlist are invalid.

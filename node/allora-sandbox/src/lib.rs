@@ -11,8 +11,9 @@
 //! components on disk), `compile` (size cap, compile budget, cache before compile),
 //! `compile_process` (the compile in a child process under memory/CPU limits, and that
 //! child's entry point), `exports` (roles ↔ WIT exports), `adapter` (calls and output
-//! validation), `state` (per-call store data and limits), `host_http` / `netpolicy` (the
-//! `http` import and its rules), `host_log` (the `log` import), `mounts` (read-only
+//! validation), `state` (per-call store data and limits), `host_http` / `wasi_http` (the
+//! `allora:adapter/http` import and standard `wasi:http`), `http_target` / `netpolicy` (the
+//! rules both HTTP interfaces enforce), `host_log` (the `log` import), `mounts` (read-only
 //! model directories), `stdio` (captured guest
 //! output), `text` (hidden characters, log escaping), `values` (decimal validation).
 
@@ -26,6 +27,7 @@ mod error;
 pub mod exports;
 mod host_http;
 mod host_log;
+mod http_target;
 pub mod mounts;
 pub mod netpolicy;
 mod state;
@@ -33,6 +35,7 @@ pub mod static_exports;
 mod stdio;
 mod text;
 pub mod values;
+mod wasi_http;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -291,6 +294,9 @@ impl AdapterRuntime {
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        // Standard wasi:http, with `wasi_http`'s hooks enforcing the host import's rules.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking wasi:http: {e:#}")))?;
         bindings::Host_::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Engine(format!("linking host imports: {e:#}")))?;
         let cache_dir = match &config.cache_dir {

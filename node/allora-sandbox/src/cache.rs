@@ -138,13 +138,6 @@ pub(crate) fn load_written(engine: &Engine, dir: &Path, digest: &str) -> Result<
     unsafe { Component::deserialize(engine, &bytes) }.map_err(|e| format!("{e:#}"))
 }
 
-/// Removes an entry (the hand-over copy once it is loaded).
-pub(crate) fn remove_entry(dir: &Path, digest: &str) {
-    for ext in ["cwasm", "tag"] {
-        let _ = std::fs::remove_file(dir.join(format!("{digest}.{ext}")));
-    }
-}
-
 /// Creates (0700) or checks the engine directory and its parent, and reads or creates the key.
 fn open_dir(dir: &Path) -> Result<Vec<u8>, String> {
     if !dir.exists() {

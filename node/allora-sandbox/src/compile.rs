@@ -149,16 +149,17 @@ async fn in_child(
             .unwrap_or(false),
         None => false,
     };
-    let (out, handoff) = match cache_dir {
-        Some(d) if usable => (d, false),
-        _ => (
-            rt.inner.handoff.dir().map_err(|e| {
-                compiler_err(format!(
-                    "cannot create a private directory to receive the compiled code: {e}"
-                ))
-            })?,
-            true,
-        ),
+    // Without a usable cache the hand-over goes through the runtime's private directory.
+    // Its entries stay until the runtime is dropped (which removes the directory): topics
+    // load concurrently, and two loads of the same `.wasm` (a worker and a reputer on
+    // `http_source`) may read the same entry, so one load must not delete it under the other.
+    let out = match cache_dir {
+        Some(d) if usable => d,
+        _ => rt.inner.handoff.dir().map_err(|e| {
+            compiler_err(format!(
+                "cannot create a private directory to receive the compiled code: {e}"
+            ))
+        })?,
     };
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let (wasm, out) = (absolute(path), absolute(&out));
@@ -177,20 +178,14 @@ async fn in_child(
     tracing::debug!(adapter = %name, compile_ms = started.elapsed().as_millis() as u64, "adapter compiled in a child process");
     let engine = rt.inner.engine.clone();
     let digest = digest.to_string();
-    tokio::task::spawn_blocking(move || {
-        let loaded = cache::load_written(&engine, &out, &digest);
-        if handoff {
-            cache::remove_entry(&out, &digest);
-        }
-        loaded
-    })
-    .await
-    .map_err(|e| compiler_err(format!("loading the compiled code failed: {e}")))?
-    .map_err(|why| {
-        compiler_err(format!(
-            "the compile process's output was refused ({why}); nothing was executed"
-        ))
-    })
+    tokio::task::spawn_blocking(move || cache::load_written(&engine, &out, &digest))
+        .await
+        .map_err(|e| compiler_err(format!("loading the compiled code failed: {e}")))?
+        .map_err(|why| {
+            compiler_err(format!(
+                "the compile process's output was refused ({why}); nothing was executed"
+            ))
+        })
 }
 
 /// Maps a compile process failure to the load error naming the adapter, the limit and the fix.

@@ -13,7 +13,7 @@
 //! runs past the compile budget is killed and reaped before the load fails.
 //!
 //! When there is no usable cache directory the hand-over goes through a private temporary
-//! directory ([`Handoff`]) and the entry is deleted once loaded.
+//! directory ([`Handoff`]), removed with its entries when the runtime is dropped.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

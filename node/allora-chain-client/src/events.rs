@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::ChainClient;
+use allora_protocol::EmissionsVersion;
 
 /// Which window changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,16 +29,23 @@ pub enum WindowEventKind {
 }
 
 impl WindowEventKind {
-    /// The typed event's proto full name.
-    pub fn event_type(self) -> &'static str {
+    /// The typed event's message name, without the package.
+    pub fn event_name(self) -> &'static str {
         match self {
-            WindowEventKind::WorkerOpened => "emissions.v10.EventWorkerSubmissionWindowOpened",
-            WindowEventKind::WorkerClosed => "emissions.v10.EventWorkerSubmissionWindowClosed",
-            WindowEventKind::ReputerOpened => "emissions.v10.EventReputerSubmissionWindowOpened",
-            WindowEventKind::ReputerClosed => "emissions.v10.EventReputerSubmissionWindowClosed",
+            WindowEventKind::WorkerOpened => "EventWorkerSubmissionWindowOpened",
+            WindowEventKind::WorkerClosed => "EventWorkerSubmissionWindowClosed",
+            WindowEventKind::ReputerOpened => "EventReputerSubmissionWindowOpened",
+            WindowEventKind::ReputerClosed => "EventReputerSubmissionWindowClosed",
         }
     }
 
+    /// The typed event's proto full name under `version`
+    /// (`emissions.v9.EventWorkerSubmissionWindowOpened`).
+    pub fn event_type(self, version: EmissionsVersion) -> String {
+        version.event_type(self.event_name())
+    }
+
+    /// The kind of a typed event of any supported emissions version.
     fn from_event_type(t: &str) -> Option<WindowEventKind> {
         [
             WindowEventKind::WorkerOpened,
@@ -46,7 +54,11 @@ impl WindowEventKind {
             WindowEventKind::ReputerClosed,
         ]
         .into_iter()
-        .find(|k| k.event_type() == t)
+        .find(|k| {
+            EmissionsVersion::SUPPORTED
+                .iter()
+                .any(|v| k.event_type(*v) == t)
+        })
     }
 }
 
@@ -71,7 +83,7 @@ const MAX_SUBSCRIPTIONS: usize = 5;
 /// node (`topic_id='"<id>"'`: typed-event values are JSON, a uint64 is a quoted string);
 /// with several, `EXISTS` keeps the count at four, under CometBFT's default limit of five
 /// subscriptions per client, and topics are filtered here.
-pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
+pub fn subscription_queries(topics: &BTreeSet<u64>, version: EmissionsVersion) -> Vec<String> {
     let kinds = [
         WindowEventKind::WorkerOpened,
         WindowEventKind::WorkerClosed,
@@ -84,7 +96,7 @@ pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
             .map(|k| {
                 format!(
                     "tm.event='NewBlockEvents' AND {}.topic_id='\"{id}\"'",
-                    k.event_type()
+                    k.event_type(version)
                 )
             })
             .collect(),
@@ -93,7 +105,7 @@ pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
             .map(|k| {
                 format!(
                     "tm.event='NewBlockEvents' AND {}.topic_id EXISTS",
-                    k.event_type()
+                    k.event_type(version)
                 )
             })
             .collect(),
@@ -212,9 +224,19 @@ fn into_stream(rx: mpsc::Receiver<WindowEvent>) -> impl Stream<Item = WindowEven
 
 /// Subscribes to window events over the CometBFT websockets of `rpc_urls` (tried in
 /// turn), reconnecting and resubscribing forever. The stream ends only when dropped.
-pub fn subscribe(rpc_urls: Vec<String>, topics: Vec<u64>) -> impl Stream<Item = WindowEvent> {
+/// `version` is the emissions package whose typed events are subscribed to.
+pub fn subscribe(
+    rpc_urls: Vec<String>,
+    topics: Vec<u64>,
+    version: EmissionsVersion,
+) -> impl Stream<Item = WindowEvent> {
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(websocket_task(rpc_urls, topics.into_iter().collect(), tx));
+    tokio::spawn(websocket_task(
+        rpc_urls,
+        topics.into_iter().collect(),
+        version,
+        tx,
+    ));
     into_stream(rx)
 }
 
@@ -231,7 +253,12 @@ pub fn watch_windows(
     let (merged_tx, merged_rx) = mpsc::channel(256);
     let set: BTreeSet<u64> = topics.iter().copied().collect();
     if !rpc_urls.is_empty() {
-        tokio::spawn(websocket_task(rpc_urls, set.clone(), tx.clone()));
+        tokio::spawn(websocket_task(
+            rpc_urls,
+            set.clone(),
+            client.version(),
+            tx.clone(),
+        ));
     }
     tokio::spawn(poll_task(client, set, poll_interval, tx));
     tokio::spawn(async move {
@@ -290,7 +317,12 @@ async fn poll_task(
     }
 }
 
-async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Sender<WindowEvent>) {
+async fn websocket_task(
+    urls: Vec<String>,
+    topics: BTreeSet<u64>,
+    version: EmissionsVersion,
+    tx: mpsc::Sender<WindowEvent>,
+) {
     if urls.is_empty() {
         return;
     }
@@ -300,7 +332,7 @@ async fn websocket_task(urls: Vec<String>, topics: BTreeSet<u64>, tx: mpsc::Send
     loop {
         let url = websocket_url(&urls[i % urls.len()]);
         i += 1;
-        match run_connection(&url, &topics, &tx, &mut dedup).await {
+        match run_connection(&url, &topics, version, &tx, &mut dedup).await {
             ConnEnd::ReceiverGone => return,
             ConnEnd::Failed { reason, subscribed } => {
                 if subscribed {
@@ -342,6 +374,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(30);
 async fn run_connection(
     url: &str,
     topics: &BTreeSet<u64>,
+    version: EmissionsVersion,
     tx: &mpsc::Sender<WindowEvent>,
     dedup: &mut Dedup,
 ) -> ConnEnd {
@@ -355,7 +388,7 @@ async fn run_connection(
         Ok(Err(e)) => return ConnEnd::failed(e.to_string(), false),
         Err(_) => return ConnEnd::failed("connect timed out", false),
     };
-    let queries = subscription_queries(topics);
+    let queries = subscription_queries(topics, version);
     for (i, q) in queries.iter().enumerate() {
         let sub = json!({
             "jsonrpc": "2.0", "id": i + 1, "method": "subscribe",
@@ -426,17 +459,17 @@ mod tests {
     #[test]
     fn queries_stay_under_the_subscription_limit() {
         let one: BTreeSet<u64> = [7].into_iter().collect();
-        let q = subscription_queries(&one);
+        let q = subscription_queries(&one, EmissionsVersion::V10);
         assert_eq!(q.len(), 4);
         assert_eq!(
             q[0],
             "tm.event='NewBlockEvents' AND emissions.v10.EventWorkerSubmissionWindowOpened.topic_id='\"7\"'"
         );
         let many: BTreeSet<u64> = (1..=20).collect();
-        let q = subscription_queries(&many);
+        let q = subscription_queries(&many, EmissionsVersion::V10);
         assert_eq!(q.len(), 4);
         assert!(q.iter().all(|q| q.ends_with(".topic_id EXISTS")), "{q:?}");
-        assert_eq!(subscription_queries(&BTreeSet::new()).len(), 4);
+        assert_eq!(subscription_queries(&BTreeSet::new(), EmissionsVersion::V10).len(), 4);
     }
 
     #[test]

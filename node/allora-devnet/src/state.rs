@@ -170,6 +170,9 @@ pub struct State {
     pub topics: BTreeMap<u64, TopicState>,
     /// Fees collected (burnt into the fee collector), uallo.
     pub fee_collector: u128,
+    /// The emissions package served (9 or 10; anything else: none). Msg type URLs, query
+    /// paths and typed event names use `emissions.v{N}`.
+    pub emissions_version: u32,
 }
 
 impl State {
@@ -224,6 +227,7 @@ impl State {
             accounts,
             topics,
             fee_collector: 0,
+            emissions_version: crate::DEFAULT_EMISSIONS_VERSION,
         })
     }
 

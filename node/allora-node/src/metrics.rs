@@ -73,6 +73,8 @@ pub struct Metrics {
     pub wallet_balance: GaugeVec,
     /// 1 healthy / 0 unhealthy, labels `endpoint`, `kind` (grpc/rpc).
     pub endpoint_up: GaugeVec,
+    /// Info gauge: 1 for the emissions version detected at start-up, label `version` (`v9`).
+    pub emissions_version: GaugeVec,
 }
 
 fn seed_counter(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounterVec> {
@@ -161,6 +163,14 @@ impl Metrics {
             &["endpoint", "kind"],
         )?;
         r.register(Box::new(endpoint_up.clone()))?;
+        let emissions_version = GaugeVec::new(
+            Opts::new(
+                "allora_chain_emissions_version_info",
+                "Emissions module version the chain serves, detected at start-up (always 1)",
+            ),
+            &["version"],
+        )?;
+        r.register(Box::new(emissions_version.clone()))?;
         Ok(Self {
             worker_inference_requests: seed_counter(
                 r,
@@ -206,6 +216,7 @@ impl Metrics {
             submissions,
             wallet_balance,
             endpoint_up,
+            emissions_version,
             registry,
         })
     }

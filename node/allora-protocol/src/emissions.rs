@@ -12,14 +12,13 @@
 //! What goes through it: query paths ([`crate::methods::emissions::Query::path`]), Msg type
 //! URLs, window event type names, building + signing + locally verifying the worker and
 //! reputer payload Msgs ([`EmissionsVersion::worker_payload`],
-//! [`EmissionsVersion::reputer_payload`]), and decoding the answers whose shape differs by
-//! version into version-neutral types ([`TopicFacts`], [`NetworkValues`]). Requests, params,
+//! [`EmissionsVersion::reputer_payload`]), and the version-neutral forms of the answers whose
+//! shape differs by version ([`TopicFacts`] from either `Topic`, [`NetworkValues`] from v10's
+//! labelled `NetworkInferenceBundle` or v9's scalar `emissions.v3.ValueBundle`). Requests, params,
 //! nonces, window status and stake answers have the same field numbers in both versions
 //! (reference §A.4, §I), so one decoder serves both.
 
 use std::fmt;
-
-use prost::Message;
 
 use crate::account::Signer;
 use crate::proto::emissions::{v3, v9, v10};
@@ -96,16 +95,6 @@ pub struct NetworkValues {
     pub one_out_forecaster_values: Vec<WorkerValue>,
     pub one_in_forecaster_values: Vec<WorkerValue>,
     pub one_out_inferer_forecaster_values: Vec<ForecasterWithheldValue>,
-}
-
-/// A query answer that does not decode as the version's response type.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{what}: cannot decode the emissions {version} answer: {source}")]
-pub struct DecodeError {
-    pub what: &'static str,
-    pub version: EmissionsVersion,
-    #[source]
-    pub source: prost::DecodeError,
 }
 
 /// Label the reference SDK uses for a scalar inference; v10 values are scored on it.
@@ -252,56 +241,31 @@ impl EmissionsVersion {
             EmissionsVersion::V10 => enc10::add_stake_msg(wallet, topic_id, amount),
         }
     }
+}
 
-    fn decode<M: Message + Default>(self, what: &'static str, bytes: &[u8]) -> Result<M, DecodeError> {
-        M::decode(bytes).map_err(|source| DecodeError {
-            what,
-            version: self,
-            source,
-        })
+impl From<v9::Topic> for TopicFacts {
+    fn from(t: v9::Topic) -> Self {
+        TopicFacts {
+            id: t.id,
+            epoch_length: t.epoch_length,
+            ground_truth_lag: t.ground_truth_lag,
+            worker_submission_window: t.worker_submission_window,
+            loss_method: t.loss_method,
+            multi_label: false,
+        }
     }
+}
 
-    /// Decodes a `GetTopic` answer; `None` when the chain sent no topic.
-    pub fn decode_topic(self, bytes: &[u8]) -> Result<Option<TopicFacts>, DecodeError> {
-        Ok(match self {
-            EmissionsVersion::V9 => self
-                .decode::<v9::GetTopicResponse>("GetTopic", bytes)?
-                .topic
-                .map(|t| TopicFacts {
-                    id: t.id,
-                    epoch_length: t.epoch_length,
-                    ground_truth_lag: t.ground_truth_lag,
-                    worker_submission_window: t.worker_submission_window,
-                    loss_method: t.loss_method,
-                    multi_label: false,
-                }),
-            EmissionsVersion::V10 => self
-                .decode::<v10::GetTopicResponse>("GetTopic", bytes)?
-                .topic
-                .map(|t| TopicFacts {
-                    multi_label: t.output_arity == v10::TopicOutputArity::Multi as i32,
-                    id: t.id,
-                    epoch_length: t.epoch_length,
-                    ground_truth_lag: t.ground_truth_lag,
-                    worker_submission_window: t.worker_submission_window,
-                    loss_method: t.loss_method,
-                }),
-        })
-    }
-
-    /// Decodes a `GetNetworkInferencesAtBlock` or `GetLatestNetworkInferences` answer (both
-    /// carry the bundle in field 1); `None` when the chain sent none.
-    pub fn decode_network_values(self, bytes: &[u8]) -> Result<Option<NetworkValues>, DecodeError> {
-        Ok(match self {
-            EmissionsVersion::V9 => self
-                .decode::<v9::GetNetworkInferencesAtBlockResponse>("network inferences", bytes)?
-                .network_inferences
-                .map(from_v3),
-            EmissionsVersion::V10 => self
-                .decode::<v10::GetNetworkInferencesAtBlockResponse>("network inferences", bytes)?
-                .network_inferences
-                .map(|b| from_v10(&b)),
-        })
+impl From<v10::Topic> for TopicFacts {
+    fn from(t: v10::Topic) -> Self {
+        TopicFacts {
+            multi_label: t.output_arity == v10::TopicOutputArity::Multi as i32,
+            id: t.id,
+            epoch_length: t.epoch_length,
+            ground_truth_lag: t.ground_truth_lag,
+            worker_submission_window: t.worker_submission_window,
+            loss_method: t.loss_method,
+        }
     }
 }
 

@@ -13,7 +13,8 @@ use super::ports::*;
 use super::{ActorEnv, clock::WindowClock, ledger::Ledger};
 use crate::config::RetryPolicy;
 use crate::metrics::Metrics;
-use allora_protocol::proto::emissions::{v9, v10};
+use allora_protocol::emissions::NetworkValues;
+use allora_protocol::emissions::reputer_input::InputValueBundle;
 
 #[derive(Default)]
 pub struct ChainState {
@@ -25,7 +26,7 @@ pub struct ChainState {
     pub worker_windows: Vec<OpenWindow>,
     pub reputer_windows: Vec<OpenWindow>,
     pub loss_method: String,
-    pub network: Option<v10::NetworkInferenceBundle>,
+    pub network: Option<NetworkValues>,
 }
 
 #[derive(Clone, Default)]
@@ -68,7 +69,7 @@ impl ChainPort for FakeChain {
         &self,
         _: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, QueryError> {
+    ) -> Result<NetworkValues, QueryError> {
         let mut b =
             self.0.lock().unwrap().network.clone().ok_or_else(|| {
                 QueryError::new(QueryErrorKind::NotFound, "no network inferences")
@@ -166,7 +167,7 @@ impl SignPort for FakeSigner {
     }
     fn reputer_payload(
         &self,
-        bundle: v9::InputValueBundle,
+        bundle: InputValueBundle,
         nonce: i64,
     ) -> Result<Outgoing, SignError> {
         Ok(out(format!(

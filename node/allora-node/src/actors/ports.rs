@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 pub use allora_chain_client::TxErrorKind;
-use allora_protocol::proto::emissions::{v9, v10};
+use allora_protocol::emissions::NetworkValues;
+use allora_protocol::emissions::reputer_input::InputValueBundle;
 pub use allora_sandbox::{CallError, CallErrorKind};
 
 use crate::config::AdapterPlan;
@@ -174,7 +175,7 @@ pub trait ChainPort: Send + Sync {
         &self,
         topic_id: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, QueryError>;
+    ) -> Result<NetworkValues, QueryError>;
     /// Inferer addresses active on the topic (input to forecast adapters).
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError>;
 }
@@ -256,7 +257,7 @@ pub trait SignPort: Send + Sync {
     /// Signs and locally validates a reputer value bundle (reputer + nonce are set here).
     fn reputer_payload(
         &self,
-        bundle: v9::InputValueBundle,
+        bundle: InputValueBundle,
         nonce: i64,
     ) -> Result<Outgoing, SignError>;
     fn register(&self, topic_id: u64, role: Role) -> Outgoing;

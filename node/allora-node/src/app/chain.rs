@@ -10,7 +10,7 @@ use crate::actors::ports::{
     ChainParams, ChainPort, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo,
 };
 use allora_chain_client::{ChainClient, ChainError};
-use allora_protocol::proto::emissions::v10;
+use allora_protocol::emissions::{NetworkValues, TopicFacts};
 
 /// The typed class of a chain-client error.
 pub fn query_error(e: ChainError) -> QueryError {
@@ -110,7 +110,7 @@ impl ChainPort for LiveChain {
     }
 
     async fn topic(&self, topic_id: u64) -> Result<TopicInfo, QueryError> {
-        let t: v10::Topic = self.client.topic(topic_id).await.map_err(query_error)?;
+        let t: TopicFacts = self.client.topic(topic_id).await.map_err(query_error)?;
         let info = TopicInfo {
             id: t.id,
             epoch_length: t.epoch_length,
@@ -176,7 +176,7 @@ impl ChainPort for LiveChain {
         &self,
         topic_id: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, QueryError> {
+    ) -> Result<NetworkValues, QueryError> {
         self.client
             .network_inferences_at(topic_id, nonce)
             .await
@@ -184,13 +184,12 @@ impl ChainPort for LiveChain {
     }
 
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError> {
-        let latest = self
+        let (latest, _height) = self
             .client
             .latest_network_inferences(topic_id)
             .await
             .map_err(query_error)?;
         Ok(latest
-            .network_inferences
             .map(|b| b.inferer_values.into_iter().map(|w| w.worker).collect())
             .unwrap_or_default())
     }

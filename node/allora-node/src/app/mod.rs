@@ -21,7 +21,9 @@ use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
 use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
+use allora_chain_client::client::VersionError;
 use allora_chain_client::{ChainClient, ChainError, Endpoints, WindowEventKind};
+use allora_protocol::EmissionsVersion;
 use allora_sandbox::{AdapterRuntime, RuntimeConfig, RuntimeError};
 use chain::LiveChain;
 use sign::{WalletError, WalletSigner, load_wallet};
@@ -38,6 +40,9 @@ pub enum AppError {
         "chain-id mismatch: wallet.chainId is {want:?} but the node serves {got:?}; fix wallet.chainId or the endpoints"
     )]
     ChainIdMismatch { want: String, got: String },
+    /// The chain serves no emissions version this node speaks: exit 2 at once.
+    #[error(transparent)]
+    EmissionsVersion(VersionError),
     #[error("creating the adapter runtime: {0}")]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
@@ -57,17 +62,36 @@ pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
     })?)
 }
 
-/// Query-only access for `doctor`: the chain port and the wallet address.
+/// Query-only access for `doctor`: the chain port and the wallet address. The emissions
+/// version is detected when the chain answers (else v10 is assumed and the query fails).
 pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), AppError> {
     let w = load_wallet(&plan.wallet.key)?;
-    Ok((
-        Arc::new(LiveChain::new(client(plan)?)),
-        w.address().to_string(),
-    ))
+    let client = client(plan)?;
+    let client = match client.detect_version().await {
+        Ok(v) => client.with_version(v),
+        Err(e @ VersionError::Unsupported { .. }) => return Err(AppError::EmissionsVersion(e)),
+        Err(VersionError::Query(_)) => client,
+    };
+    Ok((Arc::new(LiveChain::new(client)), w.address().to_string()))
+}
+
+/// The emissions version the chain serves, retrying while the chain cannot be reached;
+/// a chain serving no supported version is an error at once.
+async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppError> {
+    loop {
+        match client.detect_version().await {
+            Ok(v) => return Ok(v),
+            Err(e @ VersionError::Unsupported { .. }) => return Err(AppError::EmissionsVersion(e)),
+            Err(VersionError::Query(err)) => {
+                tracing::warn!(error = %err, retry_in_secs = d::CONNECT_RETRY.as_secs(), "cannot ask the chain for its emissions version yet; retrying");
+                tokio::time::sleep(d::CONNECT_RETRY).await;
+            }
+        }
+    }
 }
 
 /// Window-open events from the CometBFT websocket, as supervisor signals.
-fn events(plan: &Plan) -> Option<SignalStream> {
+fn events(plan: &Plan, version: EmissionsVersion) -> Option<SignalStream> {
     let mut topics: Vec<u64> = plan
         .workers
         .iter()
@@ -77,7 +101,7 @@ fn events(plan: &Plan) -> Option<SignalStream> {
     topics.sort_unstable();
     topics.dedup();
     (!plan.wallet.rpc_urls.is_empty()).then(|| {
-        let stream = allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics)
+        let stream = allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics, version)
             .filter_map(|e| async move {
                 let role = match e.kind {
                     WindowEventKind::WorkerOpened => Role::Worker,
@@ -118,6 +142,13 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
             got: chain_id,
         });
     }
+    let version = detect_version(&client).await?;
+    let client = client.with_version(version);
+    metrics
+        .emissions_version
+        .with_label_values(&[&version.to_string()])
+        .set(1.0);
+    tracing::info!(emissions_version = %version, package = version.package(), multi_label = version.supports_multi_label(), "chain emissions version detected");
     match client.balance(&address).await {
         Ok(b) => {
             metrics
@@ -128,7 +159,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         }
         Err(err) => tracing::warn!(address = %address, error = %err, "cannot read balance"),
     }
-    let signer = Arc::new(WalletSigner::new(wallet.clone()));
+    let signer = Arc::new(WalletSigner::new(wallet.clone(), version));
     let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
         Arc::new(TxSlot::live(
             client.clone(),
@@ -142,7 +173,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         chain: Arc::new(LiveChain::new(client)),
         tx,
         signer,
-        events: events(plan),
+        events: events(plan, version),
     })
 }
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::account::test_signer::TestSigner;
 use crate::methods::emissions::Query;
+use prost::Message;
 
 #[test]
 fn paths_and_type_urls_follow_the_package() {
@@ -79,14 +80,7 @@ fn v9_network_values_flatten_the_grouped_field() {
         }],
         ..Default::default()
     };
-    let bytes = v9::GetNetworkInferencesAtBlockResponse {
-        network_inferences: Some(b),
-    }
-    .encode_to_vec();
-    let n = EmissionsVersion::V9
-        .decode_network_values(&bytes)
-        .expect("decode")
-        .expect("some");
+    let n = from_v3(b);
     assert_eq!(n.combined_value.as_deref(), Some("1.5"));
     assert_eq!(n.inferer_values[0].value.as_deref(), Some("3"));
     assert_eq!(n.one_out_inferer_forecaster_values.len(), 2);
@@ -101,45 +95,28 @@ fn v10_network_values_pick_label_y() {
         label_name: label.into(),
         value: v.into(),
     };
-    let bytes = v10::GetNetworkInferencesAtBlockResponse {
-        network_inferences: Some(v10::NetworkInferenceBundle {
-            combined_value: vec![lv("x", "9"), lv("y", "1")],
-            naive_value: vec![lv("z", "2")],
-            ..Default::default()
-        }),
-    }
-    .encode_to_vec();
-    let n = EmissionsVersion::V10
-        .decode_network_values(&bytes)
-        .expect("decode")
-        .expect("some");
+    let n = from_v10(&v10::NetworkInferenceBundle {
+        combined_value: vec![lv("x", "9"), lv("y", "1")],
+        naive_value: vec![lv("z", "2")],
+        ..Default::default()
+    });
     assert_eq!(n.combined_value.as_deref(), Some("1"));
     assert_eq!(n.naive_value.as_deref(), Some("2"));
 }
 
 #[test]
-fn topics_decode_per_version() {
-    let v9t = v9::GetTopicResponse {
-        topic: Some(v9::Topic {
-            id: 4,
-            epoch_length: 12,
-            loss_method: "mse".into(),
-            ..Default::default()
-        }),
+fn topics_convert_per_version() {
+    let t = TopicFacts::from(v9::Topic {
+        id: 4,
+        epoch_length: 12,
+        loss_method: "mse".into(),
         ..Default::default()
-    }
-    .encode_to_vec();
-    let t = EmissionsVersion::V9.decode_topic(&v9t).expect("v9").expect("topic");
+    });
     assert_eq!((t.id, t.epoch_length, t.multi_label), (4, 12, false));
-    let v10t = v10::GetTopicResponse {
-        topic: Some(v10::Topic {
-            id: 5,
-            output_arity: v10::TopicOutputArity::Multi as i32,
-            ..Default::default()
-        }),
+    let t = TopicFacts::from(v10::Topic {
+        id: 5,
+        output_arity: v10::TopicOutputArity::Multi as i32,
         ..Default::default()
-    }
-    .encode_to_vec();
-    let t = EmissionsVersion::V10.decode_topic(&v10t).expect("v10").expect("topic");
+    });
     assert!(t.multi_label);
 }

@@ -61,7 +61,10 @@ async fn submits_for_two_epochs(version: u32) {
     // kinds were among them.
     let urls: Vec<String> = sent.lock().unwrap().iter().map(|m| m.0.clone()).collect();
     let package = format!("/emissions.v{version}.");
-    let emissions: Vec<&String> = urls.iter().filter(|u| u.starts_with("/emissions.")).collect();
+    let emissions: Vec<&String> = urls
+        .iter()
+        .filter(|u| u.starts_with("/emissions."))
+        .collect();
     assert!(
         emissions.iter().all(|u| u.starts_with(&package)),
         "a Msg outside {package}: {emissions:?}"

@@ -469,7 +469,10 @@ mod tests {
         let q = subscription_queries(&many, EmissionsVersion::V10);
         assert_eq!(q.len(), 4);
         assert!(q.iter().all(|q| q.ends_with(".topic_id EXISTS")), "{q:?}");
-        assert_eq!(subscription_queries(&BTreeSet::new(), EmissionsVersion::V10).len(), 4);
+        assert_eq!(
+            subscription_queries(&BTreeSet::new(), EmissionsVersion::V10).len(),
+            4
+        );
     }
 
     #[test]

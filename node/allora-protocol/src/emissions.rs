@@ -235,7 +235,12 @@ impl EmissionsVersion {
     }
 
     /// `AddStake` Msg for `amount` uallo.
-    pub fn add_stake_msg(self, wallet: &dyn Signer, topic_id: u64, amount: u128) -> prost_types::Any {
+    pub fn add_stake_msg(
+        self,
+        wallet: &dyn Signer,
+        topic_id: u64,
+        amount: u128,
+    ) -> prost_types::Any {
         match self {
             EmissionsVersion::V9 => enc9::add_stake_msg(wallet, topic_id, amount),
             EmissionsVersion::V10 => enc10::add_stake_msg(wallet, topic_id, amount),

@@ -15,8 +15,8 @@ pub mod emissions;
 pub mod loss;
 pub mod methods;
 pub mod proto;
-pub mod v9;
 pub mod v10;
+pub mod v9;
 
 pub use account::Signer;
 pub use emissions::EmissionsVersion;

@@ -165,7 +165,11 @@ pub(crate) fn pubkey_and_address(pubkey_hex: &str) -> Result<(Vec<u8>, String), 
     Ok((pk, addr))
 }
 
-pub(crate) fn same_address(field: &'static str, expected: &str, actual: &str) -> Result<(), ProtocolError> {
+pub(crate) fn same_address(
+    field: &'static str,
+    expected: &str,
+    actual: &str,
+) -> Result<(), ProtocolError> {
     if expected == actual {
         Ok(())
     } else {

@@ -68,7 +68,10 @@ impl ChainClient {
             address: address.to_owned(),
         };
         Ok(self
-            .equery::<_, v10::IsWorkerRegisteredInTopicIdResponse>(Query::IsWorkerRegisteredInTopicId, req)
+            .equery::<_, v10::IsWorkerRegisteredInTopicIdResponse>(
+                Query::IsWorkerRegisteredInTopicId,
+                req,
+            )
             .await?
             .is_registered)
     }
@@ -83,7 +86,10 @@ impl ChainClient {
             address: address.to_owned(),
         };
         Ok(self
-            .equery::<_, v10::IsReputerRegisteredInTopicIdResponse>(Query::IsReputerRegisteredInTopicId, req)
+            .equery::<_, v10::IsReputerRegisteredInTopicIdResponse>(
+                Query::IsReputerRegisteredInTopicId,
+                req,
+            )
             .await?
             .is_registered)
     }
@@ -125,7 +131,10 @@ impl ChainClient {
             topic_id,
         };
         let r = self
-            .equery::<_, v10::GetStakeFromReputerInTopicInSelfResponse>(Query::GetStakeFromReputerInTopicInSelf, req)
+            .equery::<_, v10::GetStakeFromReputerInTopicInSelfResponse>(
+                Query::GetStakeFromReputerInTopicInSelf,
+                req,
+            )
             .await?;
         parse_int("GetStakeFromReputerInTopicInSelf", &r.amount)
     }
@@ -137,7 +146,10 @@ impl ChainClient {
             reputer: address.to_owned(),
         };
         let r = self
-            .equery::<_, v10::GetStakeReputerAuthorityResponse>(Query::GetStakeReputerAuthority, req)
+            .equery::<_, v10::GetStakeReputerAuthorityResponse>(
+                Query::GetStakeReputerAuthority,
+                req,
+            )
             .await?;
         parse_int("GetStakeReputerAuthority", &r.authority)
     }
@@ -145,7 +157,10 @@ impl ChainClient {
     /// Nonce heights with an open worker window.
     pub async fn open_worker_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .equery::<_, v10::GetOpenWorkerSubmissionWindowsResponse>(Query::GetOpenWorkerSubmissionWindows, v10::GetOpenWorkerSubmissionWindowsRequest { topic_id })
+            .equery::<_, v10::GetOpenWorkerSubmissionWindowsResponse>(
+                Query::GetOpenWorkerSubmissionWindows,
+                v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
+            )
             .await?;
         Ok(r.nonces
             .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
@@ -155,7 +170,10 @@ impl ChainClient {
     /// Nonce heights with an open reputer window.
     pub async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .equery::<_, v10::GetOpenReputerSubmissionWindowsResponse>(Query::GetOpenReputerSubmissionWindows, v10::GetOpenReputerSubmissionWindowsRequest { topic_id })
+            .equery::<_, v10::GetOpenReputerSubmissionWindowsResponse>(
+                Query::GetOpenReputerSubmissionWindows,
+                v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
+            )
             .await?;
         Ok(reputer_heights(r.nonces))
     }
@@ -163,7 +181,10 @@ impl ChainClient {
     /// Unfulfilled worker nonce heights, newest first (as the chain lists them).
     pub async fn unfulfilled_worker_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .equery::<_, v10::GetUnfulfilledWorkerNoncesResponse>(Query::GetUnfulfilledWorkerNonces, v10::GetUnfulfilledWorkerNoncesRequest { topic_id })
+            .equery::<_, v10::GetUnfulfilledWorkerNoncesResponse>(
+                Query::GetUnfulfilledWorkerNonces,
+                v10::GetUnfulfilledWorkerNoncesRequest { topic_id },
+            )
             .await?;
         Ok(r.nonces
             .map(|n| n.nonces.into_iter().map(|n| n.block_height).collect())
@@ -173,7 +194,10 @@ impl ChainClient {
     /// Unfulfilled reputer nonce heights, newest first.
     pub async fn unfulfilled_reputer_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .equery::<_, v10::GetUnfulfilledReputerNoncesResponse>(Query::GetUnfulfilledReputerNonces, v10::GetUnfulfilledReputerNoncesRequest { topic_id })
+            .equery::<_, v10::GetUnfulfilledReputerNoncesResponse>(
+                Query::GetUnfulfilledReputerNonces,
+                v10::GetUnfulfilledReputerNoncesRequest { topic_id },
+            )
             .await?;
         Ok(reputer_heights(r.nonces))
     }
@@ -187,7 +211,10 @@ impl ChainClient {
             topic_id,
             address: address.to_owned(),
         };
-        self.equery::<_, v10::GetWorkerSubmissionWindowStatusResponse>(Query::GetWorkerSubmissionWindowStatus, req)
+        self.equery::<_, v10::GetWorkerSubmissionWindowStatusResponse>(
+            Query::GetWorkerSubmissionWindowStatus,
+            req,
+        )
         .await
     }
 
@@ -201,7 +228,10 @@ impl ChainClient {
             address: address.to_owned(),
         };
         let r = self
-            .equery::<_, v10::GetReputerSubmissionWindowStatusResponse>(Query::GetReputerSubmissionWindowStatus, req)
+            .equery::<_, v10::GetReputerSubmissionWindowStatusResponse>(
+                Query::GetReputerSubmissionWindowStatus,
+                req,
+            )
             .await?;
         Ok(WindowStatus {
             is_open: r.is_open,

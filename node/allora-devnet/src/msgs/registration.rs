@@ -80,7 +80,10 @@ pub(super) fn add_stake(
         .ok_or_else(|| abci::TOPIC_DOES_NOT_EXIST.err())?;
     *topic.stake.entry(m.sender.clone()).or_insert(0) += amount;
     Ok(MsgOutcome {
-        response: response(&super::response_url(state, "AddStakeResponse"), &v10::AddStakeResponse {}),
+        response: response(
+            &super::response_url(state, "AddStakeResponse"),
+            &v10::AddStakeResponse {},
+        ),
         events: Vec::new(),
     })
 }

@@ -65,11 +65,7 @@ impl ChainPort for FakeChain {
     async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
         Ok(self.0.lock().unwrap().reputer_windows.clone())
     }
-    async fn network_inferences(
-        &self,
-        _: u64,
-        nonce: i64,
-    ) -> Result<NetworkValues, QueryError> {
+    async fn network_inferences(&self, _: u64, nonce: i64) -> Result<NetworkValues, QueryError> {
         let mut b =
             self.0.lock().unwrap().network.clone().ok_or_else(|| {
                 QueryError::new(QueryErrorKind::NotFound, "no network inferences")
@@ -165,11 +161,7 @@ impl SignPort for FakeSigner {
             "worker topic={topic_id} nonce={nonce} inference={inference:?} forecast={forecast:?}"
         )))
     }
-    fn reputer_payload(
-        &self,
-        bundle: InputValueBundle,
-        nonce: i64,
-    ) -> Result<Outgoing, SignError> {
+    fn reputer_payload(&self, bundle: InputValueBundle, nonce: i64) -> Result<Outgoing, SignError> {
         Ok(out(format!(
             "reputer nonce={nonce} combined={}",
             bundle.combined_value

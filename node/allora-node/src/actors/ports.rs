@@ -255,11 +255,7 @@ pub trait SignPort: Send + Sync {
         forecast: Option<Vec<(String, String)>>,
     ) -> Result<Outgoing, SignError>;
     /// Signs and locally validates a reputer value bundle (reputer + nonce are set here).
-    fn reputer_payload(
-        &self,
-        bundle: InputValueBundle,
-        nonce: i64,
-    ) -> Result<Outgoing, SignError>;
+    fn reputer_payload(&self, bundle: InputValueBundle, nonce: i64) -> Result<Outgoing, SignError>;
     fn register(&self, topic_id: u64, role: Role) -> Outgoing;
     fn add_stake(&self, topic_id: u64, amount: u128) -> Outgoing;
 }

@@ -5,9 +5,9 @@
 //! field 12 regrouped by forecaster. The value bundle is the same type for emissions v9 and
 //! v10.
 
-use allora_protocol::loss::{self, LossMethod};
 use allora_protocol::emissions::reputer_input as v9;
 use allora_protocol::emissions::{ForecasterWithheldValue, NetworkValues, WorkerValue};
+use allora_protocol::loss::{self, LossMethod};
 use allora_protocol::proto::emissions::v3;
 
 /// Why a bundle could not be scored.
@@ -34,7 +34,11 @@ pub fn predictions(b: &NetworkValues) -> Result<Vec<String>, ScoringError> {
             .clone()
             .ok_or(ScoringError::Missing("combined"))?,
     ];
-    out.push(b.naive_value.clone().ok_or(ScoringError::Missing("naive"))?);
+    out.push(
+        b.naive_value
+            .clone()
+            .ok_or(ScoringError::Missing("naive"))?,
+    );
     // An entry without a value is scored as missing: skipped in both passes.
     let lists = [
         &b.inferer_values,
@@ -78,7 +82,11 @@ pub fn assemble(
             value: next(),
         })
     };
-    let inferer_values: Vec<_> = b.inferer_values.iter().filter_map(&mut attributed).collect();
+    let inferer_values: Vec<_> = b
+        .inferer_values
+        .iter()
+        .filter_map(&mut attributed)
+        .collect();
     let forecaster_values: Vec<_> = b
         .forecaster_values
         .iter()

@@ -101,20 +101,21 @@ fn events(plan: &Plan, version: EmissionsVersion) -> Option<SignalStream> {
     topics.sort_unstable();
     topics.dedup();
     (!plan.wallet.rpc_urls.is_empty()).then(|| {
-        let stream = allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics, version)
-            .filter_map(|e| async move {
-                let role = match e.kind {
-                    WindowEventKind::WorkerOpened => Role::Worker,
-                    WindowEventKind::ReputerOpened => Role::Reputer,
-                    _ => return None,
-                };
-                Some(WindowSignal {
-                    role,
-                    topic_id: e.topic_id,
-                    nonce: e.nonce_block_height,
-                    end_block: e.window_end_block,
-                })
-            });
+        let stream =
+            allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics, version)
+                .filter_map(|e| async move {
+                    let role = match e.kind {
+                        WindowEventKind::WorkerOpened => Role::Worker,
+                        WindowEventKind::ReputerOpened => Role::Reputer,
+                        _ => return None,
+                    };
+                    Some(WindowSignal {
+                        role,
+                        topic_id: e.topic_id,
+                        nonce: e.nonce_block_height,
+                        end_block: e.window_end_block,
+                    })
+                });
         Box::pin(stream) as SignalStream
     })
 }

@@ -52,11 +52,7 @@ impl SignPort for WalletSigner {
             .map_err(perr)
     }
 
-    fn reputer_payload(
-        &self,
-        bundle: InputValueBundle,
-        nonce: i64,
-    ) -> Result<Outgoing, SignError> {
+    fn reputer_payload(&self, bundle: InputValueBundle, nonce: i64) -> Result<Outgoing, SignError> {
         self.version
             .reputer_payload(&self.wallet, nonce, bundle)
             .map(outgoing)

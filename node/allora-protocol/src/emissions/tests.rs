@@ -47,13 +47,20 @@ fn worker_payload_uses_the_version_message() {
     let m10 = EmissionsVersion::V10
         .worker_payload(&w, 1, 10, inference, None)
         .expect("v10");
-    assert_eq!(m10.msg.type_url, "/emissions.v10.InsertWorkerPayloadRequest");
+    assert_eq!(
+        m10.msg.type_url,
+        "/emissions.v10.InsertWorkerPayloadRequest"
+    );
     let two = Some(vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
     assert!(matches!(
         EmissionsVersion::V9.worker_payload(&w, 1, 10, two.clone(), None),
         Err(ProtocolError::MultiLabelUnsupported { .. })
     ));
-    assert!(EmissionsVersion::V10.worker_payload(&w, 1, 10, two, None).is_ok());
+    assert!(
+        EmissionsVersion::V10
+            .worker_payload(&w, 1, 10, two, None)
+            .is_ok()
+    );
 }
 
 #[test]

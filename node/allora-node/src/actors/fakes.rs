@@ -65,13 +65,13 @@ impl ChainPort for FakeChain {
     async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
         Ok(self.0.lock().unwrap().reputer_windows.clone())
     }
-    async fn network_inferences(&self, _: u64, nonce: i64) -> Result<NetworkValues, QueryError> {
-        let mut b =
-            self.0.lock().unwrap().network.clone().ok_or_else(|| {
-                QueryError::new(QueryErrorKind::NotFound, "no network inferences")
-            })?;
-        b.nonce = nonce;
-        Ok(b)
+    async fn network_inferences(&self, _: u64, _nonce: i64) -> Result<NetworkValues, QueryError> {
+        self.0
+            .lock()
+            .unwrap()
+            .network
+            .clone()
+            .ok_or_else(|| QueryError::new(QueryErrorKind::NotFound, "no network inferences"))
     }
     async fn active_inferers(&self, _: u64) -> Result<Vec<String>, QueryError> {
         Ok(vec!["allo1other".into()])

@@ -42,7 +42,7 @@ pub enum AppError {
     ChainIdMismatch { want: String, got: String },
     /// The chain serves no emissions version this node speaks: exit 2 at once.
     #[error(transparent)]
-    EmissionsVersion(VersionError),
+    EmissionsVersion(Box<VersionError>),
     #[error("creating the adapter runtime: {0}")]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
@@ -69,7 +69,9 @@ pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), App
     let client = client(plan)?;
     let client = match client.detect_version().await {
         Ok(v) => client.with_version(v),
-        Err(e @ VersionError::Unsupported { .. }) => return Err(AppError::EmissionsVersion(e)),
+        Err(e @ VersionError::Unsupported { .. }) => {
+            return Err(AppError::EmissionsVersion(Box::new(e)));
+        }
         Err(VersionError::Query(_)) => client,
     };
     Ok((Arc::new(LiveChain::new(client)), w.address().to_string()))
@@ -81,7 +83,9 @@ async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppErr
     loop {
         match client.detect_version().await {
             Ok(v) => return Ok(v),
-            Err(e @ VersionError::Unsupported { .. }) => return Err(AppError::EmissionsVersion(e)),
+            Err(e @ VersionError::Unsupported { .. }) => {
+                return Err(AppError::EmissionsVersion(Box::new(e)));
+            }
             Err(VersionError::Query(err)) => {
                 tracing::warn!(error = %err, retry_in_secs = d::CONNECT_RETRY.as_secs(), "cannot ask the chain for its emissions version yet; retrying");
                 tokio::time::sleep(d::CONNECT_RETRY).await;

@@ -398,6 +398,7 @@ async fn broadcast_and_lookup_fall_back_to_cometbft_rpc() {
             fee_denom: "uallo".into(),
             timeout_height: 0,
             memo: String::new(),
+            fee_granter: String::new(),
         },
     );
     let r = client.broadcast(bytes).await.expect("broadcast via RPC");

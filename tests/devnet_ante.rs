@@ -265,3 +265,104 @@ async fn garbage_and_unknown_messages_are_parse_errors() {
     );
     devnet.shutdown().await;
 }
+
+/// x/feegrant in the ante (allorad v0.17.0's texts and codes): a granted tx is paid by the
+/// granter and shrinks the allowance; a fee above what is left, an expired allowance and a
+/// missing one are refused at CheckTx and consume nothing.
+#[tokio::test]
+async fn fee_grants_pay_and_refuse_like_the_chain() {
+    let w0 = TestWallet::from_mnemonic(MNEMONICS[0]);
+    let w1 = TestWallet::from_mnemonic(MNEMONICS[1]);
+    let w2 = TestWallet::from_mnemonic(MNEMONICS[2]);
+    const FEE: u128 = 400_000;
+    let mut g = test_genesis(vec![fast_topic(1)]);
+    g.fee_grants = vec![
+        allora_devnet::GenesisFeeGrant {
+            granter: w0.address.clone(),
+            grantee: w1.address.clone(),
+            spend_limit: Some(FEE + FEE / 2),
+            expiration_unix: None,
+        },
+        allora_devnet::GenesisFeeGrant {
+            granter: w0.address.clone(),
+            grantee: w2.address.clone(),
+            spend_limit: None,
+            expiration_unix: Some(1),
+        },
+    ];
+    let devnet = start(g, 200).await;
+    let c = Client::connect(&devnet).await;
+    let granted = |granter: &TestWallet| TxOpts {
+        fee: Some(FEE),
+        fee_granter: Some(granter.address.clone()),
+        ..Default::default()
+    };
+    let (b0, b1) = (c.balance(&w0.address).await, c.balance(&w1.address).await);
+
+    // Paid by the granter: the signer's balance does not move, the allowance shrinks.
+    let tx = c
+        .build_tx(&w1, vec![register(&w1, 1, false)], &granted(&w0))
+        .await;
+    let r = c.broadcast(tx).await;
+    assert_eq!(r.code, 0, "{}", r.raw_log);
+    let r = c.wait_tx(&r.txhash).await;
+    assert_eq!(r.code, 0, "{}", r.raw_log);
+    assert_eq!(c.balance(&w0.address).await, b0 - FEE);
+    // (the registration fee is the signer's own: x/feegrant pays tx fees only)
+    assert_eq!(c.balance(&w1.address).await, b1 - 200);
+    assert_eq!(
+        devnet.fee_allowance(&w0.address, &w1.address),
+        Some(Some(FEE / 2))
+    );
+
+    // A fee above what is left.
+    let tx = c
+        .build_tx(&w1, vec![register(&w1, 1, true)], &granted(&w0))
+        .await;
+    let r = c.broadcast(tx).await;
+    assert_eq!(
+        (r.codespace.as_str(), r.code),
+        ("feegrant", 2),
+        "{}",
+        r.raw_log
+    );
+    assert_eq!(
+        r.raw_log,
+        format!(
+            "error escrowing funds: {} does not allow to pay fees for {}: basic allowance: fee limit exceeded",
+            w0.address, w1.address
+        )
+    );
+    // An expired allowance.
+    let tx = c
+        .build_tx(&w2, vec![register(&w2, 1, false)], &granted(&w0))
+        .await;
+    let r = c.broadcast(tx).await;
+    assert_eq!(
+        (r.codespace.as_str(), r.code),
+        ("feegrant", 3),
+        "{}",
+        r.raw_log
+    );
+    assert!(
+        r.raw_log
+            .ends_with("basic allowance: fee allowance expired"),
+        "{}",
+        r.raw_log
+    );
+    // No allowance at all (w2 never granted anything to w1).
+    let tx = c
+        .build_tx(&w1, vec![register(&w1, 1, true)], &granted(&w2))
+        .await;
+    let r = c.broadcast(tx).await;
+    assert_eq!((r.codespace.as_str(), r.code), ("sdk", 38), "{}", r.raw_log);
+    assert!(
+        r.raw_log.ends_with("fee-grant not found: not found"),
+        "{}",
+        r.raw_log
+    );
+    // Refusals consumed nothing.
+    assert_eq!(c.balance(&w0.address).await, b0 - FEE);
+    assert_eq!(c.account(&w1.address).await.1, 1);
+    assert_eq!(c.account(&w2.address).await.1, 0);
+}

@@ -98,10 +98,67 @@ fn unknown_fields_are_named_with_their_json_path() {
 }
 
 #[test]
+fn every_problem_inside_one_entry_is_reported_by_the_binary() {
+    let out = node()
+        .args(["config", "validate"])
+        .env(
+            "ALLORA_OFFCHAIN_NODE_CONFIG_JSON",
+            r#"{"wallet":{"nodeRpc":5},"worker":[{"topicId":"x","bogusField":1}]}"#,
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+    for path in [
+        "wallet.nodeRpc:",
+        "worker[0].topicId:",
+        "worker[0].bogusField:",
+    ] {
+        assert!(err.contains(path), "{path} missing from: {err}");
+    }
+}
+
+fn dist(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../adapters-wasm/dist")
+        .join(file)
+}
+
+/// `config validate` reads each block's exports without compiling, and `run` refuses the same
+/// config the same way: whatever validate accepts, run starts.
+#[test]
+fn a_component_without_its_configured_role_is_refused_by_validate_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = serde_json::json!({
+        "wallet": { "addressKeyName": "w", "nodeGrpcs": ["http://127.0.0.1:9"],
+                    "submitTx": false },
+        "reputer": [ { "topicId": 3,
+                       "groundTruthAdapter": { "wasm": dist("smoothing_model.wasm") },
+                       "lossAdapter": { "wasm": dist("custom_loss.wasm") } } ]
+    });
+    for args in [&["config", "validate"][..], &["run"][..]] {
+        let out = node()
+            .args(args)
+            .env("ALLORA_OFFCHAIN_NODE_CONFIG_JSON", cfg.to_string())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("reputer[0].groundTruthAdapter.wasm")
+                && err.contains("does not export allora:adapter/ground-truth@0.1.0"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("lossAdapter"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn good_config_validates_with_a_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let wasm = dir.path().join("model.wasm");
-    std::fs::write(&wasm, b"\0asm").unwrap();
+    let wasm = dist("trivial.wasm");
     let cfg = serde_json::json!({
         "wallet": { "addressKeyName": "w", "nodeGrpcs": ["http://127.0.0.1:9090"],
                     "nodeRpc": "http://127.0.0.1:26657", "submitTx": false },

@@ -2,14 +2,23 @@
 //! serves and speaks it. A devnet serving only `emissions.v9` (allora-chain v0.16.0) and one
 //! serving only `emissions.v10` (v0.17.0) each receive worker and reputer payloads for two
 //! consecutive epochs under their own Msg type URLs; a chain serving neither makes the node
-//! exit 2 at once, naming what the chain serves and what the node supports.
+//! exit 2 at once, naming what the chain serves and what the node supports. On a v9 chain
+//! the v10-only wall-clock epoch queries are "not served" while x/feegrant works as on v10.
 
+#[path = "support/devnet_client.rs"]
+mod client;
 #[path = "support/node_harness.rs"]
 mod harness;
 
 use std::time::Duration;
 
+use allora_chain_client::{ChainClient, Endpoints, Served};
+use allora_devnet::TEST_MNEMONICS;
+use allora_protocol::EmissionsVersion;
+use cosmos_sdk_proto::cosmos::base::v1beta1::Coin;
+use cosmos_sdk_proto::cosmos::feegrant::v1beta1::{BasicAllowance, MsgGrantAllowance};
 use harness::*;
+use prost::Message;
 use serde_json::json;
 
 const EPOCH: i64 = 10;
@@ -188,4 +197,78 @@ async fn chain_serving_no_supported_version_exits_2_at_once() {
         "{log}"
     );
     assert!(sent.lock().unwrap().is_empty(), "nothing may be sent");
+}
+
+/// `GetEpoch` / `GetTopicEpochs` exist only under `emissions.v10`: against a v9 devnet a
+/// client still on v10 gets "Unimplemented" (the v10 service is not mounted), and a client on
+/// v9 answers `Served::No` without a round trip (it does so even with the chain unreachable).
+/// x/feegrant is not versioned with emissions: a `MsgGrantAllowance` tx lands on the v9
+/// chain and the allowance query finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v9_chain_serves_no_epoch_queries_but_fee_grants() {
+    let dn = devnet_serving(vec![topic(1, EPOCH, WINDOW)], 9).await;
+    let on_v10 =
+        ChainClient::new(Endpoints::new(vec![dn.grpc_url()], vec![dn.rpc_url()])).expect("client");
+    assert_eq!(on_v10.epoch(1, 10).await.expect("GetEpoch"), Served::No);
+    assert_eq!(
+        on_v10.topic_epochs(1).await.expect("GetTopicEpochs"),
+        Served::No
+    );
+    let version = on_v10.detect_version().await.expect("detect");
+    assert_eq!(version, EmissionsVersion::V9);
+
+    let mut dead = Endpoints::new(vec!["http://127.0.0.1:1".into()], Vec::new());
+    dead.call_timeout = Duration::from_millis(500);
+    dead.connect_timeout = Duration::from_millis(500);
+    let offline_v9 = ChainClient::new(dead)
+        .expect("client")
+        .with_version(version);
+    assert_eq!(
+        offline_v9.epoch(1, 10).await.expect("no round trip"),
+        Served::No
+    );
+    assert_eq!(
+        offline_v9.topic_epochs(1).await.expect("no round trip"),
+        Served::No
+    );
+
+    let (granter, grantee) = (address_of(0), address_of(2));
+    let chain = client::Client::connect(&dn).await;
+    let key = client::TestWallet::from_mnemonic(TEST_MNEMONICS[0]);
+    let allowance = BasicAllowance {
+        spend_limit: vec![Coin {
+            denom: "uallo".into(),
+            amount: "1000".into(),
+        }],
+        expiration: None,
+    };
+    let msg = MsgGrantAllowance {
+        granter: granter.clone(),
+        grantee: grantee.clone(),
+        allowance: Some(cosmos_sdk_proto::Any {
+            type_url: "/cosmos.feegrant.v1beta1.BasicAllowance".into(),
+            value: allowance.encode_to_vec(),
+        }),
+    };
+    let any = client::any("/cosmos.feegrant.v1beta1.MsgGrantAllowance", &msg);
+    let opts = client::TxOpts {
+        fee: Some(4_000_000),
+        ..Default::default()
+    };
+    let r = chain
+        .broadcast(chain.build_tx(&key, vec![any], &opts).await)
+        .await;
+    assert_eq!(r.code, 0, "grant CheckTx on v9: {}", r.raw_log);
+    let r = chain.wait_tx(&r.txhash).await;
+    assert_eq!(r.code, 0, "grant DeliverTx on v9: {}", r.raw_log);
+    assert_eq!(dn.fee_allowance(&granter, &grantee), Some(Some(1000)));
+    let on_v9 = on_v10.with_version(version);
+    let grant = on_v9
+        .fee_allowance(&granter, &grantee)
+        .await
+        .expect("Allowance query");
+    assert!(
+        grant.is_some_and(|g| g.grantee == grantee),
+        "grant not found"
+    );
 }

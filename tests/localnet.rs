@@ -2,7 +2,10 @@
 //! (built from the allora-chain Go module by `scripts/allorad`, started by `scripts/localnet`).
 //! Workers (the shipped `http_source`, the Rust `smoothing_model`, a forecast adapter) and
 //! reputers (a built-in loss, the `custom_loss` wasm) run until the chain itself — asked with
-//! `allorad query` — holds at least three epochs of each kind of payload.
+//! `allorad query` — holds at least three epochs of each kind of payload. A third node runs a
+//! worker from a wallet with no funds whose fees a real x/feegrant allowance pays
+//! (`wallet.feeGranterAddress`); the chain must hold its payloads too, its balance must stay
+//! zero, and the granter's balance and allowance must have paid.
 //!
 //! Run it with `scripts/test-localnet` (docs/LOCALNET.md). It needs `ALLORAD` (the binary) and
 //! fails, rather than skips, when that or anything else is missing; it is `#[ignore]`d only so
@@ -93,6 +96,24 @@ impl Localnet {
         let mut a = vec!["emissions"];
         a.extend_from_slice(args);
         self.query(&a).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The uallo balance of `addr` (0 when it has none).
+    fn uallo(&self, addr: &str) -> u128 {
+        let v = self
+            .query(&["bank", "balances", addr])
+            .unwrap_or_else(|e| panic!("{e}"));
+        coin_amount(&v["balances"]).unwrap_or(0)
+    }
+
+    /// The uallo spend limit of `granter`'s allowance to `grantee`; `None` = no allowance.
+    fn spend_limit(&self, granter: &str, grantee: &str) -> Option<u128> {
+        let v = self.query(&["feegrant", "grant", granter, grantee]).ok()?;
+        Some(
+            find_key(&v, "spend_limit")
+                .and_then(coin_amount)
+                .unwrap_or(0),
+        )
     }
 
     fn wallet(&self, i: usize) -> Value {
@@ -224,6 +245,20 @@ async fn real_chain_includes_three_epochs_of_worker_and_reputer_payloads() {
     let net = Localnet::start();
     let a = harness::address_of(1);
     let b = harness::address_of(2);
+    let c = harness::address_of(4);
+    let granter = net.get("LOCALNET_GRANTER").to_string();
+    assert_eq!(
+        net.get("LOCALNET_GRANTEE"),
+        c,
+        "scripts/localnet grants test4"
+    );
+    let grant_limit: u128 = net
+        .get("LOCALNET_GRANT_LIMIT")
+        .parse()
+        .expect("grant limit");
+    assert_eq!(net.uallo(&c), 0, "the grantee starts with no funds");
+    assert_eq!(net.spend_limit(&granter, &c), Some(grant_limit));
+    let granter_before = net.uallo(&granter);
     let (addr, _src) = source(vec![a.clone(), b.clone()]).await;
     let host = addr.to_string();
     let hosts = [host.as_str()];
@@ -274,8 +309,20 @@ async fn real_chain_includes_three_epochs_of_worker_and_reputer_payloads() {
               "lossAdapter": adapter("custom_loss.wasm", &[], BTreeMap::from([("Quantile", "0.5")]), 5000) }
         ]
     });
+    // Node C: a wallet with no funds whose fees test0's allowance pays.
+    let mut granted_wallet = net.wallet(4);
+    granted_wallet["feeGranterAddress"] = json!(granter);
+    let node_c = json!({
+        "wallet": granted_wallet,
+        "worker": [
+            { "topicId": 1, "loopSeconds": 1,
+              "parameters": { "InferenceEndpoint": url("inference/{Token}"), "Token": "ETH" },
+              "inferenceAdapter": adapter("http_source.wasm", &hosts, none(), 5000) }
+        ]
+    });
     let mut na = NodeProc::start(&node_a, None);
     let mut nb = NodeProc::start(&node_b, None);
+    let mut nc = NodeProc::start(&node_c, None);
 
     // Nonces come from the chain (never from height arithmetic): collect every nonce the
     // chain reports as open, then ask the chain, at its latest state, what it stores for each
@@ -298,6 +345,13 @@ async fn real_chain_includes_three_epochs_of_worker_and_reputer_payloads() {
             "forecaster",
             &a,
             "A forecast adapter",
+        ),
+        Check::new(
+            1,
+            "inferences-at-block",
+            "inferer",
+            &c,
+            "C fee-granted wallet",
         ),
         Check::new(1, "reputer-loss-bundle", "reputer", &a, "A built-in sqe"),
         Check::new(
@@ -361,9 +415,10 @@ async fn real_chain_includes_three_epochs_of_worker_and_reputer_payloads() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let logs = format!(
-        "--- node A log (tail) ---\n{}\n--- node B log (tail) ---\n{}",
+        "--- node A log (tail) ---\n{}\n--- node B log (tail) ---\n{}\n--- node C log (tail) ---\n{}",
         tail(&na.log_text(), 60),
-        tail(&nb.log_text(), 60)
+        tail(&nb.log_text(), 60),
+        tail(&nc.log_text(), 40)
     );
     match outcome {
         Ok(counts) => eprintln!("included after {:?}: {counts:?}", started.elapsed()),
@@ -389,8 +444,50 @@ async fn real_chain_includes_three_epochs_of_worker_and_reputer_payloads() {
         "reputer A stake on topic 1: {stake}"
     );
 
+    // The fee grant paid for node C: it registered and submitted from a zero balance (its
+    // later balance holds inferer rewards, so it is not asserted), the allowance shrank, and
+    // the granter's balance went down (by at most the allowance's drop: feemarket may refund).
+    assert!(
+        net.emissions(&["is-worker-registered", "1", &c])["is_registered"] == json!(true),
+        "the grantee registered with no funds\n{logs}"
+    );
+    let left = net
+        .spend_limit(&granter, &c)
+        .expect("the allowance is still there");
+    let spent = grant_limit - left;
+    let paid = granter_before - net.uallo(&granter);
+    assert!(spent > 0, "the allowance was never used\n{logs}");
+    assert!(
+        paid > 0 && paid <= spent,
+        "granter paid {paid}, allowance dropped by {spent}\n{logs}"
+    );
+    eprintln!(
+        "fee grant: granter paid {paid} uallo, allowance dropped by {spent} uallo; grantee balance now {} uallo (rewards)",
+        net.uallo(&c)
+    );
+
     assert_eq!(na.terminate(), Some(0), "node A exits cleanly\n{logs}");
+    assert_eq!(nc.terminate(), Some(0), "node C exits cleanly\n{logs}");
     assert_eq!(nb.terminate(), Some(0), "node B exits cleanly\n{logs}");
+}
+
+/// The uallo amount in a JSON coin list.
+fn coin_amount(coins: &Value) -> Option<u128> {
+    coins.as_array()?.iter().find(|c| c["denom"] == "uallo")?["amount"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// The first value under `key` anywhere in `v`.
+fn find_key<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(m) => m
+            .get(key)
+            .or_else(|| m.values().find_map(|x| find_key(x, key))),
+        Value::Array(a) => a.iter().find_map(|x| find_key(x, key)),
+        _ => None,
+    }
 }
 
 /// One thing the chain must hold for at least `EPOCHS` nonces.

@@ -265,7 +265,10 @@ fn node_metric_names() -> BTreeSet<String> {
 /// config that leaves it out.
 fn default_metrics_port() -> u16 {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("model.wasm"), b"\0asm").expect("write wasm");
+    // A real component: validation reads its exports (the inference role must be there).
+    let trivial =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../adapters-wasm/dist/trivial.wasm");
+    std::fs::copy(&trivial, dir.path().join("model.wasm")).expect("copy trivial.wasm");
     let text = r#"{
       "wallet": { "addressRestoreMnemonic": "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
                   "nodeRpc": "http://127.0.0.1:26657", "nodeGrpcs": ["http://127.0.0.1:9090"], "chainId": "localnet" },

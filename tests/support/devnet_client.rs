@@ -74,6 +74,7 @@ pub fn fast_topic(id: u64) -> GenesisTopic {
         worker_whitelist: None,
         reputer_whitelist: None,
         label_whitelist: Vec::new(),
+        wall_clock: false,
     }
 }
 
@@ -92,6 +93,7 @@ pub fn test_genesis(topics: Vec<GenesisTopic>) -> Genesis {
             min_gas_price: "1".to_string(),
             ..GenesisParams::default()
         },
+        fee_grants: Vec::new(),
     }
 }
 
@@ -116,6 +118,8 @@ pub struct TxOpts {
     pub gas_limit: Option<u64>,
     pub corrupt_signature: bool,
     pub timeout_height: u32,
+    /// `fee.granter`: an account whose x/feegrant allowance pays the fee.
+    pub fee_granter: Option<String>,
 }
 
 pub struct Client {
@@ -184,13 +188,17 @@ impl Client {
         let body = Body::new(msgs, "", opts.timeout_height);
         let gas = opts.gas_limit.unwrap_or(400_000);
         let fee_amount = opts.fee.unwrap_or(u128::from(gas)); // min gas price is 1 in test genesis
-        let fee = Fee::from_amount_and_gas(
+        let mut fee = Fee::from_amount_and_gas(
             cosmrs::Coin {
                 denom: "uallo".parse().expect("denom"),
                 amount: fee_amount,
             },
             gas,
         );
+        fee.granter = opts
+            .fee_granter
+            .as_ref()
+            .map(|g| g.parse().expect("granter address"));
         let auth_info =
             SignerInfo::single_direct(Some(w.key.public_key()), opts.sequence.unwrap_or(seq))
                 .auth_info(fee);

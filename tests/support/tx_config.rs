@@ -28,6 +28,7 @@ pub fn tx_config(chain_id: &str) -> TxConfig {
         resync_interval: Duration::from_secs(60),
         default_timeout_blocks: 100,
         memo: String::new(),
+        fee_granter: None,
         submit_tx: true,
     }
 }

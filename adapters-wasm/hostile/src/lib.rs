@@ -4,6 +4,8 @@
 
 wit_bindgen::generate!({ path: "../../wit", world: "allora:adapter/full" });
 
+mod wasi_http;
+
 use std::collections::BTreeMap;
 
 use adapter_util::params;
@@ -76,6 +78,32 @@ fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
             }
             Ok(one(n.to_string()))
         }
+        // Standard wasi:http, under the same allowlist, address rules and limits.
+        "wasi-http" => {
+            let url = p.get("url").cloned().unwrap_or_default();
+            let headers: Vec<(String, String)> = p
+                .get("header")
+                .and_then(|h| h.split_once(':'))
+                .map(|(k, v)| vec![(k.trim().to_string(), v.trim().to_string())])
+                .unwrap_or_default();
+            let timeout = p.get("timeout-ms").and_then(|t| t.parse().ok());
+            let got = wasi_http::get(&url, &headers, timeout).map_err(|e| format!("wasi:http failed: {e}"))?;
+            Ok(vec![
+                LabeledValue { label: "status".into(), value: got.status.to_string() },
+                LabeledValue { label: "bytes".into(), value: got.body_bytes.to_string() },
+            ])
+        }
+        "wasi-http-many" => {
+            let url = p.get("url").cloned().unwrap_or_default();
+            let mut n = 0u32;
+            for _ in 0..1000 {
+                match wasi_http::get(&url, &[], None) {
+                    Ok(_) => n += 1,
+                    Err(e) => return Err(format!("after {n} requests: {e}")),
+                }
+            }
+            Ok(one(n.to_string()))
+        }
         "stdout" => {
             println!("hello from the guest's stdout");
             eprintln!("and from its stderr");
@@ -107,8 +135,46 @@ fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
             let _ = out.flush();
             Ok(one("4".into()))
         }
+        "fs" => fs_op(p),
         other => Err(format!("unknown mode {other:?}")),
     }
+}
+
+/// One filesystem operation (`op`) on `path`, for the read-only mount tests: succeeds with a
+/// count (bytes read, entries listed, 1) or fails with the WASI error text.
+fn fs_op(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
+    use std::io::Write;
+    let op = p.get("op").map(String::as_str).unwrap_or("read");
+    let path = p.get("path").cloned().unwrap_or_default();
+    let fail = |e: std::io::Error| format!("{op} {path}: {e}");
+    let n: usize = match op {
+        "read" => std::fs::read(&path).map_err(fail)?.len(),
+        "list" => std::fs::read_dir(&path).map_err(fail)?.count(),
+        "write" => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(fail)?;
+            f.write_all(b"overwritten").map_err(fail)?;
+            1
+        }
+        "append" => {
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).map_err(fail)?;
+            f.write_all(b"appended").map_err(fail)?;
+            1
+        }
+        "create" => {
+            std::fs::write(&path, b"new").map_err(fail)?;
+            1
+        }
+        "mkdir" => {
+            std::fs::create_dir(&path).map_err(fail)?;
+            1
+        }
+        "remove" => {
+            std::fs::remove_file(&path).map_err(fail)?;
+            1
+        }
+        other => return Err(format!("unknown op {other:?}")),
+    };
+    Ok(one(n.to_string()))
 }
 
 impl exports::allora::adapter::inference::Guest for Hostile {

@@ -25,6 +25,47 @@ pub mod sdk_code {
     pub const WRONG_SEQUENCE: u32 = 32;
 }
 
+/// x/feegrant codes (codespace `feegrant`, cosmossdk.io/x/feegrant v0.1.1 `errors.go`).
+/// A missing grant is the SDK's `not found` (sdk 38) wrapped with "fee-grant not found".
+pub mod feegrant_code {
+    pub const FEE_LIMIT_EXCEEDED: u32 = 2;
+    pub const FEE_LIMIT_EXPIRED: u32 = 3;
+    pub const NO_ALLOWANCE: u32 = 5;
+}
+
+/// Why the fee granter's allowance did not pay (`wallet.feeGranterAddress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeGrantProblem {
+    /// No allowance from the granter to this wallet ("fee-grant not found").
+    NotFound,
+    /// The allowance's expiration has passed ("fee allowance expired").
+    Expired,
+    /// The fee is above what is left of the spend limit ("fee limit exceeded").
+    LimitExceeded,
+    /// The chain has no x/feegrant module ("fee grants are not enabled").
+    NotEnabled,
+}
+
+impl FeeGrantProblem {
+    /// What the operator should do about it.
+    pub fn fix(self) -> &'static str {
+        match self {
+            FeeGrantProblem::NotFound => {
+                "grant an allowance from the granter (`allorad tx feegrant grant <granter> <wallet>`) or remove wallet.feeGranterAddress"
+            }
+            FeeGrantProblem::Expired => {
+                "the allowance has expired: revoke it and grant a new one, or remove wallet.feeGranterAddress"
+            }
+            FeeGrantProblem::LimitExceeded => {
+                "the allowance's spend limit is used up: grant a larger one, or remove wallet.feeGranterAddress"
+            }
+            FeeGrantProblem::NotEnabled => {
+                "this chain has no fee grants: remove wallet.feeGranterAddress and fund the wallet"
+            }
+        }
+    }
+}
+
 /// Emissions module codes (codespace `emissions`).
 pub mod emissions_code {
     pub const WORKER_NONCE_WINDOW_NOT_AVAILABLE: u32 = 67;
@@ -55,6 +96,9 @@ pub enum ErrorClass {
     Busy,
     /// The identical tx is already in the mempool: wait for it.
     AlreadyInMempool,
+    /// The configured fee granter's allowance did not pay: a configuration problem that
+    /// retrying cannot fix.
+    FeeGrant(FeeGrantProblem),
     /// Anything else: the chain refused the message.
     Rejected,
 }
@@ -63,6 +107,9 @@ impl ErrorClass {
     /// Classifies a result by codespace, code and log text.
     pub fn classify(codespace: &str, code: u32, log: &str) -> ErrorClass {
         let lower = log.to_ascii_lowercase();
+        if let Some(problem) = fee_grant_problem(codespace, code, &lower) {
+            return ErrorClass::FeeGrant(problem);
+        }
         if codespace == "emissions" {
             match code {
                 emissions_code::CANT_UPDATE_EMA_MORE_THAN_ONCE_PER_WINDOW => {
@@ -140,11 +187,47 @@ impl ErrorClass {
     }
 }
 
+/// A fee-grant refusal from the ante handler. The SDK wraps every one as
+/// "<granter> does not allow to pay fees for <grantee>: …" (feemarket adds "error escrowing
+/// funds: "), so the text decides even when the codespace is the wrapper's.
+fn fee_grant_problem(codespace: &str, code: u32, lower: &str) -> Option<FeeGrantProblem> {
+    if lower.contains("fee grants are not enabled") {
+        return Some(FeeGrantProblem::NotEnabled);
+    }
+    if codespace == "feegrant" {
+        match code {
+            feegrant_code::FEE_LIMIT_EXCEEDED => return Some(FeeGrantProblem::LimitExceeded),
+            feegrant_code::FEE_LIMIT_EXPIRED => return Some(FeeGrantProblem::Expired),
+            feegrant_code::NO_ALLOWANCE => return Some(FeeGrantProblem::NotFound),
+            _ => {}
+        }
+    }
+    if lower.contains("fee allowance expired") {
+        Some(FeeGrantProblem::Expired)
+    } else if lower.contains("fee limit exceeded") {
+        Some(FeeGrantProblem::LimitExceeded)
+    } else if lower.contains("fee-grant not found") || lower.contains("does not allow to pay fees")
+    {
+        Some(FeeGrantProblem::NotFound)
+    } else {
+        None
+    }
+}
+
 /// Whether a query's refusal means "no such thing" (account never funded, tx not in a block
 /// yet): gRPC `NotFound`, or the SDK's wording when a node maps it to another code, or a
 /// CometBFT JSON-RPC error (which has no code at all).
 pub fn is_not_found(code: tonic::Code, message: &str) -> bool {
     code == tonic::Code::NotFound || message.contains("not found")
+}
+
+/// Whether a query's refusal means "this chain does not serve that method" (gRPC
+/// `Unimplemented`, or the SDK's router wording when it comes over `abci_query`).
+pub fn is_unimplemented(code: tonic::Code, message: &str) -> bool {
+    code == tonic::Code::Unimplemented
+        || message.contains("unknown method")
+        || message.contains("no custom querier found")
+        || message.contains("unknown query path")
 }
 
 /// "account sequence mismatch, expected 12, got 11: incorrect account sequence" → 12.
@@ -295,6 +378,56 @@ mod tests {
                 4,
                 "signature verification failed; please verify account number (3) and chain-id (x): unauthorized"
             ),
+            ErrorClass::Rejected
+        );
+    }
+
+    /// The logs allorad v0.17.0 gives (x/feegrant v0.1.1 under feemarket's fee decorator).
+    #[test]
+    fn fee_grant_refusals() {
+        let g = "allo1granter";
+        let p = "allo1grantee";
+        let wrap = |inner: &str| {
+            format!("error escrowing funds: {g} does not allow to pay fees for {p}: {inner}")
+        };
+        assert_eq!(
+            ErrorClass::classify("sdk", 38, &wrap("fee-grant not found: not found")),
+            ErrorClass::FeeGrant(FeeGrantProblem::NotFound)
+        );
+        assert_eq!(
+            ErrorClass::classify(
+                "feegrant",
+                3,
+                &wrap("basic allowance: fee allowance expired")
+            ),
+            ErrorClass::FeeGrant(FeeGrantProblem::Expired)
+        );
+        assert_eq!(
+            ErrorClass::classify("feegrant", 2, &wrap("basic allowance: fee limit exceeded")),
+            ErrorClass::FeeGrant(FeeGrantProblem::LimitExceeded)
+        );
+        // allorad v0.17.0 prints the addresses as raw bytes (feemarket formats []byte with
+        // %s), as seen on a localnet: the granter is never read from the log
+        assert_eq!(
+            ErrorClass::classify(
+                "sdk",
+                38,
+                "error escrowing funds: \u{18}N*uk\u{fffd}h does not allow to pay fees for Lw\u{b}: fee-grant not found: not found"
+            ),
+            ErrorClass::FeeGrant(FeeGrantProblem::NotFound)
+        );
+        // text only (a wrapped simulate error)
+        assert_eq!(
+            ErrorClass::classify("", 0, "rpc error: fee limit exceeded"),
+            ErrorClass::FeeGrant(FeeGrantProblem::LimitExceeded)
+        );
+        assert_eq!(
+            ErrorClass::classify("sdk", 18, "fee grants are not enabled: invalid request"),
+            ErrorClass::FeeGrant(FeeGrantProblem::NotEnabled)
+        );
+        // a plain "not found" is not a fee-grant problem
+        assert_eq!(
+            ErrorClass::classify("sdk", 38, "tx not found: not found"),
             ErrorClass::Rejected
         );
     }

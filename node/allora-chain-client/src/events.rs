@@ -2,21 +2,32 @@
 //! resubscribe, and polling of the open-window queries as the fallback.
 //!
 //! The websocket subscribes once to `tm.event='NewBlockEvents'` and filters the typed
-//! `emissions.v10.Event{Worker,Reputer}SubmissionWindow{Opened,Closed}` events locally:
+//! `emissions.v{9,10}.Event{Worker,Reputer}SubmissionWindow{Opened,Closed}` events (the
+//! detected package) locally:
 //! one subscription per topic and kind would exceed CometBFT's default
 //! `max_subscriptions_per_client` (5) with two topics, and every notification carries the
 //! whole block's events anyway. Typed event attribute values are JSON (`"\"1\""`), as in
 //! Cosmos SDK 0.50.
+//!
+//! Those subscriptions are silent between epochs, so the connection also subscribes to a
+//! block heartbeat and a watchdog ([`Watchdog`], `watchdog`) replaces a connection that
+//! stays open but stops delivering (`websocket`).
+
+mod watchdog;
+mod websocket;
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::time::Duration;
 
-use futures::{SinkExt, Stream, StreamExt};
-use serde_json::{Value, json};
+use futures::Stream;
+use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::ChainClient;
+pub use watchdog::{OnResubscribe, Resubscribe, Watchdog};
+pub use websocket::HEARTBEAT_QUERY;
+use websocket::websocket_task;
+
 use allora_protocol::EmissionsVersion;
 
 /// Which window changed.
@@ -110,7 +121,8 @@ pub fn subscription_queries(topics: &BTreeSet<u64>, version: EmissionsVersion) -
             })
             .collect(),
     };
-    debug_assert!(qs.len() <= MAX_SUBSCRIPTIONS);
+    // One more for the block heartbeat (`websocket::HEARTBEAT_QUERY`).
+    debug_assert!(qs.len() < MAX_SUBSCRIPTIONS);
     qs
 }
 
@@ -195,7 +207,7 @@ pub fn parse_notification(msg: &Value, topics: &BTreeSet<u64>) -> Vec<WindowEven
 /// Remembers recently delivered events so reconnects and the polling fallback do not
 /// deliver one window twice.
 #[derive(Debug, Default)]
-struct Dedup {
+pub(crate) struct Dedup {
     seen: HashSet<(WindowEventKind, u64, i64)>,
     order: VecDeque<(WindowEventKind, u64, i64)>,
 }
@@ -203,7 +215,7 @@ struct Dedup {
 impl Dedup {
     const CAP: usize = 4096;
 
-    fn first_time(&mut self, e: &WindowEvent) -> bool {
+    pub(crate) fn first_time(&mut self, e: &WindowEvent) -> bool {
         let key = (e.kind, e.topic_id, e.nonce_block_height);
         if !self.seen.insert(key) {
             return false;
@@ -223,12 +235,31 @@ fn into_stream(rx: mpsc::Receiver<WindowEvent>) -> impl Stream<Item = WindowEven
 }
 
 /// Subscribes to window events over the CometBFT websockets of `rpc_urls` (tried in
-/// turn), reconnecting and resubscribing forever. The stream ends only when dropped.
-/// `version` is the emissions package whose typed events are subscribed to.
+/// turn), reconnecting and resubscribing forever, with the deafness watchdog at 5 blocks of
+/// a 5 s first estimate and no resubscription callback (tools and tests; the node passes
+/// its plan's values to [`subscribe_watched`]). `version` is the emissions package whose
+/// typed events are subscribed to. The stream ends only when dropped.
 pub fn subscribe(
     rpc_urls: Vec<String>,
     topics: Vec<u64>,
     version: EmissionsVersion,
+) -> impl Stream<Item = WindowEvent> {
+    let watchdog = Watchdog {
+        deaf_after_blocks: 5,
+        block_time_estimate: Duration::from_secs(5),
+        on_resubscribe: None,
+    };
+    subscribe_watched(rpc_urls, topics, version, watchdog)
+}
+
+/// [`subscribe`] with the caller's [`Watchdog`]: a connection that delivers no block
+/// heartbeat for `deaf_after_blocks` expected block times is replaced by a new one, and
+/// every resubscription is reported to `on_resubscribe`.
+pub fn subscribe_watched(
+    rpc_urls: Vec<String>,
+    topics: Vec<u64>,
+    version: EmissionsVersion,
+    watchdog: Watchdog,
 ) -> impl Stream<Item = WindowEvent> {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(websocket_task(
@@ -236,6 +267,7 @@ pub fn subscribe(
         topics.into_iter().collect(),
         version,
         tx,
+        watchdog,
     ));
     into_stream(rx)
 }
@@ -253,11 +285,17 @@ pub fn watch_windows(
     let (merged_tx, merged_rx) = mpsc::channel(256);
     let set: BTreeSet<u64> = topics.iter().copied().collect();
     if !rpc_urls.is_empty() {
+        let watchdog = Watchdog {
+            deaf_after_blocks: 5,
+            block_time_estimate: Duration::from_secs(5),
+            on_resubscribe: None,
+        };
         tokio::spawn(websocket_task(
             rpc_urls,
             set.clone(),
             client.version(),
             tx.clone(),
+            watchdog,
         ));
     }
     tokio::spawn(poll_task(client, set, poll_interval, tx));
@@ -317,144 +355,10 @@ async fn poll_task(
     }
 }
 
-async fn websocket_task(
-    urls: Vec<String>,
-    topics: BTreeSet<u64>,
-    version: EmissionsVersion,
-    tx: mpsc::Sender<WindowEvent>,
-) {
-    if urls.is_empty() {
-        return;
-    }
-    let mut dedup = Dedup::default();
-    let mut backoff = Duration::from_millis(200);
-    let mut i = 0usize;
-    loop {
-        let url = websocket_url(&urls[i % urls.len()]);
-        i += 1;
-        match run_connection(&url, &topics, version, &tx, &mut dedup).await {
-            ConnEnd::ReceiverGone => return,
-            ConnEnd::Failed { reason, subscribed } => {
-                if subscribed {
-                    // The endpoint worked: reconnect quickly, not at the last backoff.
-                    backoff = Duration::from_millis(200);
-                }
-                tracing::warn!(endpoint = %url, reason = %reason, retry_in_ms = backoff.as_millis() as u64, "event websocket lost; reconnecting");
-            }
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-        if tx.is_closed() {
-            return;
-        }
-    }
-}
-
-enum ConnEnd {
-    ReceiverGone,
-    /// `subscribed`: the connection got as far as confirmed subscriptions.
-    Failed {
-        reason: String,
-        subscribed: bool,
-    },
-}
-
-impl ConnEnd {
-    fn failed(reason: impl Into<String>, subscribed: bool) -> ConnEnd {
-        ConnEnd::Failed {
-            reason: reason.into(),
-            subscribed,
-        }
-    }
-}
-
-/// Silence after which the connection is presumed half-dead (a ping is sent after half).
-const IDLE_LIMIT: Duration = Duration::from_secs(30);
-
-async fn run_connection(
-    url: &str,
-    topics: &BTreeSet<u64>,
-    version: EmissionsVersion,
-    tx: &mpsc::Sender<WindowEvent>,
-    dedup: &mut Dedup,
-) -> ConnEnd {
-    let connect = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_tungstenite::connect_async(url),
-    )
-    .await;
-    let mut ws = match connect {
-        Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return ConnEnd::failed(e.to_string(), false),
-        Err(_) => return ConnEnd::failed("connect timed out", false),
-    };
-    let queries = subscription_queries(topics, version);
-    for (i, q) in queries.iter().enumerate() {
-        let sub = json!({
-            "jsonrpc": "2.0", "id": i + 1, "method": "subscribe",
-            "params": { "query": q }
-        });
-        if let Err(e) = ws.send(Message::Text(sub.to_string().into())).await {
-            return ConnEnd::failed(e.to_string(), false);
-        }
-    }
-    tracing::info!(endpoint = %url, queries = ?queries, "subscribing to window events");
-    let mut acked = 0usize;
-    let mut subscribed = false;
-    let mut pinged = false;
-    loop {
-        let wait = IDLE_LIMIT / 2;
-        let msg = match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) if !pinged => {
-                pinged = true;
-                if ws.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return ConnEnd::failed("ping failed", subscribed);
-                }
-                continue;
-            }
-            Err(_) => {
-                return ConnEnd::failed(format!("no traffic for {IDLE_LIMIT:?}"), subscribed);
-            }
-            Ok(None) => return ConnEnd::failed("closed by server", subscribed),
-            Ok(Some(Err(e))) => return ConnEnd::failed(e.to_string(), subscribed),
-            Ok(Some(Ok(m))) => m,
-        };
-        pinged = false;
-        let text = match msg {
-            Message::Text(t) => t.to_string(),
-            Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-            Message::Close(_) => return ConnEnd::failed("closed by server", subscribed),
-            _ => continue,
-        };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        if let Some(err) = v.get("error") {
-            return ConnEnd::failed(format!("subscribe refused: {err}"), subscribed);
-        }
-        // A subscription ack is `{"result": {}}` with the request id.
-        if v["result"].as_object().is_some_and(|r| r.is_empty()) {
-            acked += 1;
-            if acked == queries.len() && !subscribed {
-                subscribed = true;
-                tracing::info!(endpoint = %url, "subscribed to window events");
-            }
-            continue;
-        }
-        for e in parse_notification(&v, topics) {
-            if dedup.first_time(&e) && tx.send(e).await.is_err() {
-                return ConnEnd::ReceiverGone;
-            }
-        }
-        if tx.is_closed() {
-            return ConnEnd::ReceiverGone;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn queries_stay_under_the_subscription_limit() {
@@ -473,6 +377,8 @@ mod tests {
             subscription_queries(&BTreeSet::new(), EmissionsVersion::V10).len(),
             4
         );
+        // The heartbeat makes five: CometBFT's default limit, not beyond it.
+        assert_eq!(q.len() + 1, MAX_SUBSCRIPTIONS);
     }
 
     #[test]

@@ -23,10 +23,12 @@ pub mod keys;
 pub mod rpc;
 pub mod tx;
 
-pub use client::{AccountInfo, ChainClient, WindowStatus};
+pub use client::{AccountInfo, ChainClient, Served, WindowStatus};
 pub use endpoints::{EndpointHealth, Endpoints};
 pub use error::{AbciFailure, ChainError, Transport, TransportFailure, TransportReason};
-pub use errors::ErrorClass;
+pub use errors::{ErrorClass, FeeGrantProblem};
 pub use events::{WindowEvent, WindowEventKind};
 pub use fees::{FeeError, FeePolicy};
-pub use tx::{SubmitMeta, TxActor, TxChain, TxConfig, TxError, TxErrorKind, TxHandle, TxOutcome};
+pub use tx::{
+    SignedTx, SubmitMeta, TxActor, TxChain, TxConfig, TxError, TxErrorKind, TxHandle, TxOutcome,
+};

@@ -83,6 +83,7 @@ pub const MEMO_TOO_LARGE: Registered = sdk(12, "memo too large");
 pub const INSUFFICIENT_FEE: Registered = sdk(13, "insufficient fee");
 pub const NO_SIGNATURES: Registered = sdk(15, "no signatures supplied");
 pub const INVALID_REQUEST: Registered = sdk(18, "invalid request");
+pub const NOT_FOUND: Registered = sdk(38, "not found");
 pub const TX_IN_MEMPOOL: Registered = sdk(19, "tx already in mempool");
 pub const MEMPOOL_FULL: Registered = sdk(20, "mempool is full");
 pub const TX_TOO_LARGE: Registered = sdk(21, "tx too large");
@@ -115,3 +116,15 @@ pub const NOT_PERMITTED_WORKER: Registered =
     emissions(83, "not permitted to submit worker payload");
 pub const NOT_PERMITTED_REPUTER: Registered =
     emissions(84, "not permitted to submit reputer payload");
+
+const fn feegrant(code: u32, msg: &'static str) -> Registered {
+    Registered {
+        codespace: "feegrant",
+        code,
+        msg,
+    }
+}
+
+// cosmossdk.io/x/feegrant v0.1.1 `errors.go` (codespace "feegrant"), as allorad v0.17.0 uses.
+pub const FEE_LIMIT_EXCEEDED: Registered = feegrant(2, "fee limit exceeded");
+pub const FEE_LIMIT_EXPIRED: Registered = feegrant(3, "fee allowance expired");

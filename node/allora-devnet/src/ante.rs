@@ -1,6 +1,7 @@
 //! Tx decoding and the ante checks, in the Cosmos SDK's order: decode TxRaw, signer count,
 //! timeout height, memo, tx-size gas, fee ≥ gas_limit × min gas price (CheckTx/DeliverTx),
-//! fee deduction, pubkey binding, sequence (code 32), SIGN_MODE_DIRECT signature over the
+//! fee deduction (from the fee granter through its x/feegrant allowance when the tx names
+//! one — see `feegrant`), pubkey binding, sequence (code 32), SIGN_MODE_DIRECT signature over the
 //! SignDoc (code 4, covers chain-id and account number), sequence increment.
 //!
 //! Deterministic gas model (documented in docs/DEVNET.md): `ANTE_BASE_GAS` + 10 gas per tx
@@ -45,6 +46,8 @@ pub struct DecodedTx {
     pub gas_limit: u64,
     /// Fee in uallo (sum of uallo coins).
     pub fee: u128,
+    /// `fee.granter`: the account whose x/feegrant allowance pays the fee (empty = signer).
+    pub fee_granter: String,
     pub fee_text: String,
     pub tx_size_gas: u64,
 }
@@ -112,6 +115,7 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedTx, AbciError> {
         signer,
         gas_limit: fee.gas_limit,
         fee: fee_uallo,
+        fee_granter: fee.granter.clone(),
         fee_text: parts.join(","),
         tx_size_gas: ANTE_BASE_GAS + GAS_PER_BYTE * size as u64,
     })
@@ -125,9 +129,14 @@ pub fn required_fee(gas_limit: u64, price_scaled: u128) -> u128 {
 /// Runs the ante checks against `state`, mutating it (fee, pubkey, sequence) only on success.
 /// `height` is the block height the checks run at. Returns the gas the ante consumed.
 pub fn run(state: &mut State, tx: &DecodedTx, mode: Mode, height: i64) -> Result<u64, AbciError> {
-    // The interface registry knows only the served emissions package's Msgs.
+    // The interface registry knows only the served emissions package's Msgs (other modules'
+    // Msgs, x/feegrant's, are version-independent).
     let served = format!("/emissions.v{}.", state.emissions_version);
-    if let Some(url) = tx.type_urls.iter().find(|u| !u.starts_with(&served)) {
+    if let Some(url) = tx
+        .type_urls
+        .iter()
+        .find(|u| u.starts_with("/emissions.") && !u.starts_with(&served))
+    {
         return Err(abci::TX_DECODE.wrap(format!("unable to resolve type URL {url}")));
     }
     // ValidateBasic: exactly one signer, signatures match signer infos.
@@ -178,13 +187,44 @@ pub fn run(state: &mut State, tx: &DecodedTx, mode: Mode, height: i64) -> Result
         return Err(abci::UNKNOWN_ADDRESS.wrap(format!("account {} does not exist", tx.signer)));
     };
     let mut account = account.clone();
-    if account.balance < tx.fee {
-        return Err(abci::INSUFFICIENT_FUNDS.wrap(format!(
-            "spendable balance {}{DENOM} is smaller than {}{DENOM}",
-            account.balance, tx.fee
-        )));
+    // Fee payer: the granter when the tx names one (its allowance is checked and spent on a
+    // scratch copy, committed with the rest below), else the signer.
+    let mut grants = None;
+    let mut granter_account = None;
+    if !tx.fee_granter.is_empty() && tx.fee_granter != tx.signer {
+        let mut scratch = state.fee_grants.clone();
+        crate::feegrant::use_granted_fees(
+            &mut scratch,
+            state.block_time_nanos,
+            &tx.fee_granter,
+            &tx.signer,
+            tx.fee,
+        )?;
+        grants = Some(scratch);
+        let Some(payer) = state.accounts.get(&tx.fee_granter) else {
+            return Err(abci::UNKNOWN_ADDRESS.wrap(format!(
+                "fee payer address: {} does not exist",
+                tx.fee_granter
+            )));
+        };
+        let mut payer = payer.clone();
+        if payer.balance < tx.fee {
+            return Err(abci::INSUFFICIENT_FUNDS.wrap(format!(
+                "spendable balance {}{DENOM} is smaller than {}{DENOM}",
+                payer.balance, tx.fee
+            )));
+        }
+        payer.balance -= tx.fee;
+        granter_account = Some(payer);
+    } else {
+        if account.balance < tx.fee {
+            return Err(abci::INSUFFICIENT_FUNDS.wrap(format!(
+                "spendable balance {}{DENOM} is smaller than {}{DENOM}",
+                account.balance, tx.fee
+            )));
+        }
+        account.balance -= tx.fee;
     }
-    account.balance -= tx.fee;
 
     // SetPubKey: the signer info key must hash to the signer's address.
     let info = &tx.auth_info.signer_infos[0];
@@ -254,6 +294,12 @@ pub fn run(state: &mut State, tx: &DecodedTx, mode: Mode, height: i64) -> Result
     account.sequence += 1;
     state.fee_collector += tx.fee;
     state.accounts.insert(account.address.clone(), account);
+    if let Some(payer) = granter_account {
+        state.accounts.insert(payer.address.clone(), payer);
+    }
+    if let Some(grants) = grants {
+        state.fee_grants = grants;
+    }
     Ok(tx.tx_size_gas)
 }
 

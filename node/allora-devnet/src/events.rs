@@ -97,6 +97,21 @@ pub fn window_opened(kind: &str, topic_id: u64, nonce: i64, window_end: i64) -> 
     .in_end_block()
 }
 
+/// A seconds-mode window-opened event: no height bound (`window_end_block` 0) and the
+/// window's last second in `window_end_time` (an ASSUMED field, docs/DEVNET.md).
+pub fn window_opened_at(kind: &str, topic_id: u64, nonce: i64, end_time: i64) -> Event {
+    Event::typed(
+        kind,
+        &[
+            ("topic_id", j64(topic_id)),
+            ("nonce_block_height", j64(nonce)),
+            ("window_end_block", j64(0)),
+            ("window_end_time", j64(end_time)),
+        ],
+    )
+    .in_end_block()
+}
+
 pub fn window_closed(kind: &str, topic_id: u64, nonce: i64) -> Event {
     Event::typed(
         kind,

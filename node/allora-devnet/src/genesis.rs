@@ -29,6 +29,24 @@ pub struct Genesis {
     pub topics: Vec<GenesisTopic>,
     #[serde(default)]
     pub params: GenesisParams,
+    /// x/feegrant `BasicAllowance`s present at genesis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fee_grants: Vec<GenesisFeeGrant>,
+}
+
+/// A `BasicAllowance` from `granter` to `grantee` (both `allo1…` addresses). The grantee
+/// gets an empty account if it has none, as `MsgGrantAllowance` does on chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisFeeGrant {
+    pub granter: String,
+    pub grantee: String,
+    /// uallo the grantee may spend on fees; absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_limit: Option<u128>,
+    /// Unix seconds after which the allowance has expired; absent = never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_unix: Option<i64>,
 }
 
 /// A funded account, given by mnemonic (address derived at m/44'/118'/0'/0/0) or address.
@@ -70,6 +88,10 @@ pub struct GenesisTopic {
     /// Allowed inference labels (v10 multi-output); empty = any label.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub label_whitelist: Vec<String>,
+    /// Seconds mode: `epoch_length`, `ground_truth_lag` and `worker_submission_window` are
+    /// wall-clock seconds and windows are checked against block time (see `wallclock`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wall_clock: bool,
 }
 
 fn default_loss_method() -> String {
@@ -154,6 +176,7 @@ impl Genesis {
                     worker_whitelist: None,
                     reputer_whitelist: None,
                     label_whitelist: Vec::new(),
+                    wall_clock: false,
                 },
                 GenesisTopic {
                     id: 2,
@@ -167,9 +190,11 @@ impl Genesis {
                     worker_whitelist: None,
                     reputer_whitelist: None,
                     label_whitelist: Vec::new(),
+                    wall_clock: false,
                 },
             ],
             params: GenesisParams::default(),
+            fee_grants: Vec::new(),
         }
     }
 
@@ -214,10 +239,13 @@ impl Genesis {
             if t.epoch_length < 1 {
                 return Err(invalid(f("epoch_length"), "must be >= 1"));
             }
-            if t.worker_submission_window < 2 || t.worker_submission_window > t.epoch_length {
+            let min_window = if t.wall_clock { 1 } else { 2 };
+            if t.worker_submission_window < min_window
+                || t.worker_submission_window > t.epoch_length
+            {
                 return Err(invalid(
                     f("worker_submission_window"),
-                    "must be >= 2 (the nonce opens at the end of its block) and <= epoch_length",
+                    "must be >= 2 blocks (the nonce opens at the end of its block) or >= 1 second, and <= epoch_length",
                 ));
             }
             if t.ground_truth_lag < t.epoch_length {

@@ -112,6 +112,35 @@ impl DevnetHandle {
         self.node.lock().committed.balance(addr)
     }
 
+    /// The remaining uallo spend limit of `granter`'s fee allowance to `grantee`:
+    /// `None` = no allowance, `Some(None)` = unlimited.
+    pub fn fee_allowance(&self, granter: &str, grantee: &str) -> Option<Option<u128>> {
+        self.node
+            .lock()
+            .committed
+            .fee_grants
+            .get(&(granter.to_string(), grantee.to_string()))
+            .map(|a| a.spend_limit)
+    }
+
+    /// Seconds-mode epochs of `topic` the devnet remembers, oldest first: (nonce, start,
+    /// worker window end, reputer window start, reputer window end), unix seconds.
+    pub fn epochs(&self, topic: u64) -> Vec<(i64, i64, i64, i64, i64)> {
+        self.node
+            .lock()
+            .committed
+            .topics
+            .get(&topic)
+            .and_then(|t| t.wall_clock.as_ref())
+            .map(|wc| {
+                wc.epochs
+                    .iter()
+                    .map(|(n, e)| (*n, e.start, e.worker_end, e.reputer_start, e.reputer_end))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// (account number, sequence) of a committed account.
     pub fn account(&self, addr: &str) -> Option<(u64, u64)> {
         self.node

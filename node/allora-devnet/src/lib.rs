@@ -35,6 +35,7 @@ mod canonical;
 mod crypto;
 mod events;
 mod faults;
+mod feegrant;
 mod genesis;
 mod grpc;
 mod handle;
@@ -45,6 +46,7 @@ mod network;
 mod node;
 mod rpc;
 mod state;
+mod wallclock;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,8 +57,8 @@ use tokio::sync::watch;
 pub use events::{Attribute, Event};
 pub use faults::Faults;
 pub use genesis::{
-    DEFAULT_TEST_BALANCE, Genesis, GenesisAccount, GenesisError, GenesisParams, GenesisTopic,
-    TEST_MNEMONICS,
+    DEFAULT_TEST_BALANCE, Genesis, GenesisAccount, GenesisError, GenesisFeeGrant, GenesisParams,
+    GenesisTopic, TEST_MNEMONICS,
 };
 pub use handle::DevnetHandle;
 pub use msgs::Msg;

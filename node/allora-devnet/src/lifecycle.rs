@@ -22,11 +22,16 @@ pub fn end_block(state: &mut State, height: i64) -> Vec<Event> {
     let max_r = state.params.max_unfulfilled_reputer_requests.max(1) as usize;
     let version = state.emissions_version;
     let mut out = Vec::new();
+    let now = crate::wallclock::secs(state.block_time_nanos);
     for (id, t) in state.topics.iter_mut() {
         if !t.active {
             continue;
         }
         let id = *id;
+        if t.wall_clock.is_some() {
+            crate::wallclock::end_block_topic(t, id, height, now, max_w, max_r, &mut out);
+            continue;
+        }
         // Worker windows whose last block was this one.
         let closing: Vec<i64> = t
             .worker_nonces
@@ -105,6 +110,19 @@ pub fn worker_status(
     let Some(t) = state.topics.get(&topic_id) else {
         return Default::default();
     };
+    if t.wall_clock.is_some() {
+        // No height bounds exist in seconds mode: the window ends are reported as 0.
+        let current = t.worker_nonces.first().copied().unwrap_or_default();
+        return v10::GetWorkerSubmissionWindowStatusResponse {
+            is_open: !open_worker_nonces(state, t).is_empty(),
+            current_nonce_block_height: current,
+            window_start_block: current,
+            is_registered: t.workers.contains(address),
+            is_whitelisted: t.can_submit_worker(address),
+            is_topic_active: t.active,
+            ..Default::default()
+        };
+    }
     let next_h = state.height + 1;
     let current = t
         .worker_nonces
@@ -139,6 +157,18 @@ pub fn reputer_status(
         return Default::default();
     };
     let open = open_reputer_nonces(state, t);
+    if t.wall_clock.is_some() {
+        let current = open.last().copied().unwrap_or_default();
+        return v10::GetReputerSubmissionWindowStatusResponse {
+            is_open: !open.is_empty(),
+            current_nonce_block_height: current,
+            window_start_block: current,
+            is_registered: t.reputers.contains(address),
+            is_whitelisted: t.can_submit_reputer(address),
+            is_topic_active: t.active,
+            ..Default::default()
+        };
+    }
     let current = open
         .last()
         .copied()
@@ -166,6 +196,15 @@ pub fn reputer_status(
 
 /// Worker nonces whose window accepts a tx in the next block, newest first.
 pub fn open_worker_nonces(state: &State, t: &TopicState) -> Vec<i64> {
+    if t.wall_clock.is_some() {
+        let now = crate::wallclock::secs(state.block_time_nanos);
+        return t
+            .worker_nonces
+            .iter()
+            .copied()
+            .filter(|n| t.worker_window_accepts(*n, now))
+            .collect();
+    }
     let next_h = state.height + 1;
     t.worker_nonces
         .iter()
@@ -176,6 +215,15 @@ pub fn open_worker_nonces(state: &State, t: &TopicState) -> Vec<i64> {
 
 /// Reputer nonces whose window accepts a tx in the next block, newest first.
 pub fn open_reputer_nonces(state: &State, t: &TopicState) -> Vec<i64> {
+    if t.wall_clock.is_some() {
+        let now = crate::wallclock::secs(state.block_time_nanos);
+        return t
+            .reputer_nonces
+            .iter()
+            .copied()
+            .filter(|n| t.reputer_window_accepts(*n, now))
+            .collect();
+    }
     let next_h = state.height + 1;
     t.reputer_nonces
         .iter()

@@ -158,6 +158,11 @@ impl Node {
             return Err(abci::MEMPOOL_FULL.wrap(format!("mempool holds {MAX_MEMPOOL_TXS} txs")));
         }
         let height = chain.committed.height;
+        if self.faults.reject_at_height(height) {
+            return Err(
+                abci::MEMPOOL_FULL.wrap("devnet fault injection: mempool full until a height")
+            );
+        }
         ante::run(&mut chain.check, &tx, Mode::Check, height)?;
         chain.mempool.push((tx.hash.clone(), bytes.to_vec()));
         tracing::debug!(tx_hash = %tx.hash, signer = %tx.signer, "devnet accepted tx into mempool");
@@ -184,6 +189,7 @@ impl Node {
         let (nanos, time) = now_time();
         let mut chain = self.lock();
         let height = chain.committed.height + 1;
+        chain.committed.block_time_nanos = nanos;
         let pending = std::mem::take(&mut chain.mempool);
         let mut records = Vec::new();
         for (index, (_, bytes)) in pending.iter().enumerate() {

@@ -1,7 +1,8 @@
 //! CometBFT 0.38-style JSON-RPC on its own port (axum): `status`, `abci_query` (answered by
 //! the gRPC handlers, by path), `broadcast_tx_sync`, `tx`, `block`, over POST JSON-RPC and
 //! GET URI form, plus `/websocket` with `subscribe` / `unsubscribe` / `unsubscribe_all` for
-//! `tm.event='NewBlock' | 'NewBlockEvents' | 'Tx'` and attribute conditions.
+//! `tm.event='NewBlock' | 'NewBlockHeader' | 'NewBlockEvents' | 'Tx'` and attribute
+//! conditions.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -193,7 +194,19 @@ async fn dispatch(st: &AppState, method: &str, params: &Value) -> Result<Value, 
                 return Err(invalid_params("tx is required"));
             }
             let hash = super::ante::tx_hash(&tx);
-            Ok(match st.node().check_tx(&tx) {
+            let checked = st.node().check_tx(&tx);
+            st.node()
+                .faults
+                .on_broadcast_answer(&tx, checked.is_ok())
+                .await;
+            // Processed as usual (a tx CheckTx accepted is in the mempool); only the answer
+            // is lost.
+            if st.node().faults.drop_this_response() {
+                return Err(internal(
+                    "devnet fault injection: broadcast processed, response dropped",
+                ));
+            }
+            Ok(match checked {
                 Ok(hash) => {
                     json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash})
                 }
@@ -371,6 +384,13 @@ fn notifications(chain_id: &str, n: &BlockNotice) -> Vec<(Value, BTreeMap<String
         }}),
         events::events_map(&b.events, &[("tm.event", "NewBlock".into())]),
     ));
+    // The header alone, one per block: what a client subscribes to as a cheap heartbeat.
+    out.push((
+        json!({"type": "tendermint/event/NewBlockHeader", "value": {
+            "header": block_body_json(chain_id, b)["header"].clone()
+        }}),
+        BTreeMap::from([("tm.event".to_string(), vec!["NewBlockHeader".to_string()])]),
+    ));
     out.push((
         json!({"type": "tendermint/event/NewBlockEvents", "value": {
             "height": b.height.to_string(), "events": b.events, "num_txs": n.txs.len().to_string()
@@ -404,6 +424,7 @@ async fn websocket(State(st): State<AppState>, ws: WebSocketUpgrade) -> impl Int
 async fn ws_session(st: AppState, mut socket: WebSocket) {
     let mut bus = st.node().bus.subscribe();
     let mut drop_rx = st.node().faults.drop_watch();
+    let deaf_epoch = st.node().faults.deaf_epoch();
     // query text → (request id, parsed query)
     let mut subs: BTreeMap<String, (Value, Query)> = BTreeMap::new();
     loop {
@@ -430,7 +451,7 @@ async fn ws_session(st: AppState, mut socket: WebSocket) {
                     }
                     Err(_) => return,
                 };
-                if subs.is_empty() {
+                if subs.is_empty() || !st.node().faults.events_delivered(deaf_epoch) {
                     continue;
                 }
                 let chain_id = st.node().lock().committed.chain_id.clone();

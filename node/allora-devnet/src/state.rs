@@ -66,6 +66,8 @@ pub struct TopicState {
     pub network_inferences: BTreeMap<i64, v10::NetworkInferenceBundle>,
     /// Fees paid towards this topic (data sending fees), uallo.
     pub revenue: u128,
+    /// Seconds mode: the wall-clock schedule (`None` = epochs in blocks).
+    pub wall_clock: Option<crate::wallclock::WallClock>,
 }
 
 impl TopicState {
@@ -117,6 +119,7 @@ impl TopicState {
             reputer_payloads: BTreeMap::new(),
             network_inferences: BTreeMap::new(),
             revenue: 0,
+            wall_clock: t.wall_clock.then(crate::wallclock::WallClock::default),
         }
     }
 
@@ -173,6 +176,10 @@ pub struct State {
     /// The emissions package served (9 or 10; anything else: none). Msg type URLs, query
     /// paths and typed event names use `emissions.v{N}`.
     pub emissions_version: u32,
+    /// x/feegrant allowances by (granter, grantee).
+    pub fee_grants: crate::feegrant::Grants,
+    /// Time of the block being executed (CheckTx/Simulate: the last block), unix nanoseconds.
+    pub block_time_nanos: i128,
 }
 
 impl State {
@@ -209,6 +216,39 @@ impl State {
             });
             entry.balance += a.balance;
         }
+        let mut fee_grants = BTreeMap::new();
+        for (i, fg) in g.fee_grants.iter().enumerate() {
+            let field = |f: &str| format!("fee_grants[{i}].{f}");
+            for (name, addr) in [("granter", &fg.granter), ("grantee", &fg.grantee)] {
+                if !is_allo_address(addr) {
+                    return Err(GenesisError::Invalid {
+                        field: field(name),
+                        problem: "must be a bech32 `allo1…` account address".to_string(),
+                    });
+                }
+            }
+            if !accounts.contains_key(&fg.grantee) {
+                // As MsgGrantAllowance does: the grantee gets an (empty) account.
+                let number = accounts.len() as u64;
+                accounts.insert(
+                    fg.grantee.clone(),
+                    Account {
+                        address: fg.grantee.clone(),
+                        account_number: number,
+                        sequence: 0,
+                        pubkey: None,
+                        balance: 0,
+                    },
+                );
+            }
+            fee_grants.insert(
+                (fg.granter.clone(), fg.grantee.clone()),
+                crate::feegrant::Allowance {
+                    spend_limit: fg.spend_limit,
+                    expiration_nanos: fg.expiration_unix.map(|s| i128::from(s) * 1_000_000_000),
+                },
+            );
+        }
         let topics = g
             .topics
             .iter()
@@ -228,7 +268,18 @@ impl State {
             topics,
             fee_collector: 0,
             emissions_version: crate::DEFAULT_EMISSIONS_VERSION,
+            fee_grants,
+            block_time_nanos: 0,
         })
+    }
+
+    /// The account number the next new account gets.
+    pub fn next_account_number(&self) -> u64 {
+        self.accounts
+            .values()
+            .map(|a| a.account_number + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     pub fn balance(&self, addr: &str) -> u128 {

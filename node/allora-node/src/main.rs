@@ -1,5 +1,7 @@
 //! The `allora-node` binary: logging setup and dispatch to `allora_node::cli`. Errors are
-//! reported here with `anyhow` context; exit codes come from the subcommands.
+//! reported here with `anyhow` context; exit codes come from the subcommands. The hidden
+//! `__compile-adapter` subcommand (the adapter runtime re-executing this binary to compile
+//! one component under memory/CPU limits) is handled before anything else is set up.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -32,8 +34,27 @@ fn init_logging(file: Option<&Path>) -> std::io::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // The hidden `__compile-adapter` subcommand: this binary re-executed by its own adapter
+    // runtime to compile one component under memory/CPU limits. Handled before the async
+    // runtime, logging or argument parsing exist, so the compile process stays minimal.
+    if let Some(code) = allora_sandbox::compile_process::run_if_requested() {
+        std::process::exit(code);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    std::process::exit(runtime.block_on(run()));
+}
+
+async fn run() -> i32 {
     let mut cli = allora_node::cli::Cli::parse();
     let log_file = match &mut cli.command {
         Command::Demo(args) if !args.verbose => {
@@ -45,14 +66,13 @@ async fn main() {
     };
     if let Err(err) = init_logging(log_file.as_deref()) {
         eprintln!("error: cannot write the log file: {err}");
-        std::process::exit(1);
+        return 1;
     }
-    let code = match allora_node::cli::dispatch(cli).await {
+    match allora_node::cli::dispatch(cli).await {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             1
         }
-    };
-    std::process::exit(code);
+    }
 }

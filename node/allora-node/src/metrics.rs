@@ -75,6 +75,9 @@ pub struct Metrics {
     pub endpoint_up: GaugeVec,
     /// Info gauge: 1 for the emissions version detected at start-up, label `version` (`v9`).
     pub emissions_version: GaugeVec,
+    /// Event websocket resubscriptions (new connections), label `reason` (`deaf`: the
+    /// heartbeat watchdog fired; `lost`: the connection failed or closed).
+    pub event_resubscribes: IntCounterVec,
 }
 
 fn seed_counter(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounterVec> {
@@ -171,6 +174,14 @@ impl Metrics {
             &["version"],
         )?;
         r.register(Box::new(emissions_version.clone()))?;
+        let event_resubscribes = IntCounterVec::new(
+            Opts::new(
+                "allora_event_resubscribes_total",
+                "Event websocket resubscriptions on a new connection, by reason (deaf, lost)",
+            ),
+            &["reason"],
+        )?;
+        r.register(Box::new(event_resubscribes.clone()))?;
         Ok(Self {
             worker_inference_requests: seed_counter(
                 r,
@@ -217,6 +228,7 @@ impl Metrics {
             wallet_balance,
             endpoint_up,
             emissions_version,
+            event_resubscribes,
             registry,
         })
     }

@@ -9,8 +9,12 @@
 /// [`emissions::Query::path`] gives its path under a version (see `crate::emissions`).
 pub mod emissions {
     macro_rules! table {
-        ($($konst:ident => $method:ident,)*) => {
-            /// A query the node makes, independent of the emissions version.
+        (
+            shared { $($konst:ident => $method:ident,)* }
+            v10_only { $($konst10:ident => $method10:ident,)* }
+        ) => {
+            /// A query the node makes, independent of the emissions version (served by every
+            /// version; queries only v10 has are constants in [`v10`] alone, see [`V10_ONLY`]).
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
             pub enum Query {
                 $($method,)*
@@ -45,14 +49,22 @@ pub mod emissions {
                 $(pub const $konst: &str = concat!("/emissions.v9.QueryService/", stringify!($method));)*
             }
 
-            /// `emissions.v10.QueryService` (allora-chain v0.17.0).
+            /// `emissions.v10.QueryService` (allora-chain v0.17.0), including the queries v9
+            /// does not have (wall-clock epochs).
             pub mod v10 {
                 $(pub const $konst: &str = concat!("/emissions.v10.QueryService/", stringify!($method));)*
+                $(pub const $konst10: &str = concat!("/emissions.v10.QueryService/", stringify!($method10));)*
             }
+
+            /// The v10 paths with no v9 counterpart. The chain client answers them as not
+            /// served ("Unimplemented") on a v9 chain without asking; the devnet does not
+            /// route them under v9.
+            pub const V10_ONLY: &[&str] = &[$(v10::$konst10,)*];
         };
     }
 
     table! {
+        shared {
         GET_PARAMS => GetParams,
         GET_TOPIC => GetTopic,
         TOPIC_EXISTS => TopicExists,
@@ -75,6 +87,11 @@ pub mod emissions {
         GET_STAKE_REPUTER_AUTHORITY => GetStakeReputerAuthority,
         GET_NETWORK_INFERENCES_AT_BLOCK => GetNetworkInferencesAtBlock,
         GET_LATEST_NETWORK_INFERENCES => GetLatestNetworkInferences,
+        }
+        v10_only {
+        GET_EPOCH => GetEpoch,
+        GET_TOPIC_EPOCHS => GetTopicEpochs,
+        }
     }
 }
 
@@ -99,6 +116,11 @@ pub mod tx {
 pub mod tendermint {
     pub const GET_NODE_INFO: &str = "/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo";
     pub const GET_LATEST_BLOCK: &str = "/cosmos.base.tendermint.v1beta1.Service/GetLatestBlock";
+}
+
+/// cosmos-sdk x/feegrant queries.
+pub mod feegrant {
+    pub const ALLOWANCE: &str = "/cosmos.feegrant.v1beta1.Query/Allowance";
 }
 
 /// Skip feemarket queries.
@@ -128,7 +150,11 @@ mod tests {
                 .iter()
                 .map(move |v| q.path(*v))
         });
-        for p in emissions.chain([super::feemarket::GAS_PRICE]) {
+        let v10_only = super::emissions::V10_ONLY.iter().copied();
+        for p in emissions
+            .chain(v10_only)
+            .chain([super::feemarket::GAS_PRICE])
+        {
             assert!(known.iter().any(|k| k == p), "{p} not in {known:?}");
         }
     }

@@ -90,7 +90,8 @@ fn spec(file: &str, allow: &[String]) -> AdapterSpec {
             _ => vec![Role::Inference],
         },
         limits: Limits::default(),
-        allowed_hosts: allow.to_vec(),
+        allowed_hosts: allora_sandbox::netpolicy::Allowlist::parse(allow).expect("allowlist"),
+        mounts: Vec::new(),
     }
 }
 

@@ -18,8 +18,10 @@ use super::exports::{
 };
 use super::host_http::ClientCache;
 use super::host_log::truncate;
+use super::http_target::http_deadline;
+use super::mounts::{self, Mount};
 use super::netpolicy::Allowlist;
-use super::state::{CallState, HttpState, Limiter, LogCtx};
+use super::state::{CallState, HttpState, HttpTags, Limiter, LogCtx};
 use super::text::{escape_for_log, first_hidden};
 use super::values::canonical_decimal;
 use super::{AdapterRuntime, AdapterSpec, CallContext, ForecastValue, LabeledValue, Limits, Role};
@@ -56,6 +58,7 @@ struct Inner {
     limits: Limits,
     allow: Arc<Allowlist>,
     clients: Arc<ClientCache>,
+    mounts: Arc<[Mount]>,
     info: LoadInfo,
 }
 
@@ -77,7 +80,12 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
     if spec.limits.timeout.is_zero() {
         return Err(config_err("timeout must be greater than zero".into()));
     }
-    let allow = Allowlist::parse(&spec.allowed_hosts).map_err(config_err)?;
+    mounts::check(&spec.mounts).map_err(|(i, reason)| LoadError::Mount {
+        adapter: name.clone(),
+        host: spec.mounts[i].host.clone(),
+        guest: spec.mounts[i].guest.clone(),
+        reason,
+    })?;
     let (component, info, _) = compile(rt, &name, &spec.wasm).await?;
 
     let mut role_exports = RoleExports::default();
@@ -104,8 +112,9 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             exports: role_exports,
             roles: spec.roles.clone(),
             limits: spec.limits,
-            allow: Arc::new(allow),
+            allow: Arc::new(spec.allowed_hosts),
             clients: Arc::default(),
+            mounts: spec.mounts.into(),
             info,
         }),
     };
@@ -140,11 +149,11 @@ impl Adapter {
     async fn trial(&self) -> Result<(), LoadError> {
         let ctx = CallContext::default();
         let role = self.inner.roles[0];
-        let (mut store, deadline) = self.new_store(&ctx, role);
         let inst_err = |reason: String| LoadError::Instantiate {
             adapter: self.inner.name.to_string(),
             reason,
         };
+        let (mut store, deadline) = self.new_store(&ctx, role).map_err(inst_err)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let instance =
             match tokio::time::timeout(remaining, self.inner.pre.instantiate_async(&mut store))
@@ -196,7 +205,11 @@ impl Adapter {
         Ok(())
     }
 
-    fn new_store(&self, ctx: &CallContext, role: Role) -> (Store<CallState>, Instant) {
+    fn new_store(
+        &self,
+        ctx: &CallContext,
+        role: Role,
+    ) -> Result<(Store<CallState>, Instant), String> {
         let limits = &self.inner.limits;
         let now = Instant::now();
         let mut deadline = now + limits.timeout;
@@ -214,8 +227,13 @@ impl Adapter {
                 max_requests: limits.max_http_requests,
                 used: 0,
                 max_response_bytes: limits.max_response_bytes,
-                deadline,
-                last_error: None,
+                deadline: http_deadline(now, deadline),
+                tags: HttpTags {
+                    adapter: self.inner.name.clone(),
+                    topic_id: ctx.topic_id,
+                    role: role.as_str(),
+                },
+                last_error: Arc::default(),
             },
             LogCtx {
                 adapter: self.inner.name.clone(),
@@ -223,12 +241,13 @@ impl Adapter {
                 role: role.as_str(),
                 lines: 0,
             },
-        );
+            &self.inner.mounts,
+        )?;
         let mut store = Store::new(self.inner.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(hostcall_fuel(limits));
         store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(now)));
-        (store, deadline)
+        Ok((store, deadline))
     }
 
     fn err(&self, ctx: &CallContext, role: Role, kind: CallErrorKind) -> CallError {
@@ -255,7 +274,9 @@ impl Adapter {
         let Some(idx) = idx else {
             return Err(self.err(ctx, role, CallErrorKind::NotExported));
         };
-        let (mut store, deadline) = self.new_store(ctx, role);
+        let (mut store, deadline) = self
+            .new_store(ctx, role)
+            .map_err(|m| self.err(ctx, role, CallErrorKind::Instantiate(m)))?;
         let budget = deadline.saturating_duration_since(Instant::now());
         let pre = &self.inner.pre;
         let run = async {
@@ -296,11 +317,8 @@ impl Adapter {
         msg: String,
     ) -> CallError {
         let message = truncate(&msg, MAX_GUEST_ERROR).to_string();
-        let kind = match &store.data().http.last_error {
-            Some(http) => CallErrorKind::Http {
-                http: http.clone(),
-                message,
-            },
+        let kind = match store.data().http.last_error() {
+            Some(http) => CallErrorKind::Http { http, message },
             None => CallErrorKind::Adapter(message),
         };
         self.err(ctx, role, kind)

@@ -60,42 +60,89 @@ pub fn load(
     wasm: &[u8],
     compile: impl FnOnce() -> wasmtime::Result<Component>,
 ) -> wasmtime::Result<(Component, Source)> {
-    let Some(dir) = dir else {
-        return Ok((compile()?, Source::Compiled));
-    };
     let digest = wasm_digest(wasm);
-    let key = match open_dir(dir) {
-        Ok(key) => Some(key),
-        Err(why) => {
-            tracing::warn!(path = %dir.display(), reason = %why, "not using the compiled-adapter cache directory");
-            None
-        }
-    };
-    let Some(key) = key else {
-        return Ok((compile()?, Source::Compiled));
-    };
-    let file = dir.join(format!("{digest}.cwasm"));
-    if file.exists() {
-        match read_checked(&key, dir, &digest) {
-            // SAFETY: the bytes were written by this node (HMAC under its private key over
-            // exactly these bytes, owner and mode checked) from code this engine compiled;
-            // wasmtime additionally checks the engine compatibility header.
-            Ok(bytes) => match unsafe { Component::deserialize(engine, &bytes) } {
-                Ok(c) => return Ok((c, Source::Cached)),
-                Err(e) => {
-                    tracing::warn!(path = %file.display(), error = %e, "discarding unusable compiled-adapter cache entry")
-                }
-            },
-            Err(why) => {
-                tracing::warn!(path = %file.display(), reason = %why, "refusing unauthenticated compiled-adapter cache entry; recompiling")
-            }
-        }
+    if let Some(c) = dir.and_then(|d| lookup(engine, d, &digest)) {
+        return Ok((c, Source::Cached));
     }
     let component = compile()?;
-    if let Err(e) = store(&component, dir, &digest, &key) {
-        tracing::warn!(path = %file.display(), error = %e, "cannot write compiled-adapter cache entry");
+    if let Some(dir) = dir.filter(|d| usable(d)) {
+        let stored = component
+            .serialize()
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|bytes| store_serialized(dir, &digest, &bytes));
+        if let Err(e) = stored {
+            tracing::warn!(path = %dir.display(), error = %e, "cannot write compiled-adapter cache entry");
+        }
     }
     Ok((component, Source::Compiled))
+}
+
+/// The authenticated entry for `digest` in `dir`, if there is one. Problems (a foreign
+/// directory, a missing or wrong tag, an incompatible entry) are logged; the caller
+/// compiles instead.
+pub(crate) fn lookup(engine: &Engine, dir: &Path, digest: &str) -> Option<Component> {
+    let file = dir.join(format!("{digest}.cwasm"));
+    if !file.exists() {
+        return None;
+    }
+    let key = match open_dir(dir) {
+        Ok(key) => key,
+        Err(why) => {
+            tracing::warn!(path = %dir.display(), reason = %why, "not using the compiled-adapter cache directory");
+            return None;
+        }
+    };
+    match read_checked(&key, dir, digest) {
+        // SAFETY: the bytes were written by this node (HMAC under its private key over
+        // exactly these bytes, owner and mode checked) from code this engine's
+        // configuration compiled; wasmtime additionally checks the compatibility header.
+        Ok(bytes) => match unsafe { Component::deserialize(engine, &bytes) } {
+            Ok(c) => return Some(c),
+            Err(e) => {
+                tracing::warn!(path = %file.display(), error = %e, "discarding unusable compiled-adapter cache entry")
+            }
+        },
+        Err(why) => {
+            tracing::warn!(path = %file.display(), reason = %why, "refusing unauthenticated compiled-adapter cache entry; recompiling")
+        }
+    }
+    None
+}
+
+/// Whether `dir` can hold entries (created 0700 if missing, owner and modes checked, key
+/// readable); a warning names the problem when not.
+pub(crate) fn usable(dir: &Path) -> bool {
+    match open_dir(dir) {
+        Ok(_) => true,
+        Err(why) => {
+            tracing::warn!(path = %dir.display(), reason = %why, "not using the compiled-adapter cache directory");
+            false
+        }
+    }
+}
+
+/// Writes serialized compiled code as the entry for `digest`, tagged under the directory's
+/// key. Used in-process and by the compile process (same uid, same key file).
+pub(crate) fn store_serialized(dir: &Path, digest: &str, bytes: &[u8]) -> Result<(), String> {
+    let key = open_dir(dir)?;
+    store(bytes, dir, digest, &key).map_err(|e| format!("cannot write the entry: {e}"))
+}
+
+/// The entry a compile process just wrote, strictly: anything that does not authenticate
+/// or deserialize is an error (never executed), not a reason to recompile.
+pub(crate) fn load_written(engine: &Engine, dir: &Path, digest: &str) -> Result<Component, String> {
+    let key = open_dir(dir)?;
+    let bytes = read_checked(&key, dir, digest)?;
+    // SAFETY: authenticated as above: our own compile process wrote these exact bytes with
+    // the engine configuration of `engine` (wasmtime checks the compatibility header).
+    unsafe { Component::deserialize(engine, &bytes) }.map_err(|e| format!("{e:#}"))
+}
+
+/// Removes an entry (the hand-over copy once it is loaded).
+pub(crate) fn remove_entry(dir: &Path, digest: &str) {
+    for ext in ["cwasm", "tag"] {
+        let _ = std::fs::remove_file(dir.join(format!("{digest}.{ext}")));
+    }
 }
 
 /// Creates (0700) or checks the engine directory and its parent, and reads or creates the key.
@@ -147,11 +194,10 @@ fn read_checked(key: &[u8], dir: &Path, digest: &str) -> Result<Vec<u8>, String>
     Ok(bytes)
 }
 
-fn store(component: &Component, dir: &Path, digest: &str, key: &[u8]) -> wasmtime::Result<()> {
-    let bytes = component.serialize()?;
+fn store(bytes: &[u8], dir: &Path, digest: &str, key: &[u8]) -> std::io::Result<()> {
     let tag = hex::encode(hmac_sha256(
         key,
-        &[digest.as_bytes(), b"\n".as_slice(), bytes.as_slice()],
+        &[digest.as_bytes(), b"\n".as_slice(), bytes],
     ));
     // Write-then-rename so a concurrent reader never sees a half-written entry; the tag is
     // renamed last, so an entry without a matching tag is never trusted.
@@ -163,7 +209,7 @@ fn store(component: &Component, dir: &Path, digest: &str, key: &[u8]) -> wasmtim
         ))
     };
     let (tmp_code, tmp_tag) = (tmp("cwasm"), tmp("tag"));
-    write_private(&tmp_code, &bytes, true)?;
+    write_private(&tmp_code, bytes, true)?;
     write_private(&tmp_tag, tag.as_bytes(), true)?;
     std::fs::rename(&tmp_code, dir.join(format!("{digest}.cwasm")))?;
     std::fs::rename(&tmp_tag, dir.join(format!("{digest}.tag")))?;

@@ -71,6 +71,16 @@ pub fn create(rc: &RuntimeConfig) -> Result<(Engine, Allocator), RuntimeError> {
     Ok((engine, Allocator::OnDemand))
 }
 
+/// The engine a compile process uses: the same compilation settings as [`create`] (so the
+/// runtime's engine accepts its output; wasmtime checks the compatibility header), with
+/// on-demand allocation, since the pooling allocator's up-front reservation would not fit
+/// under the compile process's address-space limit and a compile instantiates nothing.
+pub(crate) fn for_compiling() -> wasmtime::Result<Engine> {
+    let mut cfg = base_config();
+    cfg.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    Engine::new(&cfg)
+}
+
 /// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread. The thread holds
 /// only a weak reference and exits once the engine is dropped.
 pub fn start_ticker(engine: &Engine) {

@@ -45,7 +45,7 @@ pub enum LoadError {
     /// Compiling took longer than the compile budget (or too many over-budget compiles are
     /// still running); the topic fails, other adapters load.
     #[error(
-        "adapter {adapter}: compiling {path} exceeded the compile budget of {limit:?}{detail}; the .wasm may be a compile bomb, or raise the budget"
+        "adapter {adapter}: compiling {path} exceeded the compile budget of {limit:?}{detail}; the .wasm may be a compile bomb, or raise node.compileTimeoutSecs"
     )]
     CompileBudget {
         adapter: String,
@@ -53,6 +53,30 @@ pub enum LoadError {
         limit: Duration,
         detail: String,
     },
+    /// The compile process ran out of its address-space limit (a compile-bomb guard).
+    #[error(
+        "adapter {adapter}: compiling {path} needed more than the compile memory budget of {} MiB ({detail}); the .wasm may be a compile bomb, or raise node.compileMemoryMb",
+        .limit_bytes >> 20
+    )]
+    CompileMemory {
+        adapter: String,
+        path: PathBuf,
+        limit_bytes: u64,
+        detail: String,
+    },
+    /// The compile process failed in another way (panic, signal, I/O).
+    #[error(
+        "adapter {adapter}: the process compiling {path} failed ({status}): {stderr}; the .wasm may be hostile or damaged"
+    )]
+    CompileCrashed {
+        adapter: String,
+        path: PathBuf,
+        status: String,
+        stderr: String,
+    },
+    /// The compile process could not be started, or its output did not authenticate.
+    #[error("adapter {adapter}: {reason}")]
+    Compiler { adapter: String, reason: String },
     /// The file is a core WebAssembly module, not a component.
     #[error(
         "adapter {adapter}: {path} is a core WebAssembly module, not a component; build it for wasm32-wasip2 (Rust) or with componentize-py / jco componentize (see adapters-wasm/README.md)"
@@ -83,12 +107,21 @@ pub enum LoadError {
     },
     /// The component imports something the node does not provide.
     #[error(
-        "adapter {adapter}: cannot link its imports (the node provides allora:adapter/http, allora:adapter/log and WASI 0.2 without sockets or wasi:http): {reason}"
+        "adapter {adapter}: cannot link its imports (the node provides allora:adapter/http, allora:adapter/log, wasi:http/outgoing-handler and WASI 0.2 without sockets): {reason}"
     )]
     Link { adapter: String, reason: String },
     /// The adapter's limits or allowlist are invalid.
     #[error("adapter {adapter}: {reason}")]
     Config { adapter: String, reason: String },
+    /// A read-only mount is unusable: guest path not absolute or mounted twice, host path
+    /// missing or not a directory, or more bytes under it than its cap.
+    #[error("adapter {adapter}: mount {host} -> {guest}: {reason}")]
+    Mount {
+        adapter: String,
+        host: PathBuf,
+        guest: String,
+        reason: String,
+    },
     /// A trial instantiation failed (start function trapped, too much memory, …).
     #[error("adapter {adapter}: instantiation failed: {reason}")]
     Instantiate { adapter: String, reason: String },

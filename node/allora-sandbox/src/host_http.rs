@@ -1,22 +1,26 @@
 //! Host `http` import: a simple fetch on reqwest behind the sandbox rules.
 //!
 //! Every hop (the request and each redirect, at most [`MAX_REDIRECTS`]) is checked against the
-//! allowlist, resolved here, and the resolved addresses are checked against the non-public
-//! ranges before reqwest is told to connect to exactly those addresses — so a name cannot
+//! allowlist, resolved, and the resolved addresses are checked against the non-public ranges
+//! (all in `http_target`, shared with `wasi:http`) before reqwest is told to connect to
+//! exactly those addresses — so a name cannot
 //! re-resolve somewhere else between the check and the connect (DNS rebinding). Redirects are
 //! never followed by reqwest itself. Each request counts against the per-call cap, is cut at
 //! the call's deadline, and its body is read in chunks up to the response-size cap. Clients
 //! (and their connection pools) are reused per adapter, keyed by host and pinned addresses.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use reqwest::{Method, Url};
 
 use super::bindings::allora::adapter::http::{Error as HttpError, Host, Request, Response};
-use super::netpolicy::is_non_public;
+use super::http_target::{
+    self, MAX_REQUEST_HEADER_BYTES, MAX_RESPONSE_HEADER_BYTES, TargetError, header_bytes,
+    is_forbidden_request_header,
+};
 use super::state::{CallState, HttpState};
 
 /// Clients kept per adapter; beyond this the cache is emptied (hosts are few in practice).
@@ -30,12 +34,12 @@ pub struct ClientCache {
 }
 
 impl ClientCache {
-    fn get(&self, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Client, HttpError> {
+    /// A client that connects `host` only to `addrs` (already checked by `http_target`),
+    /// never follows redirects and ignores proxy settings of the environment.
+    pub fn get(&self, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Client, reqwest::Error> {
         let key = (host.to_string(), addrs.to_vec());
-        let mut map = self
-            .clients
-            .lock()
-            .map_err(|_| HttpError::Transport("http client cache poisoned".into()))?;
+        // A panic while holding the lock leaves a usable map; recover it.
+        let mut map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = map.get(&key) {
             return Ok(c.clone());
         }
@@ -43,8 +47,7 @@ impl ClientCache {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .resolve_to_addrs(host, addrs)
-            .build()
-            .map_err(|e| HttpError::Transport(format!("http client: {e}")))?;
+            .build()?;
         if map.len() >= MAX_CLIENTS {
             map.clear();
         }
@@ -68,7 +71,7 @@ impl Host for CallState {
                 error = %text,
                 "adapter http request failed"
             );
-            self.http.last_error = Some(text);
+            self.http.record_error(text);
         }
         Ok(result)
     }
@@ -138,53 +141,31 @@ impl HttpState {
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
     ) -> Result<reqwest::Response, HttpError> {
-        let scheme = url.scheme();
-        if scheme != "http" && scheme != "https" {
-            return Err(HttpError::Denied(format!(
-                "scheme {scheme:?} is not http/https"
-            )));
-        }
-        let host = url
-            .host_str()
-            .ok_or_else(|| HttpError::InvalidRequest(format!("URL {url} has no host")))?;
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| HttpError::InvalidRequest(format!("URL {url} has no port")))?;
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let allowed = self.allow.check(scheme, bare, port).ok_or_else(|| {
-            HttpError::Denied(format!(
-                "{bare}:{port} is not in the adapter's allowedHosts"
-            ))
-        })?;
-        let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((bare, port))
-                .await
-                .map_err(|e| HttpError::Transport(format!("cannot resolve {bare}: {e}")))?
-                .collect(),
-        };
-        if addrs.is_empty() {
-            return Err(HttpError::Transport(format!(
-                "{bare} resolved to no address"
-            )));
-        }
-        if !allowed.exact
-            && let Some(bad) = addrs.iter().find(|a| is_non_public(a.ip()))
-        {
-            return Err(HttpError::Denied(format!(
-                "{bare}:{port} resolves to {}, a loopback/private/link-local address; only a literal-IP \"ip:port\" or an explicit \"private:host:port\" allowedHosts entry permits that",
-                bad.ip()
+        let target = http_target::resolve(&self.allow, url)
+            .await
+            .map_err(|e| match e {
+                TargetError::NoHost(_) => HttpError::InvalidRequest(e.to_string()),
+                e if e.is_denial() => HttpError::Denied(e.to_string()),
+                e => HttpError::Transport(e.to_string()),
+            })?;
+        let sent = header_bytes(headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())));
+        if sent > MAX_REQUEST_HEADER_BYTES {
+            return Err(HttpError::InvalidRequest(format!(
+                "request headers of {sent} bytes exceed the cap of {MAX_REQUEST_HEADER_BYTES}"
             )));
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let client = self.clients.get(bare, &addrs)?;
+        let client = self
+            .clients
+            .get(&target.host, &target.addrs)
+            .map_err(|e| HttpError::Transport(format!("http client: {e}")))?;
         let mut rb = client
             .request(method.clone(), url.clone())
             .timeout(remaining);
         for (k, v) in headers {
-            // The Host header follows the URL; letting the guest set it would reach other
-            // virtual hosts behind an allowlisted address.
-            if k.eq_ignore_ascii_case("host") {
+            // Dropped rather than refused: this import predates the rule and guests may send
+            // them out of habit (`wasi:http` refuses them when they are set).
+            if is_forbidden_request_header(k) {
                 continue;
             }
             rb = rb.header(k.as_str(), v.as_str());
@@ -207,6 +188,16 @@ impl HttpState {
         let cap = self.max_response_bytes;
         if resp.content_length().is_some_and(|n| n > cap) {
             return Err(HttpError::TooLarge);
+        }
+        let received = header_bytes(
+            resp.headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes())),
+        );
+        if received > MAX_RESPONSE_HEADER_BYTES {
+            return Err(HttpError::Transport(format!(
+                "response headers of {received} bytes exceed the cap of {MAX_RESPONSE_HEADER_BYTES}"
+            )));
         }
         let status = resp.status().as_u16();
         let headers = resp

@@ -8,25 +8,34 @@
 //! limits, a deadline, an HTTP budget and capped output.
 //!
 //! Submodules, one concern each: `engine` (engine + epoch ticker), `cache` (compiled
-//! components on disk), `compile` (size cap and compile budget), `exports` (roles ↔ WIT exports), `adapter` (calls and output
-//! validation), `state` (per-call store data and limits), `host_http` / `netpolicy` (the
-//! `http` import and its rules), `host_log` (the `log` import), `stdio` (captured guest
+//! components on disk), `compile` (size cap, compile budget, cache before compile),
+//! `compile_process` (the compile in a child process under memory/CPU limits, and that
+//! child's entry point), `exports` (roles ↔ WIT exports), `adapter` (calls and output
+//! validation), `state` (per-call store data and limits), `host_http` / `wasi_http` (the
+//! `allora:adapter/http` import and standard `wasi:http`), `http_target` / `netpolicy` (the
+//! rules both HTTP interfaces enforce), `host_log` (the `log` import), `mounts` (read-only
+//! model directories), `stdio` (captured guest
 //! output), `text` (hidden characters, log escaping), `values` (decimal validation).
 
 mod adapter;
 mod bindings;
 pub mod cache;
 mod compile;
+pub mod compile_process;
 pub mod engine;
 mod error;
 pub mod exports;
 mod host_http;
 mod host_log;
+mod http_target;
+pub mod mounts;
 pub mod netpolicy;
 mod state;
+pub mod static_exports;
 mod stdio;
 mod text;
 pub mod values;
+mod wasi_http;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -42,6 +51,7 @@ pub use adapter::{Adapter, LoadInfo};
 pub use engine::Allocator;
 pub use error::{CallError, CallErrorKind, LoadError, RuntimeError};
 pub use exports::Inspection;
+pub use mounts::Mount;
 
 use state::CallState;
 
@@ -142,8 +152,11 @@ pub struct AdapterSpec {
     pub roles: Vec<Role>,
     /// Resource limits.
     pub limits: Limits,
-    /// `allowedHosts` entries (see `netpolicy`).
-    pub allowed_hosts: Vec<String>,
+    /// The parsed `allowedHosts` policy ([`netpolicy::Allowlist::parse`] is its one
+    /// parser; the node hands over what its config validation already parsed).
+    pub allowed_hosts: netpolicy::Allowlist,
+    /// Host directories the guest may read (see `mounts`); empty: no files at all.
+    pub mounts: Vec<Mount>,
 }
 
 /// Inputs of one call.
@@ -188,9 +201,46 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: u64,
     /// Largest `.wasm` file accepted (checked before reading it).
     pub max_wasm_bytes: u64,
-    /// Wall-clock budget of compiling one component (one compile at a time, on its own
-    /// thread); past it the load fails naming the adapter and the budget.
+    /// Wall-clock budget of compiling one component; past it the load fails naming the
+    /// adapter and the budget (and with [`Compiler::Process`] the compile is killed).
     pub compile_timeout: Duration,
+    /// Address-space limit (`RLIMIT_AS`) of one compile process: a compile that needs more
+    /// fails its adapter with [`LoadError::CompileMemory`]. Only [`Compiler::Process`]
+    /// enforces it.
+    pub compile_memory_bytes: u64,
+    /// Compiles that may run at the same time (each in its own process, each bounded by
+    /// `compile_memory_bytes`); a cache hit needs no slot.
+    pub max_concurrent_compiles: usize,
+    /// Where components are compiled.
+    pub compiler: Compiler,
+}
+
+/// Where a component is compiled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Compiler {
+    /// On a thread of this process. wasmtime cannot cancel a compile, so an over-budget
+    /// compile keeps running (and allocating) in the background and its memory is not
+    /// bounded. Only for library tests and tools that cannot re-execute a binary.
+    #[default]
+    InProcess,
+    /// In a child process: `exe __compile-adapter …` (see [`compile_process`]), under
+    /// `RLIMIT_AS`/`RLIMIT_CPU`, killed at the compile budget. `exe` must call
+    /// [`compile_process::run_if_requested`] first thing in `main`.
+    Process(PathBuf),
+}
+
+impl Compiler {
+    /// Re-executes the running binary ([`Compiler::Process`]); falls back to
+    /// [`Compiler::InProcess`] with a warning when its path cannot be found.
+    pub fn current_exe() -> Compiler {
+        match std::env::current_exe() {
+            Ok(exe) => Compiler::Process(exe),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot find the node's own binary; compiling adapters in-process, without a memory bound");
+                Compiler::InProcess
+            }
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -202,9 +252,16 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 1 << 30,
             max_wasm_bytes: 64 << 20,
             compile_timeout: Duration::from_secs(120),
+            compile_memory_bytes: DEFAULT_COMPILE_MEMORY_BYTES,
+            max_concurrent_compiles: 2,
+            compiler: Compiler::InProcess,
         }
     }
 }
+
+/// Default [`RuntimeConfig::compile_memory_bytes`]: 1 GiB of address space per compile
+/// process. The shipped Python and JS adapters (18 MB and 12 MB) compile within 384 MiB.
+pub const DEFAULT_COMPILE_MEMORY_BYTES: u64 = 1 << 30;
 
 /// The adapter runtime (cheap to clone; one engine inside).
 #[derive(Clone)]
@@ -220,10 +277,13 @@ struct RuntimeInner {
     config: RuntimeConfig,
     /// Compiled components by sha256 of their bytes, shared between adapters.
     components: Mutex<HashMap<String, Component>>,
-    /// One compile at a time (compiling uses every core).
+    /// Bounds concurrent compiles (`max_concurrent_compiles`; compiling uses every core).
     compile_slot: tokio::sync::Semaphore,
-    /// Compiles that ran past their budget and are still running on their own thread.
+    /// In-process compiles that ran past their budget and are still running on their thread.
     abandoned: Arc<std::sync::atomic::AtomicUsize>,
+    /// Private directory where compile processes hand over their output when there is no
+    /// usable cache directory (created on first use, removed with the runtime).
+    handoff: compile_process::Handoff,
 }
 
 impl AdapterRuntime {
@@ -234,6 +294,9 @@ impl AdapterRuntime {
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        // Standard wasi:http, with `wasi_http`'s hooks enforcing the host import's rules.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking wasi:http: {e:#}")))?;
         bindings::Host_::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Engine(format!("linking host imports: {e:#}")))?;
         let cache_dir = match &config.cache_dir {
@@ -252,10 +315,11 @@ impl AdapterRuntime {
                 allocator,
                 linker,
                 cache_dir,
-                config,
                 components: Mutex::default(),
-                compile_slot: tokio::sync::Semaphore::new(1),
+                compile_slot: tokio::sync::Semaphore::new(config.max_concurrent_compiles.max(1)),
                 abandoned: Arc::default(),
+                handoff: compile_process::Handoff::default(),
+                config,
             }),
         })
     }

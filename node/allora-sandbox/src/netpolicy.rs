@@ -50,9 +50,18 @@ pub struct Allowlist {
 impl Allowlist {
     /// Parses every entry; the error names the bad entry and the accepted forms.
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Allowlist, String> {
+        Allowlist::parse_indexed(entries).map_err(|(_, e)| e)
+    }
+
+    /// Like [`Allowlist::parse`], but the error also carries the index of the first bad
+    /// entry, so a config validator can point at `allowedHosts[i]`. This is the one parser
+    /// of allowlist text: the node validates its config with it and hands the result to
+    /// [`crate::AdapterSpec`] as is.
+    pub fn parse_indexed<S: AsRef<str>>(entries: &[S]) -> Result<Allowlist, (usize, String)> {
         let entries = entries
             .iter()
-            .map(|e| AllowEntry::parse(e.as_ref()))
+            .enumerate()
+            .map(|(i, e)| AllowEntry::parse(e.as_ref()).map_err(|err| (i, err)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Allowlist { entries })
     }
@@ -278,6 +287,8 @@ mod tests {
         ] {
             let err = Allowlist::parse(&[bad]).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
+            let (i, _) = Allowlist::parse_indexed(&["api.example.com", bad]).unwrap_err();
+            assert_eq!(i, 1, "{bad:?}");
         }
     }
 

@@ -1,15 +1,18 @@
-//! Per-call store data: the WASI context (no dirs, no env, no args, no sockets), the memory
-//! limiter, the HTTP budget and the log tags. A fresh one is built for every call, so nothing
+//! Per-call store data: the WASI context (only the adapter's read-only mounts, no env, no
+//! args, no sockets), the `wasi:http` context, the memory limiter, the HTTP budget (shared by
+//! both HTTP interfaces) and the log tags. A fresh one is built for every call, so nothing
 //! leaks between calls and a trapped instance is never re-entered.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::host_http::ClientCache;
+use super::mounts::{Mount, preopen};
 use super::netpolicy::Allowlist;
 use super::stdio::CappedPipe;
 use super::text::escape_for_log;
@@ -20,6 +23,7 @@ pub const STDIO_CAP: usize = 16 * 1024;
 /// Everything a call's `Store` owns.
 pub struct CallState {
     pub wasi: WasiCtx,
+    pub wasi_http: WasiHttpCtx,
     pub table: ResourceTable,
     pub limiter: Limiter,
     pub http: HttpState,
@@ -38,27 +42,36 @@ impl WasiView for CallState {
 }
 
 impl CallState {
-    /// A state whose WASI view exposes nothing of the host: no preopened directories, an
-    /// empty environment, no arguments, sockets denied, stdin closed, stdout/stderr captured.
-    pub fn new(limiter: Limiter, http: HttpState, log: LogCtx) -> CallState {
+    /// A state whose WASI view exposes nothing of the host but the adapter's read-only
+    /// `mounts`: an empty environment, no arguments, sockets denied, stdin closed,
+    /// stdout/stderr captured. Fails only if a mounted directory can no longer be opened.
+    pub fn new(
+        limiter: Limiter,
+        http: HttpState,
+        log: LogCtx,
+        mounts: &[Mount],
+    ) -> Result<CallState, String> {
         let stdout = CappedPipe::new(STDIO_CAP);
         let stderr = CappedPipe::new(STDIO_CAP);
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        CallState {
+            .allow_ip_name_lookup(false);
+        preopen(&mut builder, mounts)?;
+        let wasi = builder.build();
+        Ok(CallState {
             wasi,
+            wasi_http: super::wasi_http::context(),
             table: ResourceTable::new(),
             limiter,
             http,
             log,
             stdout,
             stderr,
-        }
+        })
     }
 
     /// Writes captured stdout/stderr to the log, tagged like `log` calls and escaped so it
@@ -195,16 +208,50 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// The HTTP budget of one call.
+/// The HTTP budget of one call, shared by `allora:adapter/http` and `wasi:http`: one
+/// allowlist, one request count, one deadline.
 pub struct HttpState {
     pub allow: Arc<Allowlist>,
     pub clients: Arc<ClientCache>,
     pub max_requests: u32,
     pub used: u32,
     pub max_response_bytes: u64,
+    /// When every request of the call ends (a little before the call's own deadline, see
+    /// `http_target::http_deadline`).
     pub deadline: Instant,
+    /// Who is calling, for the logs of refused or failed requests.
+    pub tags: HttpTags,
     /// The last refused or failed request, to classify a following adapter error as "http".
-    pub last_error: Option<String>,
+    /// Shared because `wasi:http` requests finish on tasks outside the store.
+    pub last_error: Arc<Mutex<Option<String>>>,
+}
+
+/// Log tags of the call making a request.
+#[derive(Clone)]
+pub struct HttpTags {
+    pub adapter: Arc<str>,
+    pub topic_id: u64,
+    pub role: &'static str,
+}
+
+impl HttpState {
+    /// Remembers a refused or failed request (the latest wins).
+    pub fn record_error(&self, text: String) {
+        record(&self.last_error, text);
+    }
+
+    /// The last refused or failed request of the call, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Stores `text` in a call's shared last-error slot.
+pub fn record(slot: &Mutex<Option<String>>, text: String) {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
 }
 
 /// Tags for everything the call logs.

@@ -271,3 +271,27 @@ async fn adapters_can_be_called_concurrently() {
         assert_eq!(c.await.unwrap().unwrap()[0].value, "42.5");
     }
 }
+
+/// `config validate` reads roles without compiling; for every shipped adapter it must agree
+/// with what compiling and inspecting finds, or validate and run would disagree.
+#[tokio::test]
+async fn roles_read_without_compiling_match_the_compiled_inspection() {
+    use allora_sandbox::static_exports::read_component_exports;
+    let rt = runtime();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dist("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "wasm") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let compiled = rt.inspect(&name, &path).await.unwrap();
+        let read = read_component_exports(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(read.roles(), compiled.roles, "{name}");
+        checked += 1;
+    }
+    assert!(
+        checked >= 5,
+        "only {checked} adapters in adapters-wasm/dist"
+    );
+}

@@ -15,9 +15,12 @@
 mod cosmos;
 mod detect;
 mod emissions;
+mod epochs;
 mod transport;
 
 use allora_protocol::EmissionsVersion;
+pub use epochs::Served;
+
 use allora_protocol::proto::emissions::v10;
 
 pub use detect::VersionError;

@@ -5,7 +5,8 @@
 use cosmos_sdk_proto::Any as CosmosAny;
 
 use super::broadcast::{Confirm, Step};
-use super::handle::{Pending, answer_all};
+use super::handle::{Pending, announce_signed, answer_all};
+use super::in_doubt::InDoubt;
 use super::sign::{TxParams, build_signed_tx};
 use super::{AttemptFailure, TxActor, TxChain, TxError, TxOutcome, Unfunded, WindowClosed};
 use crate::errors::{ErrorClass, parse_message_index};
@@ -55,12 +56,13 @@ impl<C: TxChain> TxActor<C> {
             Ok(h) => h,
             Err(e) => return Ok(self.retry_later(last, e).await),
         };
+        // An earlier broadcast of these messages may have landed: answer from it first.
+        if self.settle_in_doubt(pending, height).await {
+            return Ok(Step::Done);
+        }
         drop_closed(pending, height);
         if pending.is_empty() {
             return Ok(Step::Done);
-        }
-        if let Some(step) = self.settle_lost_broadcast(pending, false).await {
-            return Ok(step);
         }
         if !self.cfg.submit_tx {
             return Ok(self.dry_run(pending, height).await);
@@ -83,12 +85,15 @@ impl<C: TxChain> TxActor<C> {
         let mut params = TxParams {
             chain_id: self.cfg.chain_id.clone(),
             account_number: account.account_number,
-            sequence: account.sequence,
+            // A retry of messages whose earlier broadcast may still land reuses its
+            // sequence: if the original lands, this one fails at CheckTx, not twice.
+            sequence: self.pinned_sequence(pending).unwrap_or(account.sequence),
             gas_limit: self.cfg.max_gas_per_tx,
             fee_amount: 0,
             fee_denom: self.cfg.fee.denom.clone(),
             timeout_height,
             memo: self.cfg.memo.clone(),
+            fee_granter: self.cfg.fee_granter.clone().unwrap_or_default(),
         };
 
         // Gas: simulate once, adjust once.
@@ -131,8 +136,10 @@ impl<C: TxChain> TxActor<C> {
         params.gas_limit = gas;
         params.fee_amount = fee;
         let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
+        announce_signed(pending, &hash, timeout_height).await;
         tracing::debug!(tx_hash = %hash, msgs = msgs.len(), gas, fee, sequence = params.sequence, timeout_height, "broadcasting");
-        let resp = match self.send(bytes, &hash, timeout_height).await {
+        let sent = InDoubt::of(&hash, params.sequence, timeout_height, pending, self.batch);
+        let resp = match self.send(bytes, sent.clone()).await {
             Ok(r) => r,
             Err(e) => return Ok(self.retry_later(last, e).await),
         };
@@ -147,9 +154,10 @@ impl<C: TxChain> TxActor<C> {
                 // "expected N+1" after a lost broadcast: that tx is probably in the mempool;
                 // wait for it instead of sending the messages a second time.
                 if matches!(class, ErrorClass::Sequence { .. })
-                    && let Some(step) = self.settle_lost_broadcast(pending, true).await
+                    && self.has_in_doubt(pending)
+                    && self.wait_in_doubt(pending, height).await
                 {
-                    return Ok(step);
+                    return Ok(Step::Done);
                 }
                 // CheckTx failed: the sequence was not consumed; never advance it here.
                 return self
@@ -197,6 +205,8 @@ impl<C: TxChain> TxActor<C> {
             }
             Ok(Confirm::NotSeen) => {
                 self.sequence.forget();
+                // It may still land: looked up before its messages go again.
+                self.remember(sent);
                 let err = TxError::Timeout {
                     tx_hash: hash,
                     waited: self.cfg.confirm_timeout,
@@ -206,6 +216,7 @@ impl<C: TxChain> TxActor<C> {
             }
             Err(source) => {
                 self.sequence.forget();
+                self.remember(sent);
                 let err = TxError::Unconfirmed {
                     tx_hash: hash,
                     source: Box::new(source),
@@ -272,6 +283,18 @@ impl<C: TxChain> TxActor<C> {
             }
             ErrorClass::Unfunded => {
                 let err = TxError::Unfunded(Unfunded::Chain(failure));
+                answer_all(std::mem::take(pending), |_| Err(err.clone()));
+                Ok(Step::Done)
+            }
+            ErrorClass::FeeGrant(problem) => {
+                // Retrying cannot help until the operator fixes the grant: answer now.
+                let granter = self.cfg.fee_granter.clone().unwrap_or_default();
+                tracing::error!(granter = %granter, wallet = %self.wallet.address(), ?problem, fix = problem.fix(), "fee granter does not pay for this wallet");
+                let err = TxError::FeeGrant {
+                    granter,
+                    problem,
+                    failure,
+                };
                 answer_all(std::mem::take(pending), |_| Err(err.clone()));
                 Ok(Step::Done)
             }

@@ -32,6 +32,7 @@ impl<C: TxChain> TxActor<C> {
                     _ => break,
                 }
             }
+            self.batch += 1;
             self.process(batch).await;
         }
         tracing::debug!(address = %self.wallet.address(), "tx actor stopped");
@@ -39,7 +40,6 @@ impl<C: TxChain> TxActor<C> {
 
     /// Processes a batch until every message is answered.
     pub(super) async fn process(&mut self, mut pending: Vec<Pending>) {
-        self.maybe_sent = None;
         let mut attempts: u32 = 0;
         let mut last = AttemptFailure::None;
         while !pending.is_empty() {

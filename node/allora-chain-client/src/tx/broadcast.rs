@@ -1,13 +1,14 @@
 //! Broadcast and confirmation: send the signed bytes (sync), remember a broadcast whose
-//! answer may have been lost, poll for inclusion until `confirm_timeout` or the tx's
-//! `timeout_height`, and settle a batch whose earlier broadcast turns out to be included —
-//! so a tx that landed is never sent twice (DESIGN.md, exactly once).
+//! answer may have been lost (`in_doubt`), poll for inclusion until `confirm_timeout` or
+//! the tx's `timeout_height`, and wait for an earlier broadcast the chain's sequence says
+//! is pending — so a tx that landed is never sent twice (DESIGN.md, exactly once).
 
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
 use tokio::time::Instant;
 
-use super::handle::{Pending, answer_all};
-use super::{TxActor, TxChain, TxOutcome};
+use super::handle::Pending;
+use super::in_doubt::InDoubt;
+use super::{TxActor, TxChain};
 use crate::ChainError;
 
 /// How many polls pass between two height checks while confirming.
@@ -35,12 +36,12 @@ pub(super) enum Step {
 
 impl<C: TxChain> TxActor<C> {
     /// Broadcasts; the CheckTx result. Any transport doubt (the call failed, or an endpoint
-    /// failed before another answered) records the hash as maybe sent.
+    /// failed before another answered) remembers the tx as in doubt (`in_doubt`), so that
+    /// it is looked up before its messages are sent again.
     pub(super) async fn send(
         &mut self,
         bytes: Vec<u8>,
-        hash: &str,
-        timeout_height: u64,
+        sent: InDoubt,
     ) -> Result<TxResponse, ChainError> {
         let failures_before = self.chain.transport_failures();
         match self.chain.broadcast(bytes).await {
@@ -48,7 +49,7 @@ impl<C: TxChain> TxActor<C> {
                 // An endpoint failed during this broadcast before another answered: the
                 // failed one may have taken the tx into its mempool anyway.
                 if self.chain.transport_failures() > failures_before {
-                    self.maybe_sent = Some((hash.to_owned(), timeout_height));
+                    self.remember(sent);
                 }
                 Ok(r)
             }
@@ -56,7 +57,7 @@ impl<C: TxChain> TxActor<C> {
                 // It may or may not have reached a mempool: re-read the sequence first and
                 // remember the hash so a landed tx is not sent twice.
                 self.sequence.forget();
-                self.maybe_sent = Some((hash.to_owned(), timeout_height));
+                self.remember(sent);
                 Err(e)
             }
         }
@@ -99,36 +100,20 @@ impl<C: TxChain> TxActor<C> {
         }
     }
 
-    /// If an earlier broadcast of this batch lost its answer, looks it up (`wait` = poll up
-    /// to `confirm_timeout`, else one lookup). Included and successful → answers everyone.
-    pub(super) async fn settle_lost_broadcast(
-        &mut self,
-        pending: &mut Vec<Pending>,
-        wait: bool,
-    ) -> Option<Step> {
-        let (hash, timeout_height) = self.maybe_sent.clone()?;
-        let found = if wait {
-            match self.confirm(&hash, timeout_height).await {
-                Ok(Confirm::Included(r)) => Some(*r),
-                _ => None,
-            }
-        } else {
-            self.chain.get_tx(&hash).await.ok().flatten()
-        };
-        let r = found?;
-        self.maybe_sent = None;
-        self.sequence.forget();
-        if r.code != 0 {
-            // It landed but failed; the normal path resends with a fresh sequence.
-            return None;
+    /// After "expected N+1" for a batch with an earlier broadcast in doubt: that tx is
+    /// probably in a mempool, so wait (up to `confirm_timeout` each) for those covering
+    /// `pending`, then settle. True when nothing is left to send.
+    pub(super) async fn wait_in_doubt(&mut self, pending: &mut Vec<Pending>, height: i64) -> bool {
+        let covering: Vec<InDoubt> = self
+            .in_doubt
+            .iter()
+            .filter(|d| pending.iter().any(|p| d.carried(p, self.batch)))
+            .cloned()
+            .collect();
+        for d in &covering {
+            let _ = self.confirm(&d.hash, d.timeout_height).await;
         }
-        tracing::info!(tx_hash = %hash, height = r.height, "a broadcast whose answer was lost is included");
-        let outcome = TxOutcome {
-            tx_hash: hash,
-            height: r.height,
-            dry_run: false,
-        };
-        answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
-        Some(Step::Done)
+        let height = self.chain.latest_height().await.unwrap_or(height);
+        self.settle_in_doubt(pending, height).await
     }
 }

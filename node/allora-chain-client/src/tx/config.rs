@@ -32,6 +32,9 @@ pub struct TxConfig {
     /// `timeout_height` = latest height + this when no message has a deadline.
     pub default_timeout_blocks: u64,
     pub memo: String,
+    /// `wallet.feeGranterAddress`: set as every tx's `fee.granter` so the granter's
+    /// x/feegrant allowance pays the fees; `None` = the wallet pays.
+    pub fee_granter: Option<String>,
     /// `wallet.submitTx`: `false` = dry run: build and sign, never simulate or broadcast,
     /// log what would be sent and answer with a `TxOutcome` marked `dry_run`.
     pub submit_tx: bool,

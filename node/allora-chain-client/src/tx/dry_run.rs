@@ -47,6 +47,7 @@ impl<C: TxChain> TxActor<C> {
             fee_denom: self.cfg.fee.denom.clone(),
             timeout_height,
             memo: self.cfg.memo.clone(),
+            fee_granter: self.cfg.fee_granter.clone().unwrap_or_default(),
         };
         let (bytes, hash) = build_signed_tx(&self.wallet, &msgs, &params);
         let types: Vec<&str> = msgs.iter().map(|m| m.type_url.as_str()).collect();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::errors::{ErrorClass, sdk_code};
+use crate::errors::{ErrorClass, FeeGrantProblem, sdk_code};
 use crate::fees::FeeError;
 use crate::{AbciFailure, ChainError};
 
@@ -87,6 +87,13 @@ pub enum TxError {
     },
     #[error("account cannot pay: {0}")]
     Unfunded(Unfunded),
+    /// The configured fee granter's allowance did not pay; not retried (a config problem).
+    #[error("fee granter {granter} does not pay for this wallet ({problem:?}): {failure}; fix: {}", problem.fix())]
+    FeeGrant {
+        granter: String,
+        problem: FeeGrantProblem,
+        failure: AbciFailure,
+    },
     #[error("out of gas after retries: {0}")]
     OutOfGas(AbciFailure),
     #[error("rejected by the chain: {0}")]
@@ -108,6 +115,7 @@ pub enum TxErrorKind {
     WindowClosed,
     Transport,
     Unfunded,
+    FeeGrant,
     OutOfGas,
     Rejected,
     Timeout,
@@ -124,6 +132,7 @@ impl TxErrorKind {
             TxErrorKind::WindowClosed => "window_closed",
             TxErrorKind::Transport => "transport",
             TxErrorKind::Unfunded => "unfunded",
+            TxErrorKind::FeeGrant => "fee_grant",
             TxErrorKind::OutOfGas => "gas",
             TxErrorKind::Rejected => "rejected",
             TxErrorKind::Timeout => "timeout",
@@ -148,6 +157,7 @@ impl TxError {
             TxError::WindowClosed(_) => TxErrorKind::WindowClosed,
             TxError::Transport { .. } | TxError::Unconfirmed { .. } => TxErrorKind::Transport,
             TxError::Unfunded(_) => TxErrorKind::Unfunded,
+            TxError::FeeGrant { .. } => TxErrorKind::FeeGrant,
             TxError::OutOfGas(_) => TxErrorKind::OutOfGas,
             TxError::Rejected(_) => TxErrorKind::Rejected,
             TxError::Timeout { .. } => TxErrorKind::Timeout,
@@ -159,7 +169,7 @@ impl TxError {
     /// Classes the SDK has a code for report it even when the chain gave only text.
     pub fn code(&self) -> Option<u32> {
         match self {
-            TxError::Rejected(f) => Some(f.code),
+            TxError::Rejected(f) | TxError::FeeGrant { failure: f, .. } => Some(f.code),
             TxError::AlreadySubmitted(f) | TxError::WindowClosed(WindowClosed::Chain(f)) => {
                 f.code()
             }

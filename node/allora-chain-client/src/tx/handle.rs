@@ -1,6 +1,9 @@
 //! The senders' side of a tx actor: what a submission is about ([`SubmitMeta`]), what comes
 //! back ([`TxOutcome`] or a [`TxError`]), and the cheap [`TxHandle`] that queues a message
-//! and waits for its answer.
+//! and waits for its answer. A sender of a non-idempotent message (register, add-stake) can
+//! also hear each signed tx's hash before it is broadcast ([`SignedTx`]), to record it.
+
+use std::time::Duration;
 
 use cosmos_sdk_proto::Any as CosmosAny;
 use tokio::sync::{mpsc, oneshot};
@@ -33,6 +36,50 @@ pub(super) struct Pending {
     pub(super) msg: CosmosAny,
     pub(super) meta: SubmitMeta,
     pub(super) reply: oneshot::Sender<Result<TxOutcome, TxError>>,
+    /// Told every signed tx carrying `msg` before its broadcast ([`TxHandle::submit_observed`]).
+    pub(super) signed: Option<mpsc::UnboundedSender<SignedTx>>,
+}
+
+/// A signed tx carrying an observed message, about to be broadcast. The tx actor waits
+/// (at most [`SIGNED_ACK_WAIT`]) until `recorded` is answered or dropped, so the sender can
+/// make the hash durable before the tx can land.
+#[derive(Debug)]
+pub struct SignedTx {
+    /// Upper-case hex SHA-256 of the tx bytes (what `GetTx` / CometBFT `tx` look up).
+    pub tx_hash: String,
+    /// The tx's `timeout_height`: it can never be included above this height.
+    pub timeout_height: u64,
+    /// Answer (or drop) once the hash is recorded.
+    pub recorded: oneshot::Sender<()>,
+}
+
+/// Longest wait for an observer to record a signed tx's hash before broadcasting anyway
+/// (the observer's intent deadline still bounds a tx whose hash it missed).
+pub const SIGNED_ACK_WAIT: Duration = Duration::from_secs(5);
+
+/// Tells the observers of a batch about its signed tx and waits (bounded) until each has
+/// recorded the hash. Called between signing and broadcasting.
+pub(super) async fn announce_signed(pending: &[Pending], tx_hash: &str, timeout_height: u64) {
+    let mut acks = Vec::new();
+    for p in pending {
+        let Some(sink) = &p.signed else { continue };
+        let (recorded, ack) = oneshot::channel();
+        let notice = SignedTx {
+            tx_hash: tx_hash.to_owned(),
+            timeout_height,
+            recorded,
+        };
+        if sink.send(notice).is_ok() {
+            acks.push(ack);
+        }
+    }
+    if acks.is_empty() {
+        return;
+    }
+    let all = futures::future::join_all(acks);
+    if tokio::time::timeout(SIGNED_ACK_WAIT, all).await.is_err() {
+        tracing::warn!(tx_hash, timeout_height, waited = ?SIGNED_ACK_WAIT, "signed tx hash not recorded in time; broadcasting anyway");
+    }
 }
 
 impl Pending {
@@ -93,6 +140,29 @@ impl TxHandle {
             },
             meta,
             reply,
+            signed: None,
+        };
+        self.tx.send(p).await.map_err(|_| TxError::Stopped)?;
+        rx.await.map_err(|_| TxError::Stopped)?
+    }
+
+    /// Like [`TxHandle::submit`], and `signed` hears every tx carrying `msg` after it is
+    /// signed and before it is broadcast (a retry signs a new tx: each is announced).
+    pub async fn submit_observed(
+        &self,
+        msg: prost_types::Any,
+        meta: SubmitMeta,
+        signed: mpsc::UnboundedSender<SignedTx>,
+    ) -> Result<TxOutcome, TxError> {
+        let (reply, rx) = oneshot::channel();
+        let p = Pending {
+            msg: CosmosAny {
+                type_url: msg.type_url,
+                value: msg.value,
+            },
+            meta,
+            reply,
+            signed: Some(signed),
         };
         self.tx.send(p).await.map_err(|_| TxError::Stopped)?;
         rx.await.map_err(|_| TxError::Stopped)?

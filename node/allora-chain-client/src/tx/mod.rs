@@ -8,11 +8,13 @@
 //!
 //! Sequence rules: the local sequence only advances when CheckTx accepted the tx; a
 //! mismatch adopts the chain's "expected N"; the sequence is re-read periodically and after
-//! any doubt (timeouts, transport failures).
+//! any doubt (timeouts, transport failures) — except that a retry of messages whose
+//! earlier broadcast may still land reuses that broadcast's sequence.
 //!
 //! One concern per file: [`sign`] (building and signing), `sequence` (tracking and
-//! resync), `fee_oracle` (gas limit and price), `broadcast` (broadcast, confirmation, lost
-//! answers), `batch` (the receive-and-batch loop and retries), `attempt` (one
+//! resync), `fee_oracle` (gas limit and price), `broadcast` (broadcast, confirmation),
+//! `in_doubt` (broadcasts whose fate is unknown: looked up first, sequence reused),
+//! `batch` (the receive-and-batch loop and retries), `attempt` (one
 //! build → simulate → broadcast → confirm round and what each chain failure means),
 //! `dry_run`; [`TxChain`] is the chain as the actor sees it, so the state machine is tested
 //! against a fake.
@@ -26,6 +28,7 @@ mod dry_run;
 mod error;
 mod fee_oracle;
 mod handle;
+mod in_doubt;
 mod sequence;
 pub mod sign;
 #[cfg(test)]
@@ -34,7 +37,7 @@ mod tests;
 pub use chain::TxChain;
 pub use config::TxConfig;
 pub use error::{AttemptFailure, TxError, TxErrorKind, Unfunded, WindowClosed};
-pub use handle::{SubmitMeta, TxHandle, TxOutcome};
+pub use handle::{SIGNED_ACK_WAIT, SignedTx, SubmitMeta, TxHandle, TxOutcome};
 pub use sign::{PUBKEY_TYPE_URL, TxParams, build_signed_tx};
 
 use tokio::sync::mpsc;
@@ -55,10 +58,13 @@ pub struct TxActor<C = ChainClient> {
     cfg: TxConfig,
     sequence: SequenceTracker,
     fees: FeeOracle,
-    /// Hash and timeout height of a broadcast whose answer was lost (transport error): it
-    /// may be in a mempool or a block already, so it is looked up before the batch is sent
-    /// again.
-    maybe_sent: Option<(String, u64)>,
+    /// Broadcasts whose fate is unknown (answer lost, confirmation timed out), kept across
+    /// batches: looked up before their messages are sent again, and their sequence reused
+    /// by a retry while they may still land (`in_doubt`).
+    in_doubt: Vec<in_doubt::InDoubt>,
+    /// Counts received batches (an in-doubt tx's messages without a nonce match only their
+    /// own batch).
+    batch: u64,
 }
 
 impl<C: TxChain> TxActor<C> {
@@ -69,7 +75,8 @@ impl<C: TxChain> TxActor<C> {
             sequence: SequenceTracker::new(cfg.resync_interval),
             cfg,
             fees: FeeOracle::new(),
-            maybe_sent: None,
+            in_doubt: Vec::new(),
+            batch: 0,
         }
     }
 

@@ -211,6 +211,7 @@ fn config() -> TxConfig {
         resync_interval: Duration::from_secs(60),
         default_timeout_blocks: 100,
         memo: String::new(),
+        fee_granter: None,
         submit_tx: true,
     }
 }
@@ -239,6 +240,7 @@ fn pending(topic_id: u64, deadline_height: Option<i64>) -> (Pending, Reply) {
             deadline_height,
         },
         reply,
+        signed: None,
     };
     (p, rx)
 }
@@ -492,4 +494,39 @@ async fn spawned_actor_batches_and_reports_when_stopped() {
     assert_eq!(a.expect("a").tx_hash, b.expect("b").tx_hash, "one tx");
     assert_eq!(chain.sent(), vec![sent(5, 2, 200_000)]);
     assert!(!handle.is_stopped());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_observed_message_hears_its_hash_before_the_broadcast() {
+    let chain = Fake::new();
+    let wallet = crate::keys::Wallet::from_secret_bytes(&[1u8; 32]).expect("wallet");
+    let handle = TxActor::spawn(chain.clone(), wallet.clone(), config());
+    let meta = SubmitMeta {
+        topic_id: 1,
+        nonce: None,
+        kind: "register",
+        deadline_height: Some(30),
+    };
+    let (sink, mut signed) = tokio::sync::mpsc::unbounded_channel();
+    let msg = allora_protocol::register_msg(&wallet, 1, false);
+    let submit = handle.submit_observed(msg, meta, sink);
+    let observe = async {
+        let notice = signed.recv().await.expect("the signed tx is announced");
+        // The actor waits for the record before broadcasting.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(
+            chain.sent().is_empty(),
+            "nothing broadcast before the hash is recorded"
+        );
+        assert_eq!(notice.timeout_height, 30);
+        let _ = notice.recorded.send(());
+        notice.tx_hash
+    };
+    let (outcome, hash) = tokio::join!(submit, observe);
+    assert_eq!(
+        outcome.expect("included").tx_hash,
+        hash,
+        "the announced hash is the included tx's"
+    );
+    assert_eq!(chain.sent().len(), 1);
 }

@@ -223,6 +223,44 @@ impl QueryService for Services {
         })
     }
 
+    async fn get_epoch(&self, r: Request<v10::GetEpochRequest>) -> R<v10::GetEpochResponse> {
+        self.guard().await?;
+        let q = r.into_inner();
+        self.with_state(|s| {
+            let t = s
+                .topics
+                .get(&q.topic_id)
+                .ok_or_else(|| topic_missing(q.topic_id))?;
+            if t.wall_clock.is_none() {
+                return Err(epochs_not_served(q.topic_id));
+            }
+            let epoch = t.epoch_proto(q.nonce).ok_or_else(|| {
+                Status::not_found(format!(
+                    "epoch {} of topic {} not found",
+                    q.nonce, q.topic_id
+                ))
+            })?;
+            ok(v10::GetEpochResponse { epoch: Some(epoch) })
+        })
+    }
+
+    async fn get_topic_epochs(
+        &self,
+        r: Request<v10::GetTopicEpochsRequest>,
+    ) -> R<v10::GetTopicEpochsResponse> {
+        self.guard().await?;
+        let id = r.into_inner().topic_id;
+        self.with_state(|s| {
+            let t = s.topics.get(&id).ok_or_else(|| topic_missing(id))?;
+            let Some(wc) = &t.wall_clock else {
+                return Err(epochs_not_served(id));
+            };
+            ok(v10::GetTopicEpochsResponse {
+                epochs: wc.epochs.keys().filter_map(|n| t.epoch_proto(*n)).collect(),
+            })
+        })
+    }
+
     async fn get_worker_submission_window_status(
         &self,
         r: Request<v10::GetWorkerSubmissionWindowStatusRequest>,
@@ -370,4 +408,12 @@ fn reputer_nonces_proto(n: &[i64]) -> v3::ReputerRequestNonces {
             })
             .collect(),
     }
+}
+
+/// A block-epoch topic has no wall-clock epochs: answered like a chain without the epoch
+/// FSM (allorad v0.17.0), which does not know the method.
+fn epochs_not_served(topic_id: u64) -> Status {
+    Status::unimplemented(format!(
+        "topic {topic_id} counts epochs in blocks: GetEpoch is served for seconds-mode topics only"
+    ))
 }

@@ -1,6 +1,7 @@
 //! gRPC services at their real paths, one file per service: `emissions` (emissions.v10
 //! QueryService), `emissions_v9` (emissions.v9 QueryService, answered from the v10 rules;
-//! only the package the devnet serves is mounted, the other answers Unimplemented), `auth`, `bank`, `tx`, `tendermint` (cosmos), `feemarket`, plus server
+//! only the package the devnet serves is mounted, the other answers Unimplemented), `auth`,
+//! `bank`, `tx`, `tendermint`, `feegrant` (cosmos), `feemarket`, plus server
 //! reflection. This module owns what they share — [`Services`] (the handle on the chain),
 //! fault injection per request, the server itself — and the CometBFT `abci_query` routing
 //! (`Services::abci_query`), which answers any of those methods by path, protobuf in/out,
@@ -13,6 +14,7 @@ mod auth;
 mod bank;
 mod emissions;
 mod emissions_v9;
+mod feegrant;
 mod feemarket;
 mod tendermint;
 mod tx;
@@ -30,6 +32,9 @@ use cosmos_sdk_proto::cosmos::bank::v1beta1::query_server::{
 };
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_server::{
     Service as TmService, ServiceServer as TmServer,
+};
+use cosmos_sdk_proto::cosmos::feegrant::v1beta1::query_server::{
+    Query as FeegrantQuery, QueryServer as FeegrantServer,
 };
 use cosmos_sdk_proto::cosmos::tx::v1beta1::service_server::{
     Service as TxService, ServiceServer as TxServer,
@@ -138,6 +143,8 @@ impl Services {
             methods::emissions::v10::GET_OPEN_REPUTER_SUBMISSION_WINDOWS => QueryService::get_open_reputer_submission_windows,
             methods::emissions::v10::GET_WORKER_SUBMISSION_WINDOW_STATUS => QueryService::get_worker_submission_window_status,
             methods::emissions::v10::GET_REPUTER_SUBMISSION_WINDOW_STATUS => QueryService::get_reputer_submission_window_status,
+            methods::emissions::v10::GET_EPOCH => QueryService::get_epoch,
+            methods::emissions::v10::GET_TOPIC_EPOCHS => QueryService::get_topic_epochs,
             methods::emissions::v10::GET_REPUTER_STAKE_IN_TOPIC => QueryService::get_reputer_stake_in_topic,
             methods::emissions::v10::GET_STAKE_FROM_REPUTER_IN_TOPIC_IN_SELF => QueryService::get_stake_from_reputer_in_topic_in_self,
             methods::emissions::v10::GET_STAKE_REPUTER_AUTHORITY => QueryService::get_stake_reputer_authority,
@@ -173,6 +180,7 @@ impl Services {
             methods::tendermint::GET_NODE_INFO => TmService::get_node_info,
             methods::tendermint::GET_LATEST_BLOCK => TmService::get_latest_block,
             methods::feemarket::GAS_PRICE => FeemarketQuery::gas_price,
+            methods::feegrant::ALLOWANCE => FeegrantQuery::allowance,
         }
     }
 }
@@ -199,7 +207,8 @@ pub(crate) async fn serve(
         .add_service(BankServer::new(services.clone()))
         .add_service(TxServer::new(services.clone()))
         .add_service(TmServer::new(services.clone()))
-        .add_service(FeemarketServer::new(services.clone()));
+        .add_service(FeemarketServer::new(services.clone()))
+        .add_service(FeegrantServer::new(services.clone()));
     match (reflection_v1, reflection_v1alpha) {
         (Ok(a), Ok(b)) => router = router.add_service(a).add_service(b),
         (a, b) => {

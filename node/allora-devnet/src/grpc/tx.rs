@@ -124,7 +124,12 @@ impl TxService for Services {
             ));
         }
         let hash = ante_hash(&q.tx_bytes);
-        let resp = match self.node.check_tx(&q.tx_bytes) {
+        let checked = self.node.check_tx(&q.tx_bytes);
+        self.node
+            .faults
+            .on_broadcast_answer(&q.tx_bytes, checked.is_ok())
+            .await;
+        let resp = match checked {
             Ok(hash) => abci_types::TxResponse {
                 txhash: hash,
                 ..Default::default()
@@ -137,6 +142,12 @@ impl TxService for Services {
                 ..Default::default()
             },
         };
+        // Processed as usual (a tx CheckTx accepted is in the mempool); only the answer is lost.
+        if self.node.faults.drop_this_response() {
+            return Err(Status::unavailable(
+                "devnet fault injection: broadcast processed, response dropped",
+            ));
+        }
         ok(txs::BroadcastTxResponse {
             tx_response: Some(resp),
         })

@@ -1,5 +1,6 @@
 //! The four emissions messages a node sends — Register, AddStake, InsertWorkerPayload,
-//! InsertReputerPayload — executed with the chain's validations in the chain's order
+//! InsertReputerPayload — plus x/feegrant's MsgGrantAllowance (for operators granting fee
+//! allowances to node wallets), executed with the chain's validations in the chain's order
 //! (reference §C.4) and its error codes.
 //!
 //! One file per concern: `registration` (Register, AddStake), `worker` and `reputer` (the
@@ -52,6 +53,8 @@ pub enum Msg {
     AddStake(v10::AddStakeRequest),
     InsertWorkerPayload(v10::InsertWorkerPayloadRequest),
     InsertReputerPayload(v10::InsertReputerPayloadRequest),
+    /// x/feegrant `MsgGrantAllowance` (see [`crate::feegrant`]).
+    GrantAllowance(cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowance),
 }
 
 /// What a message produced: its response (for TxMsgData) and any events.
@@ -65,6 +68,12 @@ impl Msg {
     pub(crate) fn decode(type_url: &str, value: &[u8]) -> Result<Msg, AbciError> {
         let bad = |e: prost::DecodeError| abci::TX_DECODE.wrap(e);
         let unresolved = || abci::TX_DECODE.wrap(format!("unable to resolve type URL {type_url}"));
+        if type_url == crate::feegrant::MSG_GRANT_ALLOWANCE {
+            return Ok(Msg::GrantAllowance(
+                cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowance::decode(value)
+                    .map_err(bad)?,
+            ));
+        }
         let (package, name) = type_url::split(type_url).ok_or_else(unresolved)?;
         // v9 and v10 share field numbers for these four messages except v10's
         // `InputInference.values = 7` (reference §I), so one set of types decodes both.
@@ -101,6 +110,7 @@ impl Msg {
             Msg::AddStake(m) => &m.sender,
             Msg::InsertWorkerPayload(m) => &m.sender,
             Msg::InsertReputerPayload(m) => &m.sender,
+            Msg::GrantAllowance(m) => &m.granter,
         }
     }
 
@@ -111,6 +121,7 @@ impl Msg {
             Msg::AddStake(_) => 30_000,
             Msg::InsertWorkerPayload(_) => 50_000,
             Msg::InsertReputerPayload(_) => 60_000,
+            Msg::GrantAllowance(_) => 30_000,
         }
     }
 
@@ -120,6 +131,7 @@ impl Msg {
             Msg::AddStake(m) => m.encoded_len(),
             Msg::InsertWorkerPayload(m) => m.encoded_len(),
             Msg::InsertReputerPayload(m) => m.encoded_len(),
+            Msg::GrantAllowance(m) => m.encoded_len(),
         }
     }
 
@@ -135,6 +147,16 @@ impl Msg {
             Msg::AddStake(m) => registration::add_stake(state, m),
             Msg::InsertWorkerPayload(m) => worker::insert_worker_payload(state, m, height),
             Msg::InsertReputerPayload(m) => reputer::insert_reputer_payload(state, m, height),
+            Msg::GrantAllowance(m) => {
+                crate::feegrant::grant_allowance(state, m)?;
+                Ok(MsgOutcome {
+                    response: response(
+                        "/cosmos.feegrant.v1beta1.MsgGrantAllowanceResponse",
+                        &cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowanceResponse {},
+                    ),
+                    events: Vec::new(),
+                })
+            }
         }
     }
 }

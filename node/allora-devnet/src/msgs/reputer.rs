@@ -92,8 +92,19 @@ pub(super) fn insert_reputer_payload(
             vb.topic_id
         )));
     }
+    if topic.wall_clock.is_some() {
+        let now = crate::wallclock::secs(state.block_time_nanos);
+        if !topic.reputer_window_accepts(nonce, now) {
+            let e = topic.epoch_times(nonce);
+            return Err(abci::REPUTER_WINDOW_NOT_AVAILABLE.wrap(format!(
+                "Reputer window not open for topic: {}, block time {now}, nonce block height: {nonce}, window {:?}",
+                vb.topic_id,
+                e.map(|e| (e.reputer_start, e.reputer_end))
+            )));
+        }
+    }
     let (start, end) = topic.reputer_window(nonce);
-    if height < start || height > end {
+    if topic.wall_clock.is_none() && (height < start || height > end) {
         return Err(abci::REPUTER_WINDOW_NOT_AVAILABLE.wrap(format!(
             "Reputer window not open for topic: {}, current block {height} , nonce block height: {nonce} , start window: {start}, end window: {end}",
             vb.topic_id

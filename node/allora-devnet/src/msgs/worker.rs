@@ -123,8 +123,19 @@ pub(super) fn insert_worker_payload(
             b.topic_id
         )));
     }
+    if topic.wall_clock.is_some() {
+        let now = crate::wallclock::secs(state.block_time_nanos);
+        if !topic.worker_window_accepts(nonce, now) {
+            let e = topic.epoch_times(nonce);
+            return Err(abci::WORKER_WINDOW_NOT_AVAILABLE.wrap(format!(
+                "Worker window not open for topic: {}, block time {now}, nonce block height: {nonce}, window {:?}",
+                b.topic_id,
+                e.map(|e| (e.start, e.worker_end))
+            )));
+        }
+    }
     let end = topic.worker_window_end(nonce);
-    if height < nonce || height > end {
+    if topic.wall_clock.is_none() && (height < nonce || height > end) {
         return Err(abci::WORKER_WINDOW_NOT_AVAILABLE.wrap(format!(
             "Worker window not open for topic: {}, current block {height} , nonce block height: {nonce} , start window: {nonce}, end window: {end}",
             b.topic_id

@@ -16,6 +16,7 @@ pub(crate) fn topic(id: u64, epoch: i64, window: i64) -> GenesisTopic {
         worker_whitelist: None,
         reputer_whitelist: None,
         label_whitelist: Vec::new(),
+        wall_clock: false,
     }
 }
 

@@ -35,7 +35,8 @@ pub(crate) async fn loss_bench() {
             wasm: dist("custom_loss.wasm"),
             roles: vec![Role::Loss],
             limits: allora_node::config::plan::default_limits(),
-            allowed_hosts: Vec::new(),
+            allowed_hosts: Default::default(),
+            mounts: Vec::new(),
         })
         .await
         .expect("load custom_loss.wasm");

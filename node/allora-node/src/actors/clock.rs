@@ -1,10 +1,12 @@
-//! The window clock: turns block heights into wall-clock deadlines. Windows are defined in
-//! blocks, adapter budgets in time, so we estimate the block time from observed
-//! (height, instant) pairs and give each adapter call a deadline that ends before the
-//! window does (with one block of margin for the tx to land).
+//! The window clock: turns the window ends the chain reports into deadlines for adapter
+//! calls. A window ends at a block (window-status queries, window events) and/or, on chains
+//! with wall-clock epochs, at a time (`GetEpoch`); adapter budgets are in time, so we
+//! estimate the block time from observed (height, instant) pairs and give each call a
+//! deadline that ends before the window does, with one block of margin for the tx to land.
+//! Nothing here knows a topic's epoch length: ends only ever come from the chain.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Shared block-time estimator. Clone = same clock.
 #[derive(Debug, Clone)]
@@ -73,6 +75,46 @@ impl WindowClock {
     }
 }
 
+/// The window has no room left for work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl WindowClock {
+    /// The deadline for work on a window that accepts up to block `end_block` (exclusive of
+    /// the one-block margin, as [`WindowClock::deadline`]) and/or until `end_time` (the first
+    /// instant it no longer accepts), given the chain is at `height` and the wall clock
+    /// reads `wall_now` at `now`. The earlier bound wins; `Ok(None)` when the chain reported
+    /// neither; `Err(Closed)` when no room is left.
+    pub fn window_deadline(
+        &self,
+        end_block: Option<i64>,
+        end_time: Option<SystemTime>,
+        height: i64,
+        now: Instant,
+        wall_now: SystemTime,
+    ) -> Result<Option<Instant>, Closed> {
+        let by_block = match end_block {
+            Some(end) => Some(self.deadline(height, end, now).ok_or(Closed)?),
+            None => None,
+        };
+        let by_time = match end_time {
+            Some(end) => {
+                let left = end.duration_since(wall_now).map_err(|_| Closed)?;
+                let left = left.checked_sub(self.block_time()).ok_or(Closed)?;
+                if left.is_zero() {
+                    return Err(Closed);
+                }
+                Some(now + left)
+            }
+            None => None,
+        };
+        Ok(match (by_block, by_time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +139,37 @@ mod tests {
         assert_eq!(c.deadline(10, 14, now), Some(now + Duration::from_secs(3)));
         assert_eq!(c.deadline(13, 14, now), None);
         assert_eq!(c.deadline(15, 14, now), None);
+    }
+
+    /// A wall-clock end: the deadline keeps one block of margin before it, whatever the
+    /// block count; a passed or too-close end is closed.
+    #[test]
+    fn wall_clock_end_with_one_block_margin() {
+        let c = WindowClock::new(Duration::from_millis(500));
+        let now = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let end = wall + Duration::from_secs(5);
+        assert_eq!(
+            c.window_deadline(None, Some(end), 10, now, wall),
+            Ok(Some(now + Duration::from_millis(4_500)))
+        );
+        assert_eq!(
+            c.window_deadline(None, Some(wall + Duration::from_millis(400)), 10, now, wall),
+            Err(Closed)
+        );
+        assert_eq!(
+            c.window_deadline(None, Some(wall - Duration::from_secs(1)), 10, now, wall),
+            Err(Closed)
+        );
+        // both bounds: the earlier wins (block 14 at 0.5 s/block = 1.5 s from height 10)
+        assert_eq!(
+            c.window_deadline(Some(14), Some(end), 10, now, wall),
+            Ok(Some(now + Duration::from_millis(1_500)))
+        );
+        assert_eq!(c.window_deadline(None, None, 10, now, wall), Ok(None));
+        assert_eq!(
+            c.window_deadline(Some(11), None, 10, now, wall),
+            Err(Closed)
+        );
     }
 }

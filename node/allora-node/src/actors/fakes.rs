@@ -27,6 +27,8 @@ pub struct ChainState {
     pub reputer_windows: Vec<OpenWindow>,
     pub loss_method: String,
     pub network: Option<NetworkValues>,
+    /// Included txs by hash (what `tx_landed` finds).
+    pub landed: BTreeMap<String, TxLanded>,
 }
 
 #[derive(Clone, Default)]
@@ -75,6 +77,9 @@ impl ChainPort for FakeChain {
     }
     async fn active_inferers(&self, _: u64) -> Result<Vec<String>, QueryError> {
         Ok(vec!["allo1other".into()])
+    }
+    async fn tx_landed(&self, tx_hash: &str) -> Result<Option<TxLanded>, QueryError> {
+        Ok(self.0.lock().unwrap().landed.get(tx_hash).copied())
     }
 }
 
@@ -125,6 +130,27 @@ impl TxPort for FakeTx {
             tx_hash: "AB".into(),
             height: 1,
         })
+    }
+
+    /// Announces a hash (`FAKE<n>`, n = txs sent so far), waits for it to be recorded,
+    /// then behaves like `submit`.
+    async fn submit_observed(
+        &self,
+        out: Outgoing,
+        meta: SubmitMeta,
+        signed: tokio::sync::mpsc::UnboundedSender<SignedTx>,
+    ) -> Result<Included, TxFailure> {
+        let (recorded, ack) = tokio::sync::oneshot::channel();
+        let n = self.sent.lock().unwrap().len();
+        let notice = SignedTx {
+            tx_hash: format!("FAKE{n}"),
+            timeout_height: meta.deadline_height.unwrap_or_default() as u64,
+            recorded,
+        };
+        if signed.send(notice).is_ok() {
+            let _ = ack.await;
+        }
+        self.submit(out, meta).await
     }
 
     fn is_stopped(&self) -> bool {

@@ -44,7 +44,10 @@ pub enum LedgerError {
     WriterStopped,
 }
 
-/// A non-idempotent tx recorded before its broadcast.
+/// Most tx hashes kept per intent (each retry of the tx actor signs a new tx).
+const KEEP_HASHES: usize = 16;
+
+/// A non-idempotent tx recorded before its broadcast (see `actors/intent.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
     /// What was sent, e.g. `add_stake` or `register_worker`.
@@ -52,11 +55,14 @@ pub struct Intent {
     /// Amount in uallo, when the tx moves funds.
     #[serde(default)]
     pub amount: u128,
-    /// The signed tx's hash, known before broadcast.
-    pub tx_hash: String,
-    /// Chain height when the intent was recorded.
+    /// Hashes of every signed tx carrying it, oldest first; each is recorded after signing
+    /// and before that tx is broadcast.
     #[serde(default)]
-    pub height: i64,
+    pub tx_hashes: Vec<String>,
+    /// The hard deadline: no tx carrying it can be included above this height (its
+    /// `timeout_height`). Files written before hashes were recorded call it `height`.
+    #[serde(default, alias = "height")]
+    pub deadline: i64,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -238,6 +244,34 @@ impl Ledger {
     pub async fn record_intent(&self, key: &str, intent: Intent) -> Result<(), LedgerError> {
         self.with_book(|b| b.intents.insert(key.to_string(), intent));
         self.persist().await
+    }
+
+    /// Adds the hash of a newly signed tx carrying the intent under `key` (and raises its
+    /// deadline to that tx's `timeout_height` if higher), and waits until it is durable.
+    /// False when there is no such intent.
+    pub async fn add_intent_hash(
+        &self,
+        key: &str,
+        tx_hash: &str,
+        timeout_height: i64,
+    ) -> Result<bool, LedgerError> {
+        let found = self.with_book(|b| {
+            let Some(intent) = b.intents.get_mut(key) else {
+                return false;
+            };
+            if !intent.tx_hashes.iter().any(|h| h == tx_hash) {
+                intent.tx_hashes.push(tx_hash.to_string());
+            }
+            if intent.tx_hashes.len() > KEEP_HASHES {
+                intent.tx_hashes.remove(0);
+            }
+            intent.deadline = intent.deadline.max(timeout_height);
+            true
+        });
+        if found {
+            self.persist().await?;
+        }
+        Ok(found)
     }
 
     /// Forgets a resolved intent and waits until that is durable.

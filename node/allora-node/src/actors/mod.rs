@@ -6,6 +6,7 @@
 
 pub mod call;
 pub mod clock;
+pub mod intent;
 pub mod ledger;
 pub mod pending;
 pub mod ports;
@@ -198,6 +199,7 @@ pub(crate) async fn open_windows(
         windows.push(ports::OpenWindow {
             nonce: sig.nonce,
             end_block: sig.end_block,
+            end_time: None,
         });
     }
     windows.sort();

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
-pub use allora_chain_client::TxErrorKind;
+pub use allora_chain_client::{SignedTx, TxErrorKind};
 use allora_protocol::emissions::NetworkValues;
 use allora_protocol::emissions::reputer_input::InputValueBundle;
 pub use allora_sandbox::{CallError, CallErrorKind};
@@ -126,11 +127,24 @@ pub struct TopicInfo {
     pub loss_method: String,
 }
 
-/// An open submission window: the nonce and, when known, the last block it accepts.
+/// An open submission window: the nonce and, when the chain reports them, the last block it
+/// accepts and (wall-clock epochs) the first instant it no longer accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OpenWindow {
     pub nonce: i64,
     pub end_block: Option<i64>,
+    pub end_time: Option<std::time::SystemTime>,
+}
+
+/// An x/feegrant allowance as `doctor` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeAllowance {
+    /// The allowance type (e.g. `/cosmos.feegrant.v1beta1.BasicAllowance`).
+    pub kind: String,
+    /// Remaining uallo (`BasicAllowance` only); `None` = unlimited or not a basic allowance.
+    pub spend_limit: Option<u128>,
+    /// Unix seconds after which it has expired (`BasicAllowance` only).
+    pub expiration_unix: Option<i64>,
 }
 
 /// Registration role.
@@ -178,6 +192,25 @@ pub trait ChainPort: Send + Sync {
     ) -> Result<NetworkValues, QueryError>;
     /// Inferer addresses active on the topic (input to forecast adapters).
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError>;
+    /// The included tx with this hash (`GetTx`, CometBFT `tx` fallback), or `None` while
+    /// it is not in a block.
+    async fn tx_landed(&self, tx_hash: &str) -> Result<Option<TxLanded>, QueryError>;
+    /// The fee allowance `granter` gave `grantee`, if any (`doctor`).
+    async fn fee_allowance(
+        &self,
+        _granter: &str,
+        _grantee: &str,
+    ) -> Result<Option<FeeAllowance>, QueryError> {
+        Ok(None)
+    }
+}
+
+/// An included tx as a hash lookup found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLanded {
+    pub height: i64,
+    /// The DeliverTx code: 0 when its messages applied.
+    pub code: u32,
 }
 
 /// What a submission is, for the tx actor and the logs.
@@ -235,6 +268,19 @@ impl TxFailure {
 #[async_trait]
 pub trait TxPort: Send + Sync {
     async fn submit(&self, out: Outgoing, meta: SubmitMeta) -> Result<Included, TxFailure>;
+    /// Like `submit`, and `signed` hears each signed tx carrying `out` before it is
+    /// broadcast (to record its hash; the broadcast waits, bounded, for the answer).
+    /// Implementations that cannot report hashes just submit (the intent's deadline still
+    /// bounds the wait).
+    async fn submit_observed(
+        &self,
+        out: Outgoing,
+        meta: SubmitMeta,
+        signed: mpsc::UnboundedSender<SignedTx>,
+    ) -> Result<Included, TxFailure> {
+        drop(signed);
+        self.submit(out, meta).await
+    }
     /// True while the tx actor behind this port is dead (every submit would fail).
     fn is_stopped(&self) -> bool {
         false

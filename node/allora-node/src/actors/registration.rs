@@ -1,13 +1,15 @@
 //! Idempotent registration and reputer self-stake top-up. Registration costs the chain's
 //! `registration_fee`, so the balance is checked first; when short, the actor waits in a
 //! clearly logged "fund <address>" state and re-checks every loop instead of failing.
-//! Stake is topped up to `minStake` exactly — never more than the difference.
+//! Stake is topped up to `minStake` exactly — never more than the difference. Register and
+//! AddStake are not idempotent, so both are sent as intents (`actors/intent.rs`): never
+//! again while an earlier one may still land, and only after re-reading the chain.
 
 use std::time::Duration;
 
 use super::ActorEnv;
-use super::ledger::Intent;
-use super::ports::{Role, SubmitMeta};
+use super::intent::{self, Fate};
+use super::ports::Role;
 
 /// Outcome of the registration step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,7 @@ async fn step(
     funding_logged: &mut bool,
 ) -> Result<Step, String> {
     let r = role.as_str();
+    let key = format!("register_{r}/{topic_id}");
     if env
         .chain
         .is_registered(topic_id, address, role)
@@ -69,6 +72,8 @@ async fn step(
         .map_err(|e| e.to_string())?
     {
         tracing::info!(topic_id, role = r, address, "registered");
+        // An earlier register (ours, landed while we waited) is resolved by this.
+        intent::clear_logged(env, &key).await;
         return Ok(Step::Done(Registered::Yes));
     }
     let out = env.signer.register(topic_id, role);
@@ -78,6 +83,36 @@ async fn step(
             "dry run: would send Register (not broadcast)"
         );
         return Ok(Step::Done(Registered::DryRun));
+    }
+    match intent::fate(env, &key).await.map_err(|e| e.to_string())? {
+        Fate::Absent => {}
+        Fate::MayLand { deadline, height } => {
+            tracing::info!(
+                topic_id,
+                role = r,
+                tx_deadline = deadline,
+                height,
+                "earlier register may still land; waiting before sending again"
+            );
+            return Ok(Step::Wait);
+        }
+        Fate::Landed { tx_hash, height } => {
+            // Re-read the registration on the next check rather than right away, so a
+            // query node one block behind cannot make us register twice.
+            tracing::info!(topic_id, role = r, tx_hash = %tx_hash, height, "an earlier register landed");
+            intent::clear_logged(env, &key).await;
+            return Ok(Step::Wait);
+        }
+        Fate::Gone { deadline, height } => {
+            tracing::info!(
+                topic_id,
+                role = r,
+                tx_deadline = deadline,
+                height,
+                "earlier register expired without landing; registering again"
+            );
+            intent::clear_logged(env, &key).await;
+        }
     }
     let params = env.chain.params().await.map_err(|e| e.to_string())?;
     let balance = env
@@ -105,80 +140,81 @@ async fn step(
         return Ok(Step::Wait);
     }
     tracing::info!(topic_id, role = r, address, "registering");
-    let meta = SubmitMeta {
-        topic_id,
-        nonce: None,
-        kind: "register",
-        deadline_height: None,
-    };
-    match env.tx.submit(out, meta).await {
+    match intent::send(env, &key, "register", 0, out, topic_id).await {
         Ok(inc) => {
             tracing::info!(topic_id, role = r, tx_hash = %inc.tx_hash, height = inc.height, "registration included");
             Ok(Step::Recheck)
         }
-        Err(e) => {
+        Err(intent::IntentError::Tx(e)) => {
             env.metrics.tx_error(&e, "register");
             Err(format!("register tx failed: {e}"))
         }
+        Err(e) => Err(format!("register not sent: {e}")),
     }
 }
 
-/// Blocks an AddStake tx may wait for inclusion: its `timeout_height` is at most this far
-/// past the height when its intent was recorded, so after that it can never land.
-pub const STAKE_TX_BLOCKS: i64 = 20;
+/// Blocks an AddStake tx may wait for inclusion (its intent's deadline).
+pub const STAKE_TX_BLOCKS: i64 = intent::TX_BLOCKS;
 
 /// Tops the reputer's self-stake up to `min_stake` (no-op when 0 or already enough).
-/// AddStake is not idempotent, so it is an intent: recorded in the ledger with the tx's
-/// deadline before broadcast; while an earlier intent's tx may still land, nothing more is
-/// sent, so a retry, a confirmation timeout or a restart never stakes beyond `min_stake`.
-/// Returns true when the stake is sufficient (or dry run), false when it could not be done.
+/// AddStake is not idempotent, so it is an intent (`actors/intent.rs`): while an earlier
+/// AddStake may still land nothing more is sent, and after it resolves the stake is re-read
+/// and only the difference is sent, so a retry, a confirmation timeout or a restart never
+/// stakes beyond `min_stake`. Returns true when the stake is sufficient (or dry run), false
+/// when it could not be done (yet).
 pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> bool {
     if min_stake == 0 {
         return true;
     }
     let address = env.address().to_string();
-    let current = match env.chain.stake_in_self(topic_id, &address).await {
-        Ok(s) => s,
+    let Some(mut current) = read_stake(env, topic_id, &address).await else {
+        return false;
+    };
+    let key = format!("add_stake/{topic_id}");
+    let fate = match intent::fate(env, &key).await {
+        Ok(f) => f,
         Err(err) => {
-            tracing::warn!(topic_id, role = "reputer", error = %err, "cannot read self stake");
+            tracing::warn!(topic_id, role = "reputer", error = %err, "cannot resolve the AddStake intent");
             return false;
         }
     };
-    let key = format!("add_stake/{topic_id}");
-    if let Some(intent) = env.ledger.intent(&key) {
-        // An earlier AddStake's fate is unknown (timeout, crash, restart). Its tx cannot be
-        // included after its deadline (`timeout_height`): until then, send nothing more.
-        if current < min_stake {
-            match env.chain.latest_height().await {
-                Ok(h) if h > intent.height => {
-                    tracing::info!(
-                        topic_id,
-                        role = "reputer",
-                        tx_deadline = intent.height,
-                        height = h,
-                        current,
-                        "earlier AddStake expired without raising the stake; sending again"
-                    );
-                }
-                Ok(h) => {
-                    tracing::info!(
-                        topic_id,
-                        role = "reputer",
-                        tx_deadline = intent.height,
-                        height = h,
-                        "earlier AddStake may still land; waiting before sending more"
-                    );
-                    return false;
-                }
-                Err(err) => {
-                    tracing::warn!(topic_id, role = "reputer", error = %err, "cannot read height to resolve the AddStake intent");
-                    return false;
-                }
-            }
-        }
-        if let Err(err) = env.ledger.clear_intent(&key).await {
-            tracing::error!(topic_id, role = "reputer", error = %err, "cannot clear the AddStake intent");
+    match fate {
+        Fate::Absent => {}
+        Fate::MayLand { deadline, height } if current < min_stake => {
+            tracing::info!(
+                topic_id,
+                role = "reputer",
+                tx_deadline = deadline,
+                height,
+                current,
+                "earlier AddStake may still land; waiting before sending more"
+            );
             return false;
+        }
+        Fate::MayLand { .. } => intent::clear_logged(env, &key).await,
+        Fate::Landed { tx_hash, height } => {
+            intent::clear_logged(env, &key).await;
+            let Some(now) = read_stake(env, topic_id, &address).await else {
+                return false;
+            };
+            tracing::info!(topic_id, role = "reputer", tx_hash = %tx_hash, height, stake = now, "an earlier AddStake landed");
+            // Below `min_stake` now means a lagging query node: re-read on the next check
+            // instead of sending the difference a second time.
+            return now >= min_stake;
+        }
+        Fate::Gone { deadline, height } => {
+            tracing::info!(
+                topic_id,
+                role = "reputer",
+                tx_deadline = deadline,
+                height,
+                "earlier AddStake expired without landing; re-reading the stake"
+            );
+            intent::clear_logged(env, &key).await;
+            let Some(now) = read_stake(env, topic_id, &address).await else {
+                return false;
+            };
+            current = now;
         }
     }
     if current >= min_stake {
@@ -201,42 +237,29 @@ pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> boo
         amount,
         "adding stake"
     );
-    // Record the intent, with the tx's hard deadline, before anything is broadcast.
-    let deadline = match env.chain.latest_height().await {
-        Ok(h) => h + STAKE_TX_BLOCKS,
-        Err(err) => {
-            tracing::warn!(topic_id, role = "reputer", error = %err, "cannot read height for the AddStake deadline");
-            return false;
-        }
-    };
-    let intent = Intent {
-        kind: "add_stake".into(),
-        amount,
-        tx_hash: String::new(),
-        height: deadline,
-    };
-    if let Err(err) = env.ledger.record_intent(&key, intent).await {
-        tracing::error!(topic_id, role = "reputer", error = %err, "cannot record the AddStake intent; not sending");
-        return false;
-    }
-    let meta = SubmitMeta {
-        topic_id,
-        nonce: None,
-        kind: "add_stake",
-        deadline_height: Some(deadline),
-    };
-    match env.tx.submit(out, meta).await {
+    match intent::send(env, &key, "add_stake", amount, out, topic_id).await {
         Ok(inc) => {
             tracing::info!(topic_id, role = "reputer", amount, tx_hash = %inc.tx_hash, "stake added");
-            if let Err(err) = env.ledger.clear_intent(&key).await {
-                tracing::warn!(topic_id, role = "reputer", error = %err, "cannot clear the AddStake intent; the next check re-reads the stake");
-            }
             true
         }
-        Err(e) => {
+        Err(intent::IntentError::Tx(e)) => {
             env.metrics.tx_error(&e, "add_stake");
             tracing::warn!(topic_id, role = "reputer", amount, error = %e, "add stake failed");
             false
+        }
+        Err(e) => {
+            tracing::warn!(topic_id, role = "reputer", amount, error = %e, "AddStake not sent");
+            false
+        }
+    }
+}
+
+async fn read_stake(env: &ActorEnv, topic_id: u64, address: &str) -> Option<u128> {
+    match env.chain.stake_in_self(topic_id, address).await {
+        Ok(s) => Some(s),
+        Err(err) => {
+            tracing::warn!(topic_id, role = "reputer", error = %err, "cannot read self stake");
+            None
         }
     }
 }

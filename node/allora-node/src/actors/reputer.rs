@@ -164,15 +164,18 @@ impl ReputerActor {
                     height = h;
                 }
             }
-            if let Some(end) = w.end_block
-                && height > end
-            {
+            let past_block = w.end_block.is_some_and(|end| height > end);
+            let past_time = w
+                .end_time
+                .is_some_and(|end| std::time::SystemTime::now() >= end);
+            if past_block || past_time {
                 tracing::info!(
                     topic_id,
                     role = ROLE,
                     nonce,
                     height,
-                    end,
+                    end_block = ?w.end_block,
+                    end_time = ?w.end_time,
                     "reputer window closed; skipping nonce"
                 );
                 return Some(Outcome::SkippedClosed);
@@ -206,9 +209,19 @@ impl ReputerActor {
             Ok(p) => p,
             Err(err) => return Step::Retry(err.to_string()),
         };
-        let deadline = w
-            .end_block
-            .and_then(|end| self.env.clock.deadline(height, end + 1, Instant::now()));
+        // The reputer may use its window's last block too (hence end + 1); a window with no
+        // room left still gets no deadline here: the chain's refusal settles it.
+        let deadline = self
+            .env
+            .clock
+            .window_deadline(
+                w.end_block.map(|end| end + 1),
+                w.end_time,
+                height,
+                Instant::now(),
+                std::time::SystemTime::now(),
+            )
+            .unwrap_or(None);
         let call = Call {
             topic_id,
             nonce,

@@ -142,10 +142,12 @@ async fn worker_submits_once_per_open_nonce_and_skips_closed_windows() {
             OpenWindow {
                 nonce: 18,
                 end_block: Some(30),
+                end_time: None,
             },
             OpenWindow {
                 nonce: 10,
                 end_block: Some(20),
+                end_time: None,
             },
         ];
     }
@@ -171,6 +173,7 @@ async fn worker_failed_nonce_stays_open_and_is_retried_after_backoff() {
         c.worker_windows = vec![OpenWindow {
             nonce: 10,
             end_block: None,
+            end_time: None,
         }];
     }
     r.tx.fail.lock().unwrap().extend([
@@ -214,6 +217,7 @@ async fn worker_shutdown_during_adapter_call_leaves_nonce_open() {
     r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
         nonce: 10,
         end_block: None,
+        end_time: None,
     }];
     let mut a = FakeAdapter::new("1");
     a.hang = true;
@@ -240,6 +244,7 @@ async fn out_of_bounds_value_is_never_signed_and_nonce_stays_open() {
     r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
         nonce: 10,
         end_block: None,
+        end_time: None,
     }];
     let w = worker(&r, FakeAdapter::new("1E+999"));
     w.poll(None, &mut Pending::new()).await;
@@ -260,6 +265,7 @@ async fn hanging_adapter_is_cut_off_and_counted() {
     r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
         nonce: 10,
         end_block: None,
+        end_time: None,
     }];
     let mut a = FakeAdapter::new("1");
     a.hang = true;
@@ -279,6 +285,7 @@ async fn dry_run_broadcasts_nothing() {
     r.chain.0.lock().unwrap().worker_windows = vec![OpenWindow {
         nonce: 10,
         end_block: None,
+        end_time: None,
     }];
     assert_eq!(
         ensure_registered(&r.env, 1, Role::Worker, Duration::from_millis(10)).await,
@@ -317,10 +324,12 @@ async fn reputer_takes_oldest_nonce_and_marks_done_only_after_inclusion() {
             OpenWindow {
                 nonce: 40,
                 end_block: Some(60),
+                end_time: None,
             },
             OpenWindow {
                 nonce: 30,
                 end_block: Some(60),
+                end_time: None,
             },
         ];
         c.network = Some(network());
@@ -357,6 +366,7 @@ async fn reputer_already_submitted_counts_as_done() {
         c.reputer_windows = vec![OpenWindow {
             nonce: 30,
             end_block: None,
+            end_time: None,
         }];
         c.network = Some(network());
     }
@@ -428,6 +438,7 @@ async fn supervisor_isolates_topics_with_real_adapters() {
         c.worker_windows = vec![OpenWindow {
             nonce: 10,
             end_block: None,
+            end_time: None,
         }];
     }
     let wiring = super::supervisor::Wiring {

@@ -159,22 +159,26 @@ impl WorkerActor {
                     self.env.clock.observe(h, Instant::now());
                 }
             }
-            let deadline = match w.end_block {
-                Some(end) => match self.env.clock.deadline(height, end, Instant::now()) {
-                    Some(d) => Some(d),
-                    None => {
-                        tracing::info!(
-                            topic_id,
-                            role = ROLE,
-                            nonce,
-                            height,
-                            end,
-                            "window closed; skipping nonce"
-                        );
-                        return Some(Outcome::SkippedClosed);
-                    }
-                },
-                None => None,
+            let deadline = match self.env.clock.window_deadline(
+                w.end_block,
+                w.end_time,
+                height,
+                Instant::now(),
+                std::time::SystemTime::now(),
+            ) {
+                Ok(d) => d,
+                Err(_) => {
+                    tracing::info!(
+                        topic_id,
+                        role = ROLE,
+                        nonce,
+                        height,
+                        end_block = ?w.end_block,
+                        end_time = ?w.end_time,
+                        "window closed; skipping nonce"
+                    );
+                    return Some(Outcome::SkippedClosed);
+                }
             };
             let call = Call {
                 topic_id,

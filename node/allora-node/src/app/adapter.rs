@@ -28,15 +28,15 @@ pub async fn load(
     plan: &AdapterPlan,
     roles: Vec<allora_sandbox::Role>,
 ) -> Result<WasmAdapter, allora_sandbox::LoadError> {
-    // The sandbox takes the allowlist as text and parses it again at its own boundary;
-    // the Plan already validated every entry with the same parser.
+    // The Plan parsed the allowlist with the sandbox's parser; the typed policy goes in as is.
     let adapter = rt
         .load(AdapterSpec {
             name: plan.name.clone(),
             wasm: plan.wasm.clone(),
             roles,
             limits: plan.limits.clone(),
-            allowed_hosts: plan.allowed_hosts.entries().to_vec(),
+            allowed_hosts: plan.allowed_hosts.policy().clone(),
+            mounts: plan.mounts.clone(),
         })
         .await?;
     Ok(WasmAdapter {

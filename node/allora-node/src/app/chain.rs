@@ -1,16 +1,22 @@
 //! [`ChainPort`] over the chain client's gRPC queries (with its own failover), mapping the
-//! client's errors onto the typed [`QueryErrorKind`].
+//! client's errors onto the typed [`QueryErrorKind`]. Submission-window ends are the chain's
+//! (window-status queries, `GetEpoch`), never derived from the topic's epoch length.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
 use crate::actors::ports::{
-    ChainParams, ChainPort, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo,
+    ChainParams, ChainPort, FeeAllowance, OpenWindow, QueryError, QueryErrorKind, Role, TopicInfo,
+    TxLanded,
 };
-use allora_chain_client::{ChainClient, ChainError};
+use allora_chain_client::{ChainClient, ChainError, Served, WindowStatus};
 use allora_protocol::emissions::{NetworkValues, TopicFacts};
+use allora_protocol::proto::emissions::v10;
+use cosmos_sdk_proto::cosmos::feegrant::v1beta1 as fg;
+use prost::Message;
 
 /// The typed class of a chain-client error.
 pub fn query_error(e: ChainError) -> QueryError {
@@ -36,53 +42,108 @@ fn amount(field: &str, s: &str) -> Result<u128, QueryError> {
     })
 }
 
-/// Last block accepting a worker payload for nonce `n`: `N ≤ h ≤ N + worker_submission_window`,
-/// inclusive (allorad v0.17.0 `keeper/window_boundaries.go`; its window-status query and
-/// window-opened event report the same end).
-fn worker_window_end(t: &TopicInfo, n: i64) -> Option<i64> {
-    (t.worker_submission_window > 0).then(|| n.saturating_add(t.worker_submission_window))
-}
-
-/// Last block accepting a reputer payload for nonce `n` on allorad v0.17.0:
-/// `N + lag ≤ h ≤ N + lag + extra + epoch_length`, `extra = (epoch − lag mod epoch) mod epoch`.
-fn reputer_window_end(t: &TopicInfo, n: i64) -> Option<i64> {
-    if t.ground_truth_lag <= 0 || t.epoch_length <= 0 {
-        return None;
-    }
-    let extra = (t.epoch_length - t.ground_truth_lag % t.epoch_length) % t.epoch_length;
-    Some(
-        n.saturating_add(t.ground_truth_lag)
-            .saturating_add(extra)
-            .saturating_add(t.epoch_length),
-    )
-}
-
-/// [`ChainPort`] over the gRPC query client. Topic facts are cached (they do not change
-/// between epochs) to turn open-window nonces into window end blocks without extra queries.
+/// [`ChainPort`] over the gRPC query client. Window ends come from the chain, never from
+/// `epoch_length` arithmetic (epochs are moving to wall-clock seconds): the window-status
+/// queries give the current nonce's last block, and `GetEpoch` — where the chain serves it —
+/// the wall-clock end of any nonce's window.
 pub struct LiveChain {
     client: ChainClient,
-    topics: Mutex<HashMap<u64, TopicInfo>>,
+    /// The wallet address (the window-status queries are per address).
+    address: String,
+    /// Topics whose chain answered `GetEpoch` with "Unimplemented": not asked again.
+    no_epochs: Mutex<HashSet<u64>>,
 }
 
 impl LiveChain {
-    pub fn new(client: ChainClient) -> Self {
+    pub fn new(client: ChainClient, address: String) -> Self {
         Self {
             client,
-            topics: Mutex::new(HashMap::new()),
+            address,
+            no_epochs: Mutex::new(HashSet::new()),
         }
     }
 
-    async fn cached_topic(&self, topic_id: u64) -> Result<TopicInfo, QueryError> {
-        if let Some(t) = self
-            .topics
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&topic_id).cloned())
-        {
-            return Ok(t);
+    /// The open `nonces` with the ends the chain reports for them.
+    async fn with_ends(&self, role: Role, topic_id: u64, nonces: Vec<i64>) -> Vec<OpenWindow> {
+        if nonces.is_empty() {
+            return Vec::new();
         }
-        self.topic(topic_id).await
+        let status = match role {
+            Role::Worker => {
+                self.client
+                    .worker_window_status(topic_id, &self.address)
+                    .await
+            }
+            Role::Reputer => {
+                self.client
+                    .reputer_window_status(topic_id, &self.address)
+                    .await
+            }
+        };
+        let current = match status {
+            Ok(s) => block_end(&s),
+            Err(err) => {
+                tracing::debug!(topic_id, role = role.as_str(), error = %err, "window status unavailable; window ends unknown");
+                None
+            }
+        };
+        let mut out = Vec::with_capacity(nonces.len());
+        for nonce in nonces {
+            out.push(OpenWindow {
+                nonce,
+                end_block: current.filter(|(n, _)| *n == nonce).map(|(_, end)| end),
+                end_time: self.epoch_end(role, topic_id, nonce).await,
+            });
+        }
+        out
     }
+
+    /// The wall-clock end of `nonce`'s window from `GetEpoch`, probed once per topic.
+    async fn epoch_end(&self, role: Role, topic_id: u64, nonce: i64) -> Option<SystemTime> {
+        if self
+            .no_epochs
+            .lock()
+            .is_ok_and(|set| set.contains(&topic_id))
+        {
+            return None;
+        }
+        match self.client.epoch(topic_id, nonce).await {
+            Ok(Served::Yes(Some(e))) => epoch_window_end(&e, role),
+            Ok(Served::Yes(None)) => None,
+            Ok(Served::No) => {
+                tracing::info!(
+                    topic_id,
+                    "chain does not serve GetEpoch: window ends come from the window-status query"
+                );
+                if let Ok(mut set) = self.no_epochs.lock() {
+                    set.insert(topic_id);
+                }
+                None
+            }
+            Err(err) => {
+                tracing::debug!(topic_id, nonce, error = %err, "GetEpoch failed; window end unknown");
+                None
+            }
+        }
+    }
+}
+
+/// (current nonce, its last accepted block) from a window-status answer; the chain reports
+/// 0 where no height bound exists (wall-clock epochs).
+fn block_end(s: &WindowStatus) -> Option<(i64, i64)> {
+    (s.current_nonce_block_height > 0 && s.window_end_block > 0)
+        .then_some((s.current_nonce_block_height, s.window_end_block))
+}
+
+/// The first instant `role`'s window of epoch `e` no longer accepts: the chain's end is the
+/// last whole second it accepts (inclusive).
+fn epoch_window_end(e: &v10::Epoch, role: Role) -> Option<SystemTime> {
+    let last = match role {
+        Role::Worker => e.worker_window_end_time,
+        Role::Reputer => e.reputer_window_end_time,
+    };
+    let secs = u64::try_from(last).ok().filter(|s| *s > 0)?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs + 1))
 }
 
 #[async_trait]
@@ -111,17 +172,13 @@ impl ChainPort for LiveChain {
 
     async fn topic(&self, topic_id: u64) -> Result<TopicInfo, QueryError> {
         let t: TopicFacts = self.client.topic(topic_id).await.map_err(query_error)?;
-        let info = TopicInfo {
+        Ok(TopicInfo {
             id: t.id,
             epoch_length: t.epoch_length,
             ground_truth_lag: t.ground_truth_lag,
             worker_submission_window: t.worker_submission_window,
             loss_method: t.loss_method,
-        };
-        if let Ok(mut m) = self.topics.lock() {
-            m.insert(topic_id, info.clone());
-        }
-        Ok(info)
+        })
     }
 
     async fn latest_height(&self) -> Result<i64, QueryError> {
@@ -158,8 +215,7 @@ impl ChainPort for LiveChain {
             .open_worker_windows(topic_id)
             .await
             .map_err(query_error)?;
-        let t = self.cached_topic(topic_id).await?;
-        Ok(open_windows(nonces, |n| worker_window_end(&t, n)))
+        Ok(self.with_ends(Role::Worker, topic_id, nonces).await)
     }
 
     async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<OpenWindow>, QueryError> {
@@ -168,8 +224,7 @@ impl ChainPort for LiveChain {
             .open_reputer_windows(topic_id)
             .await
             .map_err(query_error)?;
-        let t = self.cached_topic(topic_id).await?;
-        Ok(open_windows(nonces, |n| reputer_window_end(&t, n)))
+        Ok(self.with_ends(Role::Reputer, topic_id, nonces).await)
     }
 
     async fn network_inferences(
@@ -183,6 +238,37 @@ impl ChainPort for LiveChain {
             .map_err(query_error)
     }
 
+    async fn fee_allowance(
+        &self,
+        granter: &str,
+        grantee: &str,
+    ) -> Result<Option<FeeAllowance>, QueryError> {
+        let grant = self
+            .client
+            .fee_allowance(granter, grantee)
+            .await
+            .map_err(query_error)?;
+        Ok(grant.and_then(|g| g.allowance).map(|any| {
+            let basic = (any.type_url == "/cosmos.feegrant.v1beta1.BasicAllowance")
+                .then(|| fg::BasicAllowance::decode(any.value.as_slice()).ok())
+                .flatten();
+            FeeAllowance {
+                kind: any.type_url,
+                spend_limit: basic
+                    .as_ref()
+                    .filter(|b| !b.spend_limit.is_empty())
+                    .and_then(|b| {
+                        b.spend_limit
+                            .iter()
+                            .filter(|c| c.denom == "uallo")
+                            .map(|c| c.amount.parse::<u128>().ok())
+                            .sum()
+                    }),
+                expiration_unix: basic.and_then(|b| b.expiration).map(|t| t.seconds),
+            }
+        }))
+    }
+
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError> {
         let (latest, _height) = self
             .client
@@ -193,42 +279,62 @@ impl ChainPort for LiveChain {
             .map(|b| b.inferer_values.into_iter().map(|w| w.worker).collect())
             .unwrap_or_default())
     }
-}
 
-/// The open nonces with the last block each still accepts (by the role's window rule).
-fn open_windows(nonces: Vec<i64>, end_block: impl Fn(i64) -> Option<i64>) -> Vec<OpenWindow> {
-    nonces
-        .into_iter()
-        .map(|nonce| OpenWindow {
-            nonce,
-            end_block: end_block(nonce),
-        })
-        .collect()
+    async fn tx_landed(&self, tx_hash: &str) -> Result<Option<TxLanded>, QueryError> {
+        let r = self.client.get_tx(tx_hash).await.map_err(query_error)?;
+        Ok(r.map(|r| TxLanded {
+            height: r.height,
+            code: r.code,
+        }))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn topic(epoch: i64, lag: i64, window: i64) -> TopicInfo {
-        TopicInfo {
-            id: 1,
-            epoch_length: epoch,
-            ground_truth_lag: lag,
-            worker_submission_window: window,
-            loss_method: "mse".into(),
-        }
+    /// The status query's end applies to its current nonce only; 0 means "no height bound".
+    #[test]
+    fn block_end_comes_from_the_status_query() {
+        let s = WindowStatus {
+            current_nonce_block_height: 19,
+            window_end_block: 25,
+            ..Default::default()
+        };
+        assert_eq!(block_end(&s), Some((19, 25)));
+        let wall = WindowStatus {
+            current_nonce_block_height: 19,
+            window_end_block: 0,
+            ..Default::default()
+        };
+        assert_eq!(block_end(&wall), None);
+        assert_eq!(block_end(&WindowStatus::default()), None);
     }
 
-    /// The ends allorad v0.17.0 reports: a 6-block window opened at 19 ends at 25; the
-    /// reputer window ends one epoch after the ground truth, rounded up to an epoch boundary.
+    /// A window whose last accepted second is T closes at T + 1 s; the worker and reputer
+    /// ends are the chain's, per role.
     #[test]
-    fn window_ends_follow_allorad_v0_17() {
-        assert_eq!(worker_window_end(&topic(12, 12, 6), 19), Some(25));
-        assert_eq!(worker_window_end(&topic(12, 12, 0), 19), None);
-        assert_eq!(reputer_window_end(&topic(12, 12, 6), 56), Some(80));
-        assert_eq!(reputer_window_end(&topic(10, 20, 5), 100), Some(130));
-        assert_eq!(reputer_window_end(&topic(10, 15, 5), 100), Some(130));
-        assert_eq!(reputer_window_end(&topic(10, 0, 5), 100), None);
+    fn epoch_ends_are_the_chains_inclusive_seconds() {
+        let e = v10::Epoch {
+            topic_id: 1,
+            nonce_block_height: 40,
+            start_time: 1_000,
+            worker_window_end_time: 1_005,
+            reputer_window_start_time: 1_010,
+            reputer_window_end_time: 1_020,
+        };
+        assert_eq!(
+            epoch_window_end(&e, Role::Worker),
+            Some(UNIX_EPOCH + Duration::from_secs(1_006))
+        );
+        assert_eq!(
+            epoch_window_end(&e, Role::Reputer),
+            Some(UNIX_EPOCH + Duration::from_secs(1_021))
+        );
+        let unknown = v10::Epoch {
+            worker_window_end_time: 0,
+            ..e
+        };
+        assert_eq!(epoch_window_end(&unknown, Role::Worker), None);
     }
 }

@@ -22,9 +22,10 @@ use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
 use allora_chain_client::client::VersionError;
+use allora_chain_client::events::{Resubscribe, Watchdog, subscribe_watched};
 use allora_chain_client::{ChainClient, ChainError, Endpoints, WindowEventKind};
 use allora_protocol::EmissionsVersion;
-use allora_sandbox::{AdapterRuntime, RuntimeConfig, RuntimeError};
+use allora_sandbox::{AdapterRuntime, Compiler, RuntimeConfig, RuntimeError};
 use chain::LiveChain;
 use sign::{WalletError, WalletSigner, load_wallet};
 use tx::{NoBroadcast, TxSlot, tx_config};
@@ -54,12 +55,22 @@ fn client(plan: &Plan) -> Result<ChainClient, AppError> {
     ChainClient::new(endpoints).map_err(|e| AppError::Client(Box::new(e)))
 }
 
-/// The adapter runtime, caching compiled components under `node.cacheDir`.
-pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
-    Ok(AdapterRuntime::new(RuntimeConfig {
+/// The adapter runtime's settings: compiled components cached under `node.cacheDir`,
+/// compiles in a child process of this binary under `node.compileMemoryMb` and
+/// `node.compileTimeoutSecs`.
+pub fn runtime_config(plan: &Plan) -> RuntimeConfig {
+    RuntimeConfig {
         cache_dir: plan.node.cache_dir.clone(),
+        compile_timeout: plan.node.compile_timeout,
+        compile_memory_bytes: plan.node.compile_memory_bytes,
+        compiler: Compiler::current_exe(),
         ..RuntimeConfig::default()
-    })?)
+    }
+}
+
+/// The adapter runtime (see [`runtime_config`]).
+pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
+    Ok(AdapterRuntime::new(runtime_config(plan))?)
 }
 
 /// Query-only access for `doctor`: the chain port and the wallet address. The emissions
@@ -74,7 +85,10 @@ pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), App
         }
         Err(VersionError::Query(_)) => client,
     };
-    Ok((Arc::new(LiveChain::new(client)), w.address().to_string()))
+    Ok((
+        Arc::new(LiveChain::new(client, w.address().to_string())),
+        w.address().to_string(),
+    ))
 }
 
 /// The emissions version the chain serves, retrying while the chain cannot be reached;
@@ -94,8 +108,10 @@ async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppErr
     }
 }
 
-/// Window-open events from the CometBFT websocket, as supervisor signals.
-fn events(plan: &Plan, version: EmissionsVersion) -> Option<SignalStream> {
+/// Window-open events from the CometBFT websocket (the `version` package's typed events), as
+/// supervisor signals. The stream's deafness watchdog comes from the plan; each
+/// resubscription is counted by reason.
+fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<SignalStream> {
     let mut topics: Vec<u64> = plan
         .workers
         .iter()
@@ -105,21 +121,29 @@ fn events(plan: &Plan, version: EmissionsVersion) -> Option<SignalStream> {
     topics.sort_unstable();
     topics.dedup();
     (!plan.wallet.rpc_urls.is_empty()).then(|| {
-        let stream =
-            allora_chain_client::events::subscribe(plan.wallet.rpc_urls.clone(), topics, version)
-                .filter_map(|e| async move {
-                    let role = match e.kind {
-                        WindowEventKind::WorkerOpened => Role::Worker,
-                        WindowEventKind::ReputerOpened => Role::Reputer,
-                        _ => return None,
-                    };
-                    Some(WindowSignal {
-                        role,
-                        topic_id: e.topic_id,
-                        nonce: e.nonce_block_height,
-                        end_block: e.window_end_block,
-                    })
-                });
+        let counter = metrics.event_resubscribes.clone();
+        let watchdog = Watchdog {
+            deaf_after_blocks: plan.node.event_watchdog_blocks,
+            block_time_estimate: d::BLOCK_TIME_ESTIMATE,
+            on_resubscribe: Some(Arc::new(move |why: Resubscribe| {
+                counter.with_label_values(&[why.as_str()]).inc();
+            })),
+        };
+        let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, version, watchdog)
+            .filter_map(|e| async move {
+                let role = match e.kind {
+                    WindowEventKind::WorkerOpened => Role::Worker,
+                    WindowEventKind::ReputerOpened => Role::Reputer,
+                    _ => return None,
+                };
+                Some(WindowSignal {
+                    role,
+                    topic_id: e.topic_id,
+                    nonce: e.nonce_block_height,
+                    // 0 = no height bound (wall-clock epochs).
+                    end_block: e.window_end_block.filter(|b| *b > 0),
+                })
+            });
         Box::pin(stream) as SignalStream
     })
 }
@@ -175,10 +199,10 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         Arc::new(NoBroadcast)
     };
     Ok(Wiring {
-        chain: Arc::new(LiveChain::new(client)),
+        chain: Arc::new(LiveChain::new(client, address.clone())),
         tx,
         signer,
-        events: events(plan, version),
+        events: events(plan, version, metrics),
     })
 }
 

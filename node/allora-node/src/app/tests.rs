@@ -116,6 +116,7 @@ async fn wasm_adapter_port_calls_a_real_component() {
             ..default_limits()
         },
         params: BTreeMap::new(),
+        mounts: Vec::new(),
     };
     let a = super::adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
         .await
@@ -146,6 +147,7 @@ async fn wasm_adapter_port_cuts_off_a_spinning_guest_with_a_typed_timeout() {
             ..default_limits()
         },
         params: BTreeMap::new(),
+        mounts: Vec::new(),
     };
     let a = super::adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
         .await

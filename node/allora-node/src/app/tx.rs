@@ -6,8 +6,11 @@
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
-use crate::actors::ports::{Included, Outgoing, SubmitMeta, TxErrorKind, TxFailure, TxPort};
+use crate::actors::ports::{
+    Included, Outgoing, SignedTx, SubmitMeta, TxErrorKind, TxFailure, TxPort,
+};
 use crate::config::{GasLimit, GasPrice, WalletPlan};
 use allora_chain_client::keys::Wallet;
 use allora_chain_client::{ChainClient, FeePolicy, TxActor, TxConfig, TxError, TxHandle};
@@ -43,6 +46,7 @@ pub fn tx_config(w: &WalletPlan, chain_id: String) -> TxConfig {
         resync_interval: w.batch.sequence_resync,
         default_timeout_blocks: w.batch.timeout_blocks,
         memo: String::new(),
+        fee_granter: w.fee_granter.clone(),
         submit_tx: w.submit_tx,
     }
 }
@@ -50,6 +54,22 @@ pub fn tx_config(w: &WalletPlan, chain_id: String) -> TxConfig {
 /// The typed failure the actors see: the tx actor's class and the chain's ABCI code.
 pub fn tx_failure(e: &TxError) -> TxFailure {
     TxFailure::new(e.kind(), e.code(), e.to_string())
+}
+
+fn client_meta(meta: SubmitMeta) -> allora_chain_client::SubmitMeta {
+    allora_chain_client::SubmitMeta {
+        topic_id: meta.topic_id,
+        nonce: meta.nonce,
+        kind: meta.kind,
+        deadline_height: meta.deadline_height,
+    }
+}
+
+fn included(o: allora_chain_client::TxOutcome) -> Included {
+    Included {
+        tx_hash: o.tx_hash,
+        height: o.height,
+    }
 }
 
 /// Spawns tx actors: the real one, or a test double.
@@ -87,19 +107,23 @@ impl TxSlot {
 #[async_trait]
 impl TxPort for TxSlot {
     async fn submit(&self, out: Outgoing, meta: SubmitMeta) -> Result<Included, TxFailure> {
-        let meta = allora_chain_client::SubmitMeta {
-            topic_id: meta.topic_id,
-            nonce: meta.nonce,
-            kind: meta.kind,
-            deadline_height: meta.deadline_height,
-        };
         self.current()
-            .submit(out.msg, meta)
+            .submit(out.msg, client_meta(meta))
             .await
-            .map(|o| Included {
-                tx_hash: o.tx_hash,
-                height: o.height,
-            })
+            .map(included)
+            .map_err(|e| tx_failure(&e))
+    }
+
+    async fn submit_observed(
+        &self,
+        out: Outgoing,
+        meta: SubmitMeta,
+        signed: mpsc::UnboundedSender<SignedTx>,
+    ) -> Result<Included, TxFailure> {
+        self.current()
+            .submit_observed(out.msg, client_meta(meta), signed)
+            .await
+            .map(included)
             .map_err(|e| tx_failure(&e))
     }
 

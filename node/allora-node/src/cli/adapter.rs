@@ -1,5 +1,9 @@
-//! `allora-node adapter run|inspect`: try an adapter component outside the node — one call in
-//! the same sandbox the node uses, with its result and timing — or list what it exports.
+//! `allora-node adapter run|inspect|new`: try an adapter component outside the node — one call
+//! in the same sandbox the node uses, with its result and timing — list what it exports, or
+//! scaffold a new adapter project (`new`, in `adapter/new.rs` with its `templates/`).
+
+pub mod new;
+pub mod templates;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use allora_sandbox::{AdapterRuntime, AdapterSpec, CallContext, Limits, Role, RuntimeConfig};
+use allora_sandbox::netpolicy::Allowlist;
+use allora_sandbox::{
+    AdapterRuntime, AdapterSpec, CallContext, Compiler, Limits, Mount, Role, RuntimeConfig,
+};
 
 /// Arguments of `allora-node adapter`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +30,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the WIT package version and the roles a component exports.
     Inspect(InspectArgs),
+    /// Create a buildable adapter project (Rust, Python, JavaScript or Go) for chosen roles.
+    New(new::NewArgs),
 }
 
 /// Arguments of `adapter run`.
@@ -60,6 +69,10 @@ pub struct RunArgs {
     /// Memory limit in MiB.
     #[arg(long, default_value_t = 128)]
     pub memory_mb: u64,
+    /// A host directory the adapter may read, HOST:GUEST (repeatable), e.g.
+    /// --mount ./models/eth:/model. Read-only; the guest path must be absolute.
+    #[arg(long = "mount", value_parser = parse_mount)]
+    pub mounts: Vec<Mount>,
     /// Compiled-component cache directory (default: none, always compile).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -70,6 +83,21 @@ pub struct RunArgs {
 pub struct InspectArgs {
     /// The component (.wasm).
     pub wasm: PathBuf,
+    /// Compiled-component cache directory (default: none, always compile).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `HOST:GUEST`, split at the last `:` (the guest path is absolute and has none).
+fn parse_mount(s: &str) -> Result<Mount, String> {
+    match s.rsplit_once(':') {
+        Some((host, guest)) if !host.is_empty() && guest.starts_with('/') => {
+            Ok(Mount::new(host, guest))
+        }
+        _ => Err(format!(
+            "expected HOST:GUEST with an absolute guest path, e.g. ./models/eth:/model; got {s:?}"
+        )),
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -88,6 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
     match args.command {
         Command::Run(a) => run_once(*a).await,
         Command::Inspect(a) => inspect(a).await,
+        Command::New(a) => new::run(a),
     }
 }
 
@@ -100,6 +129,7 @@ fn adapter_name(path: &std::path::Path) -> String {
 async fn run_once(a: RunArgs) -> anyhow::Result<i32> {
     let rt = AdapterRuntime::new(RuntimeConfig {
         cache_dir: a.cache_dir.clone(),
+        compiler: Compiler::current_exe(),
         ..RuntimeConfig::default()
     })?;
     let limits = Limits {
@@ -112,7 +142,8 @@ async fn run_once(a: RunArgs) -> anyhow::Result<i32> {
         wasm: a.wasm.clone(),
         roles: vec![a.role],
         limits,
-        allowed_hosts: a.allow_hosts.clone(),
+        allowed_hosts: Allowlist::parse(&a.allow_hosts).map_err(anyhow::Error::msg)?,
+        mounts: a.mounts.clone(),
     };
     let started = Instant::now();
     let adapter = rt.load(spec).await?;
@@ -205,7 +236,11 @@ async fn loss(
 }
 
 async fn inspect(a: InspectArgs) -> anyhow::Result<i32> {
-    let rt = AdapterRuntime::new(RuntimeConfig::default())?;
+    let rt = AdapterRuntime::new(RuntimeConfig {
+        cache_dir: a.cache_dir.clone(),
+        compiler: Compiler::current_exe(),
+        ..RuntimeConfig::default()
+    })?;
     let i = rt.inspect(&adapter_name(&a.wasm), &a.wasm).await?;
     let versions: std::collections::BTreeSet<&str> = i
         .exports

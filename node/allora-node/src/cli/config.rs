@@ -72,6 +72,13 @@ pub fn summary(plan: &Plan) -> String {
             w.fees.max_fees,
             w.retry.max_retries
         ),
+        format!(
+            "  fees paid by: {}",
+            w.fee_granter
+                .as_deref()
+                .map(|g| format!("fee granter {g} (wallet.feeGranterAddress)"))
+                .unwrap_or_else(|| "the wallet".to_string())
+        ),
     ];
     for wk in &plan.workers {
         out.push(format!(

@@ -27,7 +27,7 @@ use allora_devnet::{
     BlockNotice, DEFAULT_CHAIN_ID, Devnet, DevnetConfig, DevnetHandle, Genesis, Msg,
     TEST_MNEMONICS, TxContents,
 };
-use allora_sandbox::{AdapterRuntime, RuntimeConfig};
+use allora_sandbox::AdapterRuntime;
 
 /// The example config the demo runs (the same file users copy).
 const EXAMPLE_CONFIG: &str = include_str!("../../../../config.example.json");
@@ -411,11 +411,8 @@ async fn start_node(
     )
     .await
     .context("starting the metrics server")?;
-    let runtime = AdapterRuntime::new(RuntimeConfig {
-        cache_dir: plan.node.cache_dir.clone(),
-        ..RuntimeConfig::default()
-    })
-    .context("creating the adapter runtime")?;
+    let runtime = AdapterRuntime::new(crate::app::runtime_config(&plan))
+        .context("creating the adapter runtime")?;
     let task = tokio::spawn(async move {
         let wiring = tokio::select! {
             w = app::connect(&plan, &metrics) => w,
@@ -501,7 +498,7 @@ impl Progress {
                         self.reputer.entry(vb.topic_id).or_default().insert(nonce);
                     }
                 }
-                Msg::Register(_) | Msg::AddStake(_) => {}
+                Msg::Register(_) | Msg::AddStake(_) | Msg::GrantAllowance(_) => {}
             }
         }
     }
@@ -543,6 +540,9 @@ fn describe(tx: &TxContents) -> Vec<String> {
                 m.topic_id
             ),
             Msg::AddStake(m) => format!("stake     {} uallo on topic {}", m.amount, m.topic_id),
+            Msg::GrantAllowance(m) => {
+                format!("feegrant  {} pays fees for {}", m.granter, m.grantee)
+            }
             Msg::InsertWorkerPayload(m) => {
                 let Some(b) = &m.worker_data_bundle else {
                     return "worker    (empty bundle)".to_string();

@@ -5,12 +5,12 @@
 
 use std::path::PathBuf;
 
-use crate::actors::ports::Role;
+use crate::actors::ports::{ChainPort, Role};
 use crate::actors::supervisor::probe;
 use crate::app;
 use crate::cli::config::{EXIT_BAD_CONFIG, report};
 use crate::config::{self, LossPlan, Plan};
-use allora_sandbox::{AdapterRuntime, RuntimeConfig};
+use allora_sandbox::AdapterRuntime;
 
 /// Arguments of `allora-node doctor`.
 #[derive(Debug, clap::Args)]
@@ -79,6 +79,38 @@ async fn endpoints(plan: &Plan, r: &mut Report) {
     }
 }
 
+/// `wallet.feeGranterAddress`: does the granter's allowance to this wallet exist and pay?
+async fn fee_grant(chain: &dyn ChainPort, granter: &str, address: &str, r: &mut Report) {
+    let fix = format!(
+        "grant one with `allorad tx feegrant grant {granter} {address} --spend-limit <amount>uallo`, or remove wallet.feeGranterAddress"
+    );
+    match chain.fee_allowance(granter, address).await {
+        Ok(None) => r.warn(&format!(
+            "no fee allowance from {granter} to {address}: every tx will be refused; {fix}"
+        )),
+        Ok(Some(a)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            if a.expiration_unix.is_some_and(|e| e < now) {
+                r.warn(&format!("fee allowance from {granter} has expired: {fix}"));
+            } else if a.spend_limit == Some(0) {
+                r.warn(&format!("fee allowance from {granter} is used up: {fix}"));
+            } else {
+                let limit = a
+                    .spend_limit
+                    .map(|l| format!("{l} uallo left"))
+                    .unwrap_or_else(|| "no spend limit".to_string());
+                r.ok(&format!("fees paid by {granter} ({}, {limit})", a.kind));
+            }
+        }
+        Err(err) => r.warn(&format!(
+            "cannot read the fee allowance from {granter}: {err}"
+        )),
+    }
+}
+
 async fn chain(plan: &Plan, r: &mut Report) {
     let (chain, address) = match app::query_port(plan).await {
         Ok(x) => x,
@@ -104,10 +136,15 @@ async fn chain(plan: &Plan, r: &mut Report) {
             None
         }
     };
+    if let Some(granter) = &plan.wallet.fee_granter {
+        fee_grant(&*chain, granter, &address, r).await;
+    }
     match chain.balance(&address).await {
         Ok(b) => {
             let fee = params.as_ref().map(|p| p.registration_fee).unwrap_or(0);
-            if b == 0 {
+            if b == 0 && plan.wallet.fee_granter.is_some() && fee == 0 {
+                r.ok("balance 0 uallo (tx fees are paid by the fee granter)");
+            } else if b == 0 {
                 r.warn(&format!("balance is 0 uallo: fund {address}"));
             } else if b < fee {
                 r.warn(&format!(
@@ -171,10 +208,7 @@ async fn chain(plan: &Plan, r: &mut Report) {
 }
 
 async fn adapters(plan: &Plan, r: &mut Report) {
-    let rt = match AdapterRuntime::new(RuntimeConfig {
-        cache_dir: plan.node.cache_dir.clone(),
-        ..RuntimeConfig::default()
-    }) {
+    let rt = match AdapterRuntime::new(crate::app::runtime_config(plan)) {
         Ok(rt) => rt,
         Err(err) => {
             r.warn(&format!("adapter runtime unavailable: {err}"));

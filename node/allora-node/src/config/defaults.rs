@@ -83,6 +83,11 @@ pub const ADAPTER_TIMEOUT_MS_MAX: u64 = 600_000;
 pub const ADAPTER_MEMORY_MB: u64 = 64;
 /// Upper bound of `memoryMb`.
 pub const ADAPTER_MEMORY_MB_MAX: u64 = 4096;
+/// `files[].maxMb`: bytes under one read-only mount, checked at load (a model directory,
+/// not a dataset; the guest reads it into its own `memoryMb` budget anyway).
+pub const MOUNT_MAX_MB: u64 = 256;
+/// Upper bound of `files[].maxMb`.
+pub const MOUNT_MAX_MB_LIMIT: u64 = 16_384;
 /// `maxHttpRequests` per call.
 pub const MAX_HTTP_REQUESTS: u32 = 8;
 /// Upper bound of `maxHttpRequests`.
@@ -103,10 +108,27 @@ pub const METRICS_ADDR: ([u8; 4], u16) = ([0, 0, 0, 0], 2112);
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// Valid range of `node.shutdownTimeoutSecs`.
 pub const SHUTDOWN_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=600;
+/// `node.compileMemoryMb`: address space of one adapter compile process. The shipped
+/// Python and JS guests (18 MB, 12 MB) compile within 384 MiB; the hostile review's 361 KB
+/// bomb needed 1.66 GiB.
+pub const COMPILE_MEMORY_MB: u64 = allora_sandbox::DEFAULT_COMPILE_MEMORY_BYTES >> 20;
+/// Valid range of `node.compileMemoryMb` (real adapters need a few hundred MiB).
+pub const COMPILE_MEMORY_MB_RANGE: std::ops::RangeInclusive<i64> = 256..=65_536;
+/// `node.compileTimeoutSecs`: wall-clock budget of compiling one adapter.
+pub const COMPILE_TIMEOUT_SECS: u64 = 120;
+/// Valid range of `node.compileTimeoutSecs`.
+pub const COMPILE_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=3600;
 /// Ledger directory name under the keystore home when `node.cacheDir` is unset.
 pub const LEDGER_SUBDIR: &str = "allora-node";
 /// Block time assumed until the window clock has measured two heights.
 pub const BLOCK_TIME_ESTIMATE: Duration = Duration::from_secs(5);
+/// `node.eventWatchdogBlocks`: the event websocket is replaced when no block heartbeat
+/// arrived for this many expected block times (measured from the heartbeats; the estimate
+/// above until then). 5 tolerates a slow block or two; at 5 s blocks a deaf subscription
+/// costs at most ~25 s of events, which polling every `loopSeconds` covers meanwhile.
+pub const EVENT_WATCHDOG_BLOCKS: u32 = 5;
+/// Valid range of `node.eventWatchdogBlocks`.
+pub const EVENT_WATCHDOG_BLOCKS_RANGE: std::ops::RangeInclusive<i64> = 2..=1000;
 /// Refresh interval of the wallet-balance and endpoint-health gauges.
 pub const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
 /// Wait between attempts to reach the chain at startup.

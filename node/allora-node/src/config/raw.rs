@@ -56,6 +56,9 @@ pub struct RawWallet {
     pub submit_tx: Option<bool>,
     #[serde(default)]
     pub chain_id: Option<String>,
+    /// Go node PR #128: an `allo1…` account whose x/feegrant allowance pays every tx's fee.
+    #[serde(default)]
+    pub fee_granter_address: Option<String>,
     // Later Go-node releases added these timing knobs; we accept them so such configs run
     // unchanged, and ignore them (our timing comes from the chain's window queries/events).
     #[serde(default)]
@@ -148,6 +151,24 @@ pub struct RawAdapter {
     /// Extra parameters merged over the role's `parameters` map.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// Host directories the adapter may read (read-only WASI preopens).
+    #[serde(default)]
+    pub files: Vec<RawMount>,
+}
+
+/// One `files` entry of an adapter block: `{"host": "./models/eth", "guest": "/model"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMount {
+    /// Host directory; relative paths resolve against the config file's directory.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Absolute path the adapter sees it at.
+    #[serde(default)]
+    pub guest: Option<String>,
+    /// Cap on the bytes under `host`, in MiB.
+    #[serde(default)]
+    pub max_mb: Option<i64>,
 }
 
 /// `node` — our own settings (absent from Go configs).
@@ -163,6 +184,15 @@ pub struct RawNode {
     pub adapters_dir: Option<String>,
     #[serde(default)]
     pub shutdown_timeout_secs: Option<i64>,
+    /// Address-space limit of one adapter compile process, in MiB.
+    #[serde(default)]
+    pub compile_memory_mb: Option<i64>,
+    /// Wall-clock budget of compiling one adapter, in seconds.
+    #[serde(default)]
+    pub compile_timeout_secs: Option<i64>,
+    /// Event websocket deafness watchdog, in expected block times.
+    #[serde(default)]
+    pub event_watchdog_blocks: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "worker", "reputer", "node"];
@@ -247,31 +277,86 @@ fn list<T: for<'de> Deserialize<'de>>(
         .collect()
 }
 
+/// Most problems reported inside one section (one entry of a list): each is removed from a
+/// scratch copy of the JSON after it is reported, so the next parse attempt finds the next one.
+const MAX_ISSUES_PER_SECTION: usize = 32;
+
+/// Parses one section, reporting every problem inside it (not only the first) with its path.
 fn section<T: for<'de> Deserialize<'de>>(
     prefix: &str,
     value: &serde_json::Value,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => Some(v),
-        Err(err) => {
-            let inner = err.path().to_string();
-            let path = if inner == "." || inner.is_empty() {
-                prefix.to_string()
-            } else {
-                format!("{prefix}.{inner}")
-            };
-            let msg = err.inner().to_string();
-            let fix = if msg.starts_with("unknown field") {
-                "remove the field or correct its spelling (names are case-sensitive)".to_string()
-            } else if msg.starts_with("invalid type") {
-                "use the JSON type the message names".to_string()
-            } else {
-                "correct the value".to_string()
-            };
-            issues.push(ConfigIssue::new(path, msg, fix));
-            None
+    // Every section is a JSON object; serde would also accept a list of field values.
+    if !value.is_object() {
+        issues.push(ConfigIssue::new(
+            prefix,
+            "must be an object",
+            format!("write {prefix} as {{ \"field\": value, … }}"),
+        ));
+        return None;
+    }
+    let mut scratch = value.clone();
+    let mut failed = false;
+    for _ in 0..MAX_ISSUES_PER_SECTION {
+        let err = match serde_path_to_error::deserialize::<_, T>(&scratch) {
+            Ok(v) => return (!failed).then_some(v),
+            Err(err) => err,
+        };
+        failed = true;
+        let inner = err.path().to_string();
+        let path = if inner == "." || inner.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{prefix}.{inner}")
+        };
+        let msg = err.inner().to_string();
+        let fix = if msg.starts_with("unknown field") {
+            "remove the field or correct its spelling (names are case-sensitive)".to_string()
+        } else if msg.starts_with("invalid type") {
+            "use the JSON type the message names".to_string()
+        } else {
+            "correct the value".to_string()
+        };
+        issues.push(ConfigIssue::new(path, msg, fix));
+        // Drop the offending field and look for the next problem; an error without a field
+        // to drop (the section itself has the wrong type) ends the search.
+        if !remove_at(&mut scratch, err.path()) {
+            break;
         }
+    }
+    None
+}
+
+/// Removes the value at `path` (a field of an object, an element of a list) from `root`;
+/// false when the path names no removable value.
+fn remove_at(root: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut node = root;
+    for seg in parents {
+        let next = match (seg, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => map.get_mut(key.as_str()),
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    match (last, node) {
+        (Segment::Map { key }, serde_json::Value::Object(map)) => {
+            map.remove(key.as_str()).is_some()
+        }
+        (Segment::Seq { index }, serde_json::Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -310,6 +395,48 @@ mod tests {
         let issues = parse(text).unwrap_err();
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].path, "worker[0].topicId");
+    }
+
+    #[test]
+    fn every_problem_inside_one_entry_is_reported() {
+        // The issue's example: one wallet problem and two in the same worker entry.
+        let text = r#"{"wallet":{"nodeRpc":5},"worker":[{"topicId":"x","bogusField":1}]}"#;
+        let issues = parse(text).unwrap_err();
+        let mut paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "wallet.nodeRpc",
+                "worker[0].bogusField",
+                "worker[0].topicId"
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_adapter_block_problems_are_all_reported() {
+        let text = r#"{"wallet": {}, "worker": [{"topicId": 1, "loopSeconds": "5",
+            "inferenceAdapter": {"wasm": 1, "timeoutMs": "x", "allowedHost": []}}]}"#;
+        let issues = parse(text).unwrap_err();
+        let mut paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "worker[0].inferenceAdapter.allowedHost",
+                "worker[0].inferenceAdapter.timeoutMs",
+                "worker[0].inferenceAdapter.wasm",
+                "worker[0].loopSeconds",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_section_of_the_wrong_type_is_one_issue() {
+        let issues = parse(r#"{"wallet": [], "worker": [7]}"#).unwrap_err();
+        let paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["wallet", "worker[0]"]);
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub fn spec(file: &str, roles: &[Role], allowed: &[String], limits: Limits) -> A
         wasm: dist(file),
         roles: roles.to_vec(),
         limits,
-        allowed_hosts: allowed.to_vec(),
+        allowed_hosts: allora_sandbox::netpolicy::Allowlist::parse(allowed).expect("allowlist"),
+        mounts: Vec::new(),
     }
 }
 

@@ -105,15 +105,36 @@ async fn intents_survive_reopen_until_cleared() {
     let i = Intent {
         kind: "add_stake".into(),
         amount: 70,
-        tx_hash: "ABCD".into(),
-        height: 12,
+        tx_hashes: Vec::new(),
+        deadline: 12,
     };
     l.record_intent("add_stake/2", i.clone()).await.unwrap();
+    assert!(l.add_intent_hash("add_stake/2", "ABCD", 14).await.unwrap());
+    assert!(
+        !l.add_intent_hash("register_worker/2", "EF", 14)
+            .await
+            .unwrap()
+    );
     let again = Ledger::open(dir.path(), "c", "a").await.unwrap();
-    assert_eq!(again.intent("add_stake/2"), Some(i));
+    let mut want = i.clone();
+    want.tx_hashes = vec!["ABCD".into()];
+    want.deadline = 14;
+    assert_eq!(
+        again.intent("add_stake/2"),
+        Some(want),
+        "hash and deadline are durable"
+    );
     again.clear_intent("add_stake/2").await.unwrap();
     let third = Ledger::open(dir.path(), "c", "a").await.unwrap();
     assert_eq!(third.intent("add_stake/2"), None);
+}
+
+#[test]
+fn intents_written_before_hashes_still_load() {
+    let old = r#"{"kind":"add_stake","amount":70,"tx_hash":"","height":31}"#;
+    let i: Intent = serde_json::from_str(old).unwrap();
+    assert_eq!(i.deadline, 31);
+    assert!(i.tx_hashes.is_empty());
 }
 
 #[test]

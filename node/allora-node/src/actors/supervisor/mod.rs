@@ -1,5 +1,7 @@
 //! The supervisor: turns a validated [`Plan`] and the live ports into running actors. It
-//! loads each topic's adapters (a broken adapter disables only its topic and role), opens
+//! loads every topic's adapters concurrently and starts each topic's actor as soon as its
+//! own adapters are ready (a slow or broken adapter delays or disables only its topic and
+//! role; the node runs once one topic is ready), opens
 //! the submission ledger, fans chain window events out to the actors, watches every task
 //! (a panicked or ended actor is restarted with backoff; a dead tx actor makes `/ready`
 //! false until it is replaced — see [`watch`]), keeps the gauges fresh, and on shutdown
@@ -8,9 +10,11 @@
 mod gauges;
 mod watch;
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::stream::FuturesUnordered;
 use futures::{FutureExt, Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -23,7 +27,7 @@ use super::reputer::{LossSource, ReputerActor};
 use super::worker::WorkerActor;
 use super::{ActorEnv, WindowSignal};
 use crate::config::defaults as d;
-use crate::config::{AdapterPlan, LossPlan, Plan};
+use crate::config::{AdapterPlan, LossPlan, Plan, ReputerPlan, WorkerPlan};
 use crate::metrics::{Health, Metrics};
 pub use gauges::probe;
 use watch::{Task, TxWatch, Watch};
@@ -103,98 +107,119 @@ async fn load(
     }
 }
 
-/// Builds every actor whose adapters load, as restartable tasks.
-async fn actors(
-    plan: &Plan,
+/// A topic's actor once its adapters have loaded; `None` when one failed to load (only that
+/// topic and role is disabled; the failure is already logged and counted).
+type PendingActor<'a> = Pin<Box<dyn Future<Output = Option<Task>> + Send + 'a>>;
+
+/// Every topic's adapter loads, started together so a slow or hostile `.wasm` delays only
+/// its own topic: each actor starts as soon as its own adapters are ready. The sandbox
+/// bounds how many compiles run at once; cached adapters need no compile.
+fn actors<'a>(
+    plan: &'a Plan,
+    env: &'a ActorEnv,
+    loader: &'a dyn AdapterLoader,
+    metrics: &'a Metrics,
+) -> FuturesUnordered<PendingActor<'a>> {
+    let pending = FuturesUnordered::new();
+    for w in &plan.workers {
+        pending.push(Box::pin(worker(w, env, loader, metrics)) as PendingActor<'a>);
+    }
+    for r in &plan.reputers {
+        pending.push(Box::pin(reputer(r, env, loader, metrics)) as PendingActor<'a>);
+    }
+    pending
+}
+
+async fn worker(
+    w: &WorkerPlan,
     env: &ActorEnv,
     loader: &dyn AdapterLoader,
     metrics: &Metrics,
-) -> Vec<Task> {
+) -> Option<Task> {
     use allora_sandbox::Role as R;
-    let mut out = Vec::new();
-    for w in &plan.workers {
-        let topic_id = w.topic_id;
-        let Some(inference) = load(
-            loader,
-            &w.inference,
-            R::Inference,
-            topic_id,
-            "worker",
-            metrics,
-        )
-        .await
-        else {
-            continue;
-        };
-        let forecast = match &w.forecast {
-            Some(f) => match load(loader, f, R::Forecast, topic_id, "worker", metrics).await {
-                Some(a) => Some(a),
-                None => continue,
-            },
-            None => None,
-        };
-        let actor = WorkerActor {
-            env: env.clone(),
-            topic_id,
-            interval: w.loop_interval,
-            inference,
-            inference_params: w.inference.params.clone(),
-            forecast,
-            forecast_params: w
-                .forecast
-                .as_ref()
-                .map(|f| f.params.clone())
-                .unwrap_or_default(),
-        };
-        out.push(Task {
-            task: "worker",
-            topic: topic_id.to_string(),
-            make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
-        });
+    let topic_id = w.topic_id;
+    let inference = load(
+        loader,
+        &w.inference,
+        R::Inference,
+        topic_id,
+        "worker",
+        metrics,
+    )
+    .await?;
+    let forecast = match &w.forecast {
+        Some(f) => Some(load(loader, f, R::Forecast, topic_id, "worker", metrics).await?),
+        None => None,
+    };
+    let actor = WorkerActor {
+        env: env.clone(),
+        topic_id,
+        interval: w.loop_interval,
+        inference,
+        inference_params: w.inference.params.clone(),
+        forecast,
+        forecast_params: w
+            .forecast
+            .as_ref()
+            .map(|f| f.params.clone())
+            .unwrap_or_default(),
+    };
+    Some(Task {
+        task: "worker",
+        topic: topic_id.to_string(),
+        make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+    })
+}
+
+async fn reputer(
+    r: &ReputerPlan,
+    env: &ActorEnv,
+    loader: &dyn AdapterLoader,
+    metrics: &Metrics,
+) -> Option<Task> {
+    use allora_sandbox::Role as R;
+    let topic_id = r.topic_id;
+    let ground_truth = load(
+        loader,
+        &r.ground_truth,
+        R::GroundTruth,
+        topic_id,
+        "reputer",
+        metrics,
+    )
+    .await?;
+    let loss = match &r.loss {
+        LossPlan::Builtin(m) => LossSource::Builtin(*m),
+        LossPlan::FromTopic(options) => LossSource::FromTopic(options.clone()),
+        LossPlan::Adapter(a) => LossSource::Adapter {
+            adapter: load(loader, a, R::Loss, topic_id, "reputer", metrics).await?,
+            params: a.params.clone(),
+        },
+    };
+    let actor = ReputerActor {
+        env: env.clone(),
+        topic_id,
+        interval: r.loop_interval,
+        min_stake: r.min_stake,
+        ground_truth,
+        ground_truth_params: r.ground_truth.params.clone(),
+        loss,
+    };
+    Some(Task {
+        task: "reputer",
+        topic: topic_id.to_string(),
+        make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+    })
+}
+
+/// The first actor whose adapters load; `None` when every topic failed.
+async fn first_ready(loading: &mut FuturesUnordered<PendingActor<'_>>) -> Option<Task> {
+    while let Some(ready) = loading.next().await {
+        if ready.is_some() {
+            return ready;
+        }
     }
-    for r in &plan.reputers {
-        let topic_id = r.topic_id;
-        let Some(ground_truth) = load(
-            loader,
-            &r.ground_truth,
-            R::GroundTruth,
-            topic_id,
-            "reputer",
-            metrics,
-        )
-        .await
-        else {
-            continue;
-        };
-        let loss = match &r.loss {
-            LossPlan::Builtin(m) => LossSource::Builtin(*m),
-            LossPlan::FromTopic(options) => LossSource::FromTopic(options.clone()),
-            LossPlan::Adapter(a) => {
-                match load(loader, a, R::Loss, topic_id, "reputer", metrics).await {
-                    Some(adapter) => LossSource::Adapter {
-                        adapter,
-                        params: a.params.clone(),
-                    },
-                    None => continue,
-                }
-            }
-        };
-        let actor = ReputerActor {
-            env: env.clone(),
-            topic_id,
-            interval: r.loop_interval,
-            min_stake: r.min_stake,
-            ground_truth,
-            ground_truth_params: r.ground_truth.params.clone(),
-            loss,
-        };
-        out.push(Task {
-            task: "reputer",
-            topic: topic_id.to_string(),
-            make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
-        });
-    }
-    out
+    None
 }
 
 /// Starts every actor and runs until `shutdown` is cancelled; then waits at most
@@ -217,17 +242,17 @@ pub async fn run<L: AdapterLoader>(
     if env.dry_run {
         tracing::warn!(address = %address, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
     }
-    let tasks = actors(plan, &env, &loader, &metrics).await;
-    if tasks.is_empty() {
-        return Err(SupervisorError::NothingToRun);
-    }
-    let started = tasks.len();
+    let mut loading = actors(plan, &env, &loader, &metrics);
+    // Run as soon as one topic is ready; the others join as their adapters load.
+    let first = tokio::select! {
+        _ = shutdown.cancelled() => return Ok(()),
+        first = first_ready(&mut loading) => first.ok_or(SupervisorError::NothingToRun)?,
+    };
+    let mut started = 1;
     let (signals, _) = broadcast::channel::<WindowSignal>(256);
     let policy = plan.node.restart;
     let mut watch = Watch::new(signals.clone(), policy, metrics.clone(), shutdown.clone());
-    for t in tasks {
-        watch.start(t);
-    }
+    watch.start(first);
     let gauges = gauges::Gauges {
         chain: wiring.chain.clone(),
         address: address.clone(),
@@ -267,13 +292,20 @@ pub async fn run<L: AdapterLoader>(
     let mut tx_watch = TxWatch::new(wiring.tx.clone(), address.clone());
     tx_watch.check(&policy, &metrics, &health);
     health.set_ready(!wiring.tx.is_stopped());
-    tracing::info!(actors = started, address = %address, "node running");
+    tracing::info!(actors = started, loading = loading.len(), address = %address, "node running");
 
     let mut tick = tokio::time::interval(policy.watch);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            Some(ready) = loading.next(), if !loading.is_empty() => {
+                if let Some(task) = ready {
+                    started += 1;
+                    tracing::info!(task = task.task, topic_id = %task.topic, actors = started, "actor started after its adapters loaded");
+                    watch.start(task);
+                }
+            }
             Some(res) = watch.set.join_next_with_id() => watch.on_exit(res),
             Some(res) = events.join_next() => {
                 if let Err(err) = res {
@@ -284,6 +316,8 @@ pub async fn run<L: AdapterLoader>(
         }
     }
 
+    // Adapters still loading are abandoned (a compile process is killed with its load).
+    drop(loading);
     health.set_ready(false);
     let bound = plan.node.shutdown_timeout;
     tracing::info!(timeout_secs = bound.as_secs(), "shutting down");

@@ -74,6 +74,7 @@ fn start(adapter: FakeAdapter) -> Running {
         c.worker_windows = vec![OpenWindow {
             nonce: 10,
             end_block: None,
+            end_time: None,
         }];
     }
     let wiring = Wiring {

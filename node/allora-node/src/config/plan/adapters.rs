@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use allora_sandbox::Limits;
+use allora_sandbox::{Limits, Mount, mounts};
 
 use super::super::defaults as d;
-use super::super::raw::RawAdapter;
+use super::super::raw::{RawAdapter, RawMount};
 use super::policy::HostAllowlist;
 use super::{Ctx, ENV_ADAPTERS_DIR, GO_ENTRYPOINT, HTTP_SOURCE_WASM};
 
@@ -25,6 +25,8 @@ pub struct AdapterPlan {
     pub limits: Limits,
     /// The `parameters` map passed on every call (`CallContext::params`).
     pub params: BTreeMap<String, String>,
+    /// Read-only host directories (`files`), validated.
+    pub mounts: Vec<Mount>,
 }
 
 /// The sandbox limits with every field at its default.
@@ -137,6 +139,7 @@ pub(super) fn adapter_block(
             HostAllowlist::default()
         }
     };
+    let mounts = mounts(&a.files, path, cx);
     let mut merged = params.clone();
     merged.extend(a.params.clone());
     Some(AdapterPlan {
@@ -148,7 +151,114 @@ pub(super) fn adapter_block(
         allowed_hosts,
         limits,
         params: merged,
+        mounts,
     })
+}
+
+/// Validates `files`: every problem is reported with its index (missing or non-directory
+/// host path, relative/duplicate/unclean guest path, bytes over the cap). Relative host
+/// paths resolve against the config file's directory (the working directory for inline JSON).
+fn mounts(files: &[RawMount], path: &str, cx: &mut Ctx<'_>) -> Vec<Mount> {
+    let mut out = Vec::new();
+    let mut guests = BTreeSet::new();
+    for (i, f) in files.iter().enumerate() {
+        let at = format!("{path}.files[{i}]");
+        let max_mb = bounded(
+            f.max_mb,
+            1..=d::MOUNT_MAX_MB_LIMIT as i64,
+            d::MOUNT_MAX_MB,
+            &at,
+            "maxMb",
+            "use the mount's size cap in MiB, e.g. 256",
+            cx,
+        );
+        let guest = match f.guest.as_deref() {
+            None | Some("") => {
+                cx.err(
+                    format!("{at}.guest"),
+                    "missing",
+                    "set \"guest\" to the absolute path the adapter reads, e.g. \"/model\"",
+                );
+                None
+            }
+            Some(g) => match mounts::guest_path_problem(g) {
+                Some(problem) => {
+                    cx.err(
+                        format!("{at}.guest"),
+                        problem,
+                        "use an absolute path without '.' or '..', e.g. \"/model\"",
+                    );
+                    None
+                }
+                None if !guests.insert(g.trim_end_matches('/').to_string()) => {
+                    cx.err(
+                        format!("{at}.guest"),
+                        format!("{g:?} is already mounted by an earlier entry"),
+                        "give every mount its own guest path",
+                    );
+                    None
+                }
+                None => Some(g.to_string()),
+            },
+        };
+        let host = match f.host.as_deref().filter(|h| !h.is_empty()) {
+            None => {
+                cx.err(
+                    format!("{at}.host"),
+                    "missing",
+                    "set \"host\" to the directory holding the model files",
+                );
+                None
+            }
+            Some(h) => {
+                let resolved = cx.resolve(h);
+                let shown = if resolved.as_os_str() == h {
+                    resolved.display().to_string()
+                } else {
+                    format!(
+                        "{} (relative, resolved against {})",
+                        resolved.display(),
+                        cx.base.display()
+                    )
+                };
+                match mounts::dir_bytes(&resolved, max_mb << 20) {
+                    Err(e) if !resolved.exists() => {
+                        cx.err(
+                            format!("{at}.host"),
+                            format!("directory {shown} does not exist ({e})"),
+                            "create it or correct the path",
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        cx.err(
+                            format!("{at}.host"),
+                            format!("{shown}: {e}"),
+                            "mount a readable directory, not a file",
+                        );
+                        None
+                    }
+                    Ok(bytes) if bytes > max_mb << 20 => {
+                        cx.err(
+                            format!("{at}.host"),
+                            format!("{shown} holds more than {max_mb} MiB"),
+                            "raise files[].maxMb (and memoryMb if the adapter loads it all) or mount a smaller directory",
+                        );
+                        None
+                    }
+                    Ok(_) => Some(resolved),
+                }
+            }
+        };
+        if let (Some(host), Some(guest)) = (host, guest) {
+            out.push(Mount {
+                host,
+                guest,
+                max_bytes: max_mb << 20,
+            });
+        }
+    }
+    out
 }
 
 /// Where a Go entrypoint's endpoint URLs live in the config.
@@ -255,6 +365,7 @@ pub(super) fn go_entrypoint(
         allowed_hosts,
         limits: default_limits(),
         params: params.clone(),
+        mounts: Vec::new(),
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod adapters;
 pub mod policy;
+mod roles;
 pub mod topics;
 pub mod wallet;
 
@@ -55,8 +56,15 @@ pub struct NodePlan {
     /// Where the submission ledger lives (`cacheDir`, else `<alloraHomeDir>/allora-node`).
     pub ledger_dir: PathBuf,
     pub shutdown_timeout: Duration,
+    /// Resubscribe the event websocket after this many expected block times without a block
+    /// heartbeat (`node.eventWatchdogBlocks`).
+    pub event_watchdog_blocks: u32,
     /// Restart backoff of dead actors and tx actors.
     pub restart: RestartPolicy,
+    /// `node.compileMemoryMb` in bytes: address-space limit of one compile process.
+    pub compile_memory_bytes: u64,
+    /// `node.compileTimeoutSecs`: wall-clock budget of one adapter compile.
+    pub compile_timeout: Duration,
 }
 
 /// The process-level inputs validation depends on, injectable for tests.
@@ -211,6 +219,51 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
             Duration::from_secs(d::SHUTDOWN_TIMEOUT_SECS)
         }
     };
+    let compile_memory_mb = match n.compile_memory_mb {
+        None => d::COMPILE_MEMORY_MB,
+        Some(m) if d::COMPILE_MEMORY_MB_RANGE.contains(&m) => m as u64,
+        Some(m) => {
+            cx.err(
+                "node.compileMemoryMb",
+                format!("{m} is outside 256–65536"),
+                format!(
+                    "use the address space one adapter compile may use, in MiB, such as {}",
+                    d::COMPILE_MEMORY_MB
+                ),
+            );
+            d::COMPILE_MEMORY_MB
+        }
+    };
+    let compile_timeout = match n.compile_timeout_secs {
+        None => Duration::from_secs(d::COMPILE_TIMEOUT_SECS),
+        Some(s) if d::COMPILE_TIMEOUT_RANGE.contains(&s) => Duration::from_secs(s as u64),
+        Some(s) => {
+            cx.err(
+                "node.compileTimeoutSecs",
+                format!("{s} is outside 1–3600"),
+                format!(
+                    "use a compile budget in seconds such as {}",
+                    d::COMPILE_TIMEOUT_SECS
+                ),
+            );
+            Duration::from_secs(d::COMPILE_TIMEOUT_SECS)
+        }
+    };
+    let event_watchdog_blocks = match n.event_watchdog_blocks {
+        None => d::EVENT_WATCHDOG_BLOCKS,
+        Some(k) if d::EVENT_WATCHDOG_BLOCKS_RANGE.contains(&k) => k as u32,
+        Some(k) => {
+            cx.err(
+                "node.eventWatchdogBlocks",
+                format!("{k} is outside 2–1000"),
+                format!(
+                    "use a number of block times such as {}",
+                    d::EVENT_WATCHDOG_BLOCKS
+                ),
+            );
+            d::EVENT_WATCHDOG_BLOCKS
+        }
+    };
     let cache_dir = n.cache_dir.as_deref().map(|dir| cx.resolve(dir));
     let ledger_dir = cache_dir.clone().unwrap_or_else(|| {
         home_dir
@@ -222,7 +275,10 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
         cache_dir,
         ledger_dir,
         shutdown_timeout,
+        event_watchdog_blocks,
         restart: RestartPolicy::default(),
+        compile_memory_bytes: compile_memory_mb << 20,
+        compile_timeout,
     })
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use allora_protocol::loss::{LossError, LossMethod};
+use allora_sandbox::netpolicy::Allowlist;
 
 use super::super::defaults as d;
 use super::adapters::AdapterPlan;
@@ -131,22 +132,31 @@ impl RestartPolicy {
     }
 }
 
-/// An adapter's `allowedHosts`, every entry validated by the sandbox's own parser.
+/// An adapter's `allowedHosts`: parsed once, by the sandbox's own parser, into the typed
+/// policy the sandbox enforces (handed to it as is), plus the text for messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HostAllowlist(Vec<String>);
+pub struct HostAllowlist {
+    entries: Vec<String>,
+    policy: Allowlist,
+}
 
 impl HostAllowlist {
-    /// Validates each entry; the error names the index of the first bad entry and why.
+    /// Parses every entry; the error names the index of the first bad entry and why.
     pub fn parse(entries: &[String]) -> Result<Self, (usize, String)> {
-        for (i, e) in entries.iter().enumerate() {
-            allora_sandbox::netpolicy::Allowlist::parse(std::slice::from_ref(e))
-                .map_err(|err| (i, err))?;
-        }
-        Ok(Self(entries.to_vec()))
+        Ok(Self {
+            policy: Allowlist::parse_indexed(entries)?,
+            entries: entries.to_vec(),
+        })
     }
 
+    /// The entries as configured.
     pub fn entries(&self) -> &[String] {
-        &self.0
+        &self.entries
+    }
+
+    /// The parsed policy, for [`allora_sandbox::AdapterSpec::allowed_hosts`].
+    pub fn policy(&self) -> &Allowlist {
+        &self.policy
     }
 }
 

@@ -7,11 +7,29 @@ use crate::config::raw;
 const MNEMONIC: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
+/// A component whose export section names the interfaces of `roles` (enough for the static
+/// role check; it is never compiled).
+fn component_exporting(roles: &[allora_sandbox::Role]) -> Vec<u8> {
+    let mut exports = wasm_encoder::ComponentExportSection::new();
+    for r in roles {
+        exports.export(
+            r.export_name().as_str(),
+            wasm_encoder::ComponentExportKind::Instance,
+            0,
+            None,
+        );
+    }
+    let mut c = wasm_encoder::Component::new();
+    c.section(&exports);
+    c.finish()
+}
+
 fn setup() -> (tempfile::TempDir, Env) {
     let dir = tempfile::tempdir().unwrap();
+    let all = component_exporting(&allora_sandbox::Role::ALL);
     std::fs::create_dir_all(dir.path().join("adapters")).unwrap();
-    std::fs::write(dir.path().join("adapters").join(HTTP_SOURCE_WASM), b"\0asm").unwrap();
-    std::fs::write(dir.path().join("model.wasm"), b"\0asm").unwrap();
+    std::fs::write(dir.path().join("adapters").join(HTTP_SOURCE_WASM), &all).unwrap();
+    std::fs::write(dir.path().join("model.wasm"), &all).unwrap();
     let env = Env {
         adapters_dir: Some(dir.path().join("adapters")),
         home: Some(dir.path().to_path_buf()),
@@ -198,6 +216,56 @@ fn unset_settings_take_the_one_documented_default() {
         plan.node.ledger_dir,
         dir.path().join(".allora-node").join(d::LEDGER_SUBDIR)
     );
+    assert_eq!(plan.node.compile_memory_bytes, d::COMPILE_MEMORY_MB << 20);
+    assert_eq!(
+        plan.node.compile_timeout,
+        std::time::Duration::from_secs(d::COMPILE_TIMEOUT_SECS)
+    );
+}
+
+#[test]
+fn compile_limits_are_configurable_and_bounded() {
+    let (dir, env) = setup();
+    let text = |node: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+               "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm",
+                 "allowedHosts": ["api.example.com:443", "private:source:8000"]}}}}],
+               "node": {node}}}"#
+        )
+    };
+    let plan = check(
+        &text(r#"{"compileMemoryMb": 768, "compileTimeoutSecs": 30}"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(plan.node.compile_memory_bytes, 768 << 20);
+    assert_eq!(
+        plan.node.compile_timeout,
+        std::time::Duration::from_secs(30)
+    );
+    // The allowlist reaches the sandbox parsed, as the policy it enforces.
+    let policy = plan.workers[0].inference.allowed_hosts.policy();
+    assert!(policy.check("https", "api.example.com", 443).is_some());
+    assert!(
+        policy
+            .check("http", "source", 8000)
+            .is_some_and(|m| m.exact)
+    );
+    assert!(policy.check("http", "api.example.com", 80).is_none());
+    let issues = check(
+        &text(r#"{"compileMemoryMb": 16, "compileTimeoutSecs": 0}"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["node.compileMemoryMb", "node.compileTimeoutSecs"],
+        "{issues:?}"
+    );
 }
 
 #[test]
@@ -222,4 +290,127 @@ fn loss_policy_is_typed_once_and_bad_options_name_their_field() {
     let plan = check(&text, dir.path(), &env).unwrap();
     assert!(matches!(&plan.reputers[0].loss, LossPlan::Builtin(m) if m.name() == "huber"));
     assert!(matches!(&plan.reputers[1].loss, LossPlan::FromTopic(o) if o.method("huber").is_ok()));
+}
+
+#[test]
+fn a_block_whose_component_lacks_its_role_is_refused() {
+    use allora_sandbox::Role;
+    let (dir, env) = setup();
+    std::fs::write(
+        dir.path().join("infer_only.wasm"),
+        component_exporting(&[Role::Inference]),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let text = format!(
+        r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+           "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "infer_only.wasm"}},
+                        "forecastAdapter": {{"wasm": "infer_only.wasm"}}}},
+                      {{"topicId": 2, "inferenceAdapter": {{"wasm": "core.wasm"}}}}],
+           "reputer": [{{"topicId": 1, "groundTruthAdapter": {{"wasm": "infer_only.wasm"}},
+                         "lossAdapter": {{"wasm": "model.wasm"}}}}]}}"#
+    );
+    let issues = check(&text, dir.path(), &env).unwrap_err();
+    let mut paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "reputer[0].groundTruthAdapter.wasm",
+            "worker[0].forecastAdapter.wasm",
+            "worker[1].inferenceAdapter.wasm",
+        ],
+        "{issues:?}"
+    );
+    let gt = issues
+        .iter()
+        .find(|i| i.path.starts_with("reputer"))
+        .unwrap();
+    assert!(
+        gt.message
+            .contains("does not export allora:adapter/ground-truth@0.1.0")
+            && gt.message.contains("only inference"),
+        "{gt:?}"
+    );
+    let core = issues
+        .iter()
+        .find(|i| i.path.starts_with("worker[1]"))
+        .unwrap();
+    assert!(core.message.contains("not a component"), "{core:?}");
+}
+
+#[test]
+fn fee_granter_is_validated_with_its_path() {
+    let (dir, env) = setup();
+    let granter = &allora_protocol::account::address_from_bytes(&[7u8; 20]);
+    let ok = format!(
+        r#"{{"wallet": {{"addressKeyName": "k", "nodeRpc": "http://127.0.0.1:26657", "feeGranterAddress": "{granter}"}},
+           "reputer": [{{"topicId": 9, "groundTruthAdapter": {{"wasm": "model.wasm"}}}}]}}"#
+    );
+    let plan = check(&ok, dir.path(), &env).unwrap();
+    assert_eq!(plan.wallet.fee_granter.as_deref(), Some(granter.as_str()));
+    let bad = ok.replace(granter, "cosmos1notallora");
+    let issues = check(&bad, dir.path(), &env).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, "wallet.feeGranterAddress");
+    assert!(issues[0].fix.contains("allorad keys show"), "{issues:?}");
+    let none = ok.replace(granter, "");
+    let plan = check(&none, dir.path(), &env).unwrap();
+    assert_eq!(plan.wallet.fee_granter, None);
+}
+
+#[test]
+fn adapter_files_are_validated_and_resolved_against_the_config_dir() {
+    let (dir, env) = setup();
+    std::fs::create_dir_all(dir.path().join("models/eth")).unwrap();
+    std::fs::write(dir.path().join("models/eth/model.onnx"), vec![0u8; 2 << 20]).unwrap();
+    std::fs::write(dir.path().join("models/file"), b"x").unwrap();
+    let with_files = |files: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+               "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm", "files": {files}}}}}]}}"#
+        )
+    };
+    let plan = check(
+        &with_files(r#"[{"host": "models/eth", "guest": "/model"}]"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    let m = &plan.workers[0].inference.mounts;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].host, dir.path().join("models/eth"));
+    assert_eq!(m[0].guest, "/model");
+    assert_eq!(m[0].max_bytes, crate::config::defaults::MOUNT_MAX_MB << 20);
+
+    let issues = check(
+        &with_files(
+            r#"[{"host": "models/missing", "guest": "/a"},
+                {"host": "models/file", "guest": "/b"},
+                {"host": "models/eth", "guest": "model"},
+                {"host": "models/eth", "guest": "/a"},
+                {"host": "models/eth", "guest": "/c", "maxMb": 1},
+                {"guest": "/d", "maxMb": 0}]"#,
+        ),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    let at = |i: usize, field: &str| {
+        let path = format!("worker[0].inferenceAdapter.files[{i}].{field}");
+        issues
+            .iter()
+            .find(|x| x.path == path)
+            .unwrap_or_else(|| panic!("no issue at {path}: {issues:#?}"))
+            .message
+            .clone()
+    };
+    assert!(at(0, "host").contains("does not exist"));
+    assert!(at(0, "host").contains("resolved against"));
+    assert!(at(1, "host").contains("not a directory"));
+    assert!(at(2, "guest").contains("not absolute"));
+    assert!(at(3, "guest").contains("already mounted"));
+    assert!(at(4, "host").contains("more than 1 MiB"));
+    assert_eq!(at(5, "host"), "missing");
+    assert!(at(5, "maxMb").contains("outside"));
 }

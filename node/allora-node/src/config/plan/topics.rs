@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use super::super::defaults as d;
 use super::super::raw::{RawAdapter, RawReputer, RawWorker};
+use allora_sandbox::Role;
+
 use super::adapters::{AdapterPlan, GoEntrypoint, adapter_block, go_entrypoint};
 use super::policy::{LossOptions, LossPlan, parse_uallo};
+use super::roles::check_role;
 use super::{Ctx, GO_ENTRYPOINT};
 
 /// One topic's worker.
@@ -96,6 +99,8 @@ struct Source<'a> {
     params_path: &'a str,
     endpoint_key: &'a str,
     params: &'a BTreeMap<String, String>,
+    /// The role the block's component must export.
+    role: Role,
 }
 
 /// `Ok(None)` when neither is set; the caller decides whether that is an error.
@@ -122,9 +127,12 @@ fn source(path: &str, s: Source<'_>, cx: &mut Ctx<'_>) -> Result<Option<AdapterP
         )
         .map(Some)
         .ok_or(()),
-        (None, Some(a)) => adapter_block(a, &format!("{path}.{}", s.block_field), s.params, cx)
-            .map(Some)
-            .ok_or(()),
+        (None, Some(a)) => {
+            let block_path = format!("{path}.{}", s.block_field);
+            let plan = adapter_block(a, &block_path, s.params, cx).ok_or(())?;
+            check_role(&plan, s.role, &block_path, cx);
+            Ok(Some(plan))
+        }
         (None, None) => Ok(None),
     }
 }
@@ -147,6 +155,7 @@ pub(super) fn workers(list: &[RawWorker], cx: &mut Ctx<'_>) -> Vec<WorkerPlan> {
                 params_path: "parameters",
                 endpoint_key: "InferenceEndpoint",
                 params: &w.parameters,
+                role: Role::Inference,
             },
             cx,
         );
@@ -179,6 +188,7 @@ pub(super) fn workers(list: &[RawWorker], cx: &mut Ctx<'_>) -> Vec<WorkerPlan> {
                 params_path: "parameters",
                 endpoint_key: "ForecastEndpoint",
                 params: &w.parameters,
+                role: Role::Forecast,
             },
             cx,
         )
@@ -222,8 +232,10 @@ fn loss(r: &RawReputer, path: &str, cx: &mut Ctx<'_>) -> Option<LossPlan> {
                 "keep only one way of computing losses",
             );
         }
-        return adapter_block(a, &format!("{path}.lossAdapter"), raw_options, cx)
-            .map(LossPlan::Adapter);
+        let block_path = format!("{path}.lossAdapter");
+        let plan = adapter_block(a, &block_path, raw_options, cx)?;
+        check_role(&plan, Role::Loss, &block_path, cx);
+        return Some(LossPlan::Adapter(plan));
     }
     if let Some(name) = &r.loss_function_entrypoint_name
         && name != GO_ENTRYPOINT
@@ -298,6 +310,7 @@ pub(super) fn reputers(list: &[RawReputer], cx: &mut Ctx<'_>) -> Vec<ReputerPlan
                 params_path: "groundTruthParameters",
                 endpoint_key: "GroundTruthEndpoint",
                 params: &r.ground_truth_parameters,
+                role: Role::GroundTruth,
             },
             cx,
         );

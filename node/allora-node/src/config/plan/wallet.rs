@@ -56,6 +56,9 @@ pub struct WalletPlan {
     pub batch: BatchPolicy,
     pub submit_tx: bool,
     pub chain_id: Option<String>,
+    /// `feeGranterAddress`: the account whose x/feegrant allowance pays every tx's fee
+    /// (`AuthInfo.fee.granter`); `None` = the wallet pays its own fees.
+    pub fee_granter: Option<String>,
 }
 
 fn url_ok(s: &str, schemes: &[&str]) -> bool {
@@ -290,6 +293,7 @@ pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
             ));
         }
     }
+    let fee_granter = fee_granter(w, cx);
     key.map(|key| WalletPlan {
         key,
         home_dir,
@@ -300,5 +304,24 @@ pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
         batch: BatchPolicy::default(),
         submit_tx: w.submit_tx.unwrap_or(d::SUBMIT_TX),
         chain_id,
+        fee_granter,
     })
+}
+
+/// `wallet.feeGranterAddress`: empty or absent = none; otherwise a bech32 `allo1…` account.
+fn fee_granter(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<String> {
+    let g = w.fee_granter_address.as_deref().map(str::trim)?;
+    if g.is_empty() {
+        return None;
+    }
+    if !allora_protocol::account::is_valid_address(g) {
+        cx.err(
+            "wallet.feeGranterAddress",
+            format!("'{g}' is not a bech32 allo1… account address"),
+            "use the granter's address as `allorad keys show <granter> -a` prints it, \
+             or remove the field to let the wallet pay its own fees",
+        );
+        return None;
+    }
+    Some(g.to_string())
 }

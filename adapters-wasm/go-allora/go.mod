@@ -1,0 +1,3 @@
+module allora.local/glue
+
+go 1.24

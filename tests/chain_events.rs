@@ -32,7 +32,11 @@ async fn next_matching(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_events_survive_a_dropped_connection() {
     let devnet = start(test_genesis(vec![fast_topic(1), fast_topic(2)]), 200).await;
-    let mut s = Box::pin(events::subscribe(vec![devnet.rpc_url()], vec![1]));
+    let mut s = Box::pin(events::subscribe(
+        vec![devnet.rpc_url()],
+        vec![1],
+        allora_protocol::EmissionsVersion::V10,
+    ));
 
     let first = next_matching(
         &mut s,
@@ -122,7 +126,11 @@ async fn several_topics_use_exists_queries_and_filter_locally() {
         200,
     )
     .await;
-    let mut s = Box::pin(events::subscribe(vec![devnet.rpc_url()], vec![1, 2]));
+    let mut s = Box::pin(events::subscribe(
+        vec![devnet.rpc_url()],
+        vec![1, 2],
+        allora_protocol::EmissionsVersion::V10,
+    ));
     let mut opened = std::collections::BTreeSet::new();
     let mut seen_three = false;
     tokio::time::timeout(Duration::from_secs(20), async {

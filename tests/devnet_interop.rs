@@ -34,7 +34,11 @@ async fn node_chain_stack_registers_and_submits_in_the_window() {
         wallet.clone(),
         tx_config::tx_config("devnet-test-1"),
     );
-    let mut events = Box::pin(subscribe(vec![devnet.rpc_url()], vec![1]));
+    let mut events = Box::pin(subscribe(
+        vec![devnet.rpc_url()],
+        vec![1],
+        allora_protocol::EmissionsVersion::V10,
+    ));
 
     let meta = |kind, nonce| SubmitMeta {
         topic_id: 1,

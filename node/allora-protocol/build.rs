@@ -8,6 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "../proto/emissions/v3/types.proto",
         "../proto/emissions/v9/types.proto",
+        "../proto/emissions/v9/tx.proto",
+        "../proto/emissions/v9/query.proto",
         "../proto/emissions/v10/types.proto",
         "../proto/emissions/v10/tx.proto",
         "../proto/emissions/v10/query.proto",

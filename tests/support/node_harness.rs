@@ -49,6 +49,12 @@ pub fn topic(id: u64, epoch: i64, window: i64) -> GenesisTopic {
 
 /// Starts a devnet with the test accounts funded and the given topics.
 pub async fn devnet(topics: Vec<GenesisTopic>) -> DevnetHandle {
+    devnet_serving(topics, allora_devnet::DEFAULT_EMISSIONS_VERSION).await
+}
+
+/// [`devnet`] serving emissions package `emissions_version` (9, 10, or another number for
+/// none).
+pub async fn devnet_serving(topics: Vec<GenesisTopic>, emissions_version: u32) -> DevnetHandle {
     let mut genesis = Genesis::default_devnet();
     genesis.topics = topics;
     genesis.accounts = TEST_MNEMONICS
@@ -62,6 +68,7 @@ pub async fn devnet(topics: Vec<GenesisTopic>) -> DevnetHandle {
     Devnet::start(DevnetConfig {
         block_time: BLOCK_TIME,
         genesis,
+        emissions_version,
         ..DevnetConfig::default()
     })
     .await

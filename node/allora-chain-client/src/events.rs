@@ -2,7 +2,8 @@
 //! resubscribe, and polling of the open-window queries as the fallback.
 //!
 //! The websocket subscribes once to `tm.event='NewBlockEvents'` and filters the typed
-//! `emissions.v10.Event{Worker,Reputer}SubmissionWindow{Opened,Closed}` events locally:
+//! `emissions.v{9,10}.Event{Worker,Reputer}SubmissionWindow{Opened,Closed}` events (the
+//! detected package) locally:
 //! one subscription per topic and kind would exceed CometBFT's default
 //! `max_subscriptions_per_client` (5) with two topics, and every notification carries the
 //! whole block's events anyway. Typed event attribute values are JSON (`"\"1\""`), as in
@@ -27,6 +28,8 @@ pub use watchdog::{OnResubscribe, Resubscribe, Watchdog};
 pub use websocket::HEARTBEAT_QUERY;
 use websocket::websocket_task;
 
+use allora_protocol::EmissionsVersion;
+
 /// Which window changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WindowEventKind {
@@ -37,16 +40,23 @@ pub enum WindowEventKind {
 }
 
 impl WindowEventKind {
-    /// The typed event's proto full name.
-    pub fn event_type(self) -> &'static str {
+    /// The typed event's message name, without the package.
+    pub fn event_name(self) -> &'static str {
         match self {
-            WindowEventKind::WorkerOpened => "emissions.v10.EventWorkerSubmissionWindowOpened",
-            WindowEventKind::WorkerClosed => "emissions.v10.EventWorkerSubmissionWindowClosed",
-            WindowEventKind::ReputerOpened => "emissions.v10.EventReputerSubmissionWindowOpened",
-            WindowEventKind::ReputerClosed => "emissions.v10.EventReputerSubmissionWindowClosed",
+            WindowEventKind::WorkerOpened => "EventWorkerSubmissionWindowOpened",
+            WindowEventKind::WorkerClosed => "EventWorkerSubmissionWindowClosed",
+            WindowEventKind::ReputerOpened => "EventReputerSubmissionWindowOpened",
+            WindowEventKind::ReputerClosed => "EventReputerSubmissionWindowClosed",
         }
     }
 
+    /// The typed event's proto full name under `version`
+    /// (`emissions.v9.EventWorkerSubmissionWindowOpened`).
+    pub fn event_type(self, version: EmissionsVersion) -> String {
+        version.event_type(self.event_name())
+    }
+
+    /// The kind of a typed event of any supported emissions version.
     fn from_event_type(t: &str) -> Option<WindowEventKind> {
         [
             WindowEventKind::WorkerOpened,
@@ -55,7 +65,11 @@ impl WindowEventKind {
             WindowEventKind::ReputerClosed,
         ]
         .into_iter()
-        .find(|k| k.event_type() == t)
+        .find(|k| {
+            EmissionsVersion::SUPPORTED
+                .iter()
+                .any(|v| k.event_type(*v) == t)
+        })
     }
 }
 
@@ -80,7 +94,7 @@ const MAX_SUBSCRIPTIONS: usize = 5;
 /// node (`topic_id='"<id>"'`: typed-event values are JSON, a uint64 is a quoted string);
 /// with several, `EXISTS` keeps the count at four, under CometBFT's default limit of five
 /// subscriptions per client, and topics are filtered here.
-pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
+pub fn subscription_queries(topics: &BTreeSet<u64>, version: EmissionsVersion) -> Vec<String> {
     let kinds = [
         WindowEventKind::WorkerOpened,
         WindowEventKind::WorkerClosed,
@@ -93,7 +107,7 @@ pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
             .map(|k| {
                 format!(
                     "tm.event='NewBlockEvents' AND {}.topic_id='\"{id}\"'",
-                    k.event_type()
+                    k.event_type(version)
                 )
             })
             .collect(),
@@ -102,7 +116,7 @@ pub fn subscription_queries(topics: &BTreeSet<u64>) -> Vec<String> {
             .map(|k| {
                 format!(
                     "tm.event='NewBlockEvents' AND {}.topic_id EXISTS",
-                    k.event_type()
+                    k.event_type(version)
                 )
             })
             .collect(),
@@ -223,14 +237,19 @@ fn into_stream(rx: mpsc::Receiver<WindowEvent>) -> impl Stream<Item = WindowEven
 /// Subscribes to window events over the CometBFT websockets of `rpc_urls` (tried in
 /// turn), reconnecting and resubscribing forever, with the deafness watchdog at 5 blocks of
 /// a 5 s first estimate and no resubscription callback (tools and tests; the node passes
-/// its plan's values to [`subscribe_watched`]). The stream ends only when dropped.
-pub fn subscribe(rpc_urls: Vec<String>, topics: Vec<u64>) -> impl Stream<Item = WindowEvent> {
+/// its plan's values to [`subscribe_watched`]). `version` is the emissions package whose
+/// typed events are subscribed to. The stream ends only when dropped.
+pub fn subscribe(
+    rpc_urls: Vec<String>,
+    topics: Vec<u64>,
+    version: EmissionsVersion,
+) -> impl Stream<Item = WindowEvent> {
     let watchdog = Watchdog {
         deaf_after_blocks: 5,
         block_time_estimate: Duration::from_secs(5),
         on_resubscribe: None,
     };
-    subscribe_watched(rpc_urls, topics, watchdog)
+    subscribe_watched(rpc_urls, topics, version, watchdog)
 }
 
 /// [`subscribe`] with the caller's [`Watchdog`]: a connection that delivers no block
@@ -239,12 +258,14 @@ pub fn subscribe(rpc_urls: Vec<String>, topics: Vec<u64>) -> impl Stream<Item = 
 pub fn subscribe_watched(
     rpc_urls: Vec<String>,
     topics: Vec<u64>,
+    version: EmissionsVersion,
     watchdog: Watchdog,
 ) -> impl Stream<Item = WindowEvent> {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(websocket_task(
         rpc_urls,
         topics.into_iter().collect(),
+        version,
         tx,
         watchdog,
     ));
@@ -269,7 +290,13 @@ pub fn watch_windows(
             block_time_estimate: Duration::from_secs(5),
             on_resubscribe: None,
         };
-        tokio::spawn(websocket_task(rpc_urls, set.clone(), tx.clone(), watchdog));
+        tokio::spawn(websocket_task(
+            rpc_urls,
+            set.clone(),
+            client.version(),
+            tx.clone(),
+            watchdog,
+        ));
     }
     tokio::spawn(poll_task(client, set, poll_interval, tx));
     tokio::spawn(async move {
@@ -336,17 +363,20 @@ mod tests {
     #[test]
     fn queries_stay_under_the_subscription_limit() {
         let one: BTreeSet<u64> = [7].into_iter().collect();
-        let q = subscription_queries(&one);
+        let q = subscription_queries(&one, EmissionsVersion::V10);
         assert_eq!(q.len(), 4);
         assert_eq!(
             q[0],
             "tm.event='NewBlockEvents' AND emissions.v10.EventWorkerSubmissionWindowOpened.topic_id='\"7\"'"
         );
         let many: BTreeSet<u64> = (1..=20).collect();
-        let q = subscription_queries(&many);
+        let q = subscription_queries(&many, EmissionsVersion::V10);
         assert_eq!(q.len(), 4);
         assert!(q.iter().all(|q| q.ends_with(".topic_id EXISTS")), "{q:?}");
-        assert_eq!(subscription_queries(&BTreeSet::new()).len(), 4);
+        assert_eq!(
+            subscription_queries(&BTreeSet::new(), EmissionsVersion::V10).len(),
+            4
+        );
         // The heartbeat makes five: CometBFT's default limit, not beyond it.
         assert_eq!(q.len() + 1, MAX_SUBSCRIPTIONS);
     }

@@ -129,6 +129,16 @@ pub fn required_fee(gas_limit: u64, price_scaled: u128) -> u128 {
 /// Runs the ante checks against `state`, mutating it (fee, pubkey, sequence) only on success.
 /// `height` is the block height the checks run at. Returns the gas the ante consumed.
 pub fn run(state: &mut State, tx: &DecodedTx, mode: Mode, height: i64) -> Result<u64, AbciError> {
+    // The interface registry knows only the served emissions package's Msgs (other modules'
+    // Msgs, x/feegrant's, are version-independent).
+    let served = format!("/emissions.v{}.", state.emissions_version);
+    if let Some(url) = tx
+        .type_urls
+        .iter()
+        .find(|u| u.starts_with("/emissions.") && !u.starts_with(&served))
+    {
+        return Err(abci::TX_DECODE.wrap(format!("unable to resolve type URL {url}")));
+    }
     // ValidateBasic: exactly one signer, signatures match signer infos.
     if tx.signatures.is_empty() {
         return Err(abci::NO_SIGNATURES.err());

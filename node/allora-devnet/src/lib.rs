@@ -79,7 +79,14 @@ pub struct DevnetConfig {
     pub grpc_addr: SocketAddr,
     /// CometBFT RPC + websocket listen address (port 0 = pick a free port).
     pub rpc_addr: SocketAddr,
+    /// The emissions package served: 10 (allora-chain v0.17.0) or 9 (v0.16.0); the other
+    /// package answers `Unimplemented`. Any other number serves no emissions package at all
+    /// (to test a node's refusal of a chain it cannot speak).
+    pub emissions_version: u32,
 }
+
+/// The emissions package a devnet serves unless told otherwise.
+pub const DEFAULT_EMISSIONS_VERSION: u32 = 10;
 
 impl Default for DevnetConfig {
     fn default() -> Self {
@@ -89,6 +96,7 @@ impl Default for DevnetConfig {
             genesis: Genesis::default_devnet(),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            emissions_version: DEFAULT_EMISSIONS_VERSION,
         }
     }
 }
@@ -117,7 +125,8 @@ impl Devnet {
         if cfg.block_time.is_zero() {
             return Err(DevnetError::BlockTime);
         }
-        let state = state::State::from_genesis(&cfg.chain_id, &cfg.genesis)?;
+        let mut state = state::State::from_genesis(&cfg.chain_id, &cfg.genesis)?;
+        state.emissions_version = cfg.emissions_version;
         let faults = Faults::default();
         let node = Arc::new(node::Node::new(state, faults));
         let grpc_l = tokio::net::TcpListener::bind(cfg.grpc_addr)
@@ -190,7 +199,7 @@ impl Devnet {
                 tracing::debug!(height = n.block.height, txs = n.txs.len(), "devnet block");
             }
         }));
-        tracing::info!(%grpc_addr, %rpc_addr, chain_id = %cfg.chain_id, "devnet started");
+        tracing::info!(%grpc_addr, %rpc_addr, chain_id = %cfg.chain_id, emissions_version = cfg.emissions_version, "devnet started");
         Ok(DevnetHandle::new(node, grpc_addr, rpc_addr, stop, tasks))
     }
 }

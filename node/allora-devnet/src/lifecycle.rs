@@ -20,6 +20,7 @@ use super::state::{State, TopicState};
 pub fn end_block(state: &mut State, height: i64) -> Vec<Event> {
     let max_w = state.params.max_unfulfilled_worker_requests.max(1) as usize;
     let max_r = state.params.max_unfulfilled_reputer_requests.max(1) as usize;
+    let version = state.emissions_version;
     let mut out = Vec::new();
     let now = crate::wallclock::secs(state.block_time_nanos);
     for (id, t) in state.topics.iter_mut() {
@@ -88,6 +89,13 @@ pub fn end_block(state: &mut State, height: i64) -> Vec<Event> {
                 height,
                 end,
             ));
+        }
+    }
+    if version != 10 {
+        for e in &mut out {
+            if let Some(rest) = e.kind.strip_prefix("emissions.v10.") {
+                e.kind = format!("emissions.v{version}.{rest}");
+            }
         }
     }
     out

@@ -173,6 +173,9 @@ pub struct State {
     pub topics: BTreeMap<u64, TopicState>,
     /// Fees collected (burnt into the fee collector), uallo.
     pub fee_collector: u128,
+    /// The emissions package served (9 or 10; anything else: none). Msg type URLs, query
+    /// paths and typed event names use `emissions.v{N}`.
+    pub emissions_version: u32,
     /// x/feegrant allowances by (granter, grantee).
     pub fee_grants: crate::feegrant::Grants,
     /// Time of the block being executed (CheckTx/Simulate: the last block), unix nanoseconds.
@@ -264,6 +267,7 @@ impl State {
             accounts,
             topics,
             fee_collector: 0,
+            emissions_version: crate::DEFAULT_EMISSIONS_VERSION,
             fee_grants,
             block_time_nanos: 0,
         })

@@ -73,6 +73,8 @@ pub struct Metrics {
     pub wallet_balance: GaugeVec,
     /// 1 healthy / 0 unhealthy, labels `endpoint`, `kind` (grpc/rpc).
     pub endpoint_up: GaugeVec,
+    /// Info gauge: 1 for the emissions version detected at start-up, label `version` (`v9`).
+    pub emissions_version: GaugeVec,
     /// Event websocket resubscriptions (new connections), label `reason` (`deaf`: the
     /// heartbeat watchdog fired; `lost`: the connection failed or closed).
     pub event_resubscribes: IntCounterVec,
@@ -164,6 +166,14 @@ impl Metrics {
             &["endpoint", "kind"],
         )?;
         r.register(Box::new(endpoint_up.clone()))?;
+        let emissions_version = GaugeVec::new(
+            Opts::new(
+                "allora_chain_emissions_version_info",
+                "Emissions module version the chain serves, detected at start-up (always 1)",
+            ),
+            &["version"],
+        )?;
+        r.register(Box::new(emissions_version.clone()))?;
         let event_resubscribes = IntCounterVec::new(
             Opts::new(
                 "allora_event_resubscribes_total",
@@ -217,6 +227,7 @@ impl Metrics {
             submissions,
             wallet_balance,
             endpoint_up,
+            emissions_version,
             event_resubscribes,
             registry,
         })

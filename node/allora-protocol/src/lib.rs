@@ -3,18 +3,23 @@
 //! functions reputers share ([`loss`]), and version-specific encoding: which messages a node sends, which bytes it signs and
 //! how the chain re-encodes them before verifying (protocol reference §A, §C).
 //!
-//! Everything that depends on the emissions package version lives in a submodule
-//! ([`v10`] today). Adding emissions v5 (allora-chain v0.6) means adding a `v5` module with
-//! the same functions over the `emissions.v3` types; callers use the re-exports below.
+//! Everything that depends on the emissions package version goes through
+//! [`emissions::EmissionsVersion`] (paths, type URLs, payload Msgs, version-specific answer
+//! decoding into neutral types); its per-version encoders are the sibling modules [`v9`]
+//! (allora-chain v0.16.0) and [`v10`] (v0.17.0). A new version is a new module plus one arm
+//! in each `match` of `emissions`.
 
 pub mod account;
 pub mod decimal;
+pub mod emissions;
 pub mod loss;
 pub mod methods;
 pub mod proto;
 pub mod v10;
+pub mod v9;
 
 pub use account::Signer;
+pub use emissions::EmissionsVersion;
 
 pub use v10::{
     MSG_TYPE_URL_ADD_STAKE, MSG_TYPE_URL_INSERT_REPUTER_PAYLOAD,
@@ -56,6 +61,10 @@ pub enum ProtocolError {
     },
     #[error("signature verification failed over the canonical re-encoding")]
     BadSignature,
+    #[error(
+        "the chain serves emissions v{version}, which has no multi-label inferences, but the inference has {} labels ({}); use a single-output adapter or a v10 chain", labels.len(), labels.join(", ")
+    )]
+    MultiLabelUnsupported { version: u32, labels: Vec<String> },
 }
 
 /// Packs a message into a protobuf `Any` with the given type URL.

@@ -28,7 +28,7 @@ pub const MSG_TYPE_URL_INSERT_REPUTER_PAYLOAD: &str = "/emissions.v10.InsertRepu
 /// Label the reference SDK uses for a scalar (single-output) inference.
 pub const SCALAR_LABEL: &str = "y";
 
-fn canon(field: impl Into<String>, value: &str) -> Result<String, ProtocolError> {
+pub(crate) fn canon(field: impl Into<String>, value: &str) -> Result<String, ProtocolError> {
     decimal::canonicalize(value).map_err(|source| ProtocolError::InvalidDecimal {
         field: field.into(),
         source,
@@ -37,7 +37,7 @@ fn canon(field: impl Into<String>, value: &str) -> Result<String, ProtocolError>
 
 /// The chain's view of a Dec field: an empty string decodes as zero and is re-emitted as
 /// `"0"`; anything else is re-rendered canonically.
-fn recanon(field: impl Into<String>, value: &str) -> Result<String, ProtocolError> {
+pub(crate) fn recanon(field: impl Into<String>, value: &str) -> Result<String, ProtocolError> {
     if value.is_empty() {
         Ok("0".to_owned())
     } else {
@@ -45,7 +45,7 @@ fn recanon(field: impl Into<String>, value: &str) -> Result<String, ProtocolErro
     }
 }
 
-fn check_address(field: impl Into<String>, value: &str) -> Result<(), ProtocolError> {
+pub(crate) fn check_address(field: impl Into<String>, value: &str) -> Result<(), ProtocolError> {
     if keys::is_valid_address(value) {
         Ok(())
     } else {
@@ -156,7 +156,7 @@ pub fn worker_bundle_sign_bytes(
     Ok(b.encode_to_vec())
 }
 
-fn pubkey_and_address(pubkey_hex: &str) -> Result<(Vec<u8>, String), ProtocolError> {
+pub(crate) fn pubkey_and_address(pubkey_hex: &str) -> Result<(Vec<u8>, String), ProtocolError> {
     let pk = hex::decode(pubkey_hex).map_err(|_| ProtocolError::InvalidPubkey)?;
     if pk.len() != 33 {
         return Err(ProtocolError::InvalidPubkey);
@@ -165,7 +165,11 @@ fn pubkey_and_address(pubkey_hex: &str) -> Result<(Vec<u8>, String), ProtocolErr
     Ok((pk, addr))
 }
 
-fn same_address(field: &'static str, expected: &str, actual: &str) -> Result<(), ProtocolError> {
+pub(crate) fn same_address(
+    field: &'static str,
+    expected: &str,
+    actual: &str,
+) -> Result<(), ProtocolError> {
     if expected == actual {
         Ok(())
     } else {

@@ -1,41 +1,59 @@
-//! Typed emissions v10 queries (params, topics, registration, stake, windows, nonces,
-//! network inferences). Each names its gRPC method path from the shared
-//! [`allora_protocol::methods`] table, so the `abci_query` fallback and the devnet's router
-//! cannot drift apart; transport, failover and fallback are `transport`'s.
+//! Typed emissions queries (params, topics, registration, stake, windows, nonces, network
+//! inferences) under the client's [`EmissionsVersion`]. Each names a
+//! [`Query`]; the version gives its path from the shared [`allora_protocol::methods`] table,
+//! so the `abci_query` fallback and the devnet's router cannot drift apart; transport,
+//! failover and fallback are `transport`'s.
+//!
+//! Requests (and the params, nonce, window-status and stake answers) have the same field
+//! numbers in v9 and v10, so they are built with one set of types (the v10 ones). Topics and
+//! network inferences differ: they are decoded with the version's own type and returned in
+//! the protocol crate's neutral forms ([`TopicFacts`], [`NetworkValues`]).
 
-use allora_protocol::methods;
-use allora_protocol::proto::emissions::v9::Params;
-use allora_protocol::proto::emissions::v10::{
-    self, query_service_client::QueryServiceClient as Emissions,
-};
+use allora_protocol::EmissionsVersion;
+use allora_protocol::emissions::{NetworkValues, TopicFacts, from_v3, from_v10};
+use allora_protocol::methods::emissions::Query;
+use allora_protocol::proto::emissions::v9::{self, Params};
+use allora_protocol::proto::emissions::v10;
 
+use super::transport::unary;
 use super::{ChainClient, WindowStatus, parse_int, reputer_heights};
 use crate::ChainError;
 
 impl ChainClient {
+    /// An emissions query under the client's version, over gRPC (failover) or `abci_query`.
+    async fn equery<Req, Resp>(&self, q: Query, req: Req) -> Result<Resp, ChainError>
+    where
+        Req: prost::Message + Clone + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let path = q.path(self.version());
+        self.query(q.name(), path, req, move |ch, req| unary(ch, path, req))
+            .await
+    }
+
     pub async fn params(&self) -> Result<Params, ChainError> {
         let r = self
-            .query(
-                "GetParams",
-                methods::emissions::GET_PARAMS,
-                v10::GetParamsRequest {},
-                |ch, req| async move { Emissions::new(ch).get_params(req).await },
-            )
+            .equery::<_, v10::GetParamsResponse>(Query::GetParams, v10::GetParamsRequest {})
             .await?;
         r.params
             .ok_or_else(|| ChainError::Decode("GetParams: no params".into()))
     }
 
-    pub async fn topic(&self, topic_id: u64) -> Result<v10::Topic, ChainError> {
-        let r = self
-            .query(
-                "GetTopic",
-                methods::emissions::GET_TOPIC,
-                v10::GetTopicRequest { topic_id },
-                |ch, req| async move { Emissions::new(ch).get_topic(req).await },
-            )
-            .await?;
-        r.topic.ok_or(ChainError::NotFound {
+    pub async fn topic(&self, topic_id: u64) -> Result<TopicFacts, ChainError> {
+        let req = v10::GetTopicRequest { topic_id };
+        let topic = match self.version() {
+            EmissionsVersion::V9 => self
+                .equery::<_, v9::GetTopicResponse>(Query::GetTopic, req)
+                .await?
+                .topic
+                .map(TopicFacts::from),
+            EmissionsVersion::V10 => self
+                .equery::<_, v10::GetTopicResponse>(Query::GetTopic, req)
+                .await?
+                .topic
+                .map(TopicFacts::from),
+        };
+        topic.ok_or(ChainError::NotFound {
             what: format!("topic {topic_id}"),
         })
     }
@@ -50,15 +68,9 @@ impl ChainClient {
             address: address.to_owned(),
         };
         Ok(self
-            .query(
-                "IsWorkerRegisteredInTopicId",
-                methods::emissions::IS_WORKER_REGISTERED_IN_TOPIC_ID,
+            .equery::<_, v10::IsWorkerRegisteredInTopicIdResponse>(
+                Query::IsWorkerRegisteredInTopicId,
                 req,
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .is_worker_registered_in_topic_id(req)
-                        .await
-                },
             )
             .await?
             .is_registered)
@@ -74,15 +86,9 @@ impl ChainClient {
             address: address.to_owned(),
         };
         Ok(self
-            .query(
-                "IsReputerRegisteredInTopicId",
-                methods::emissions::IS_REPUTER_REGISTERED_IN_TOPIC_ID,
+            .equery::<_, v10::IsReputerRegisteredInTopicIdResponse>(
+                Query::IsReputerRegisteredInTopicId,
                 req,
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .is_reputer_registered_in_topic_id(req)
-                        .await
-                },
             )
             .await?
             .is_registered)
@@ -98,12 +104,7 @@ impl ChainClient {
             address: address.to_owned(),
         };
         Ok(self
-            .query(
-                "CanSubmitWorkerPayload",
-                methods::emissions::CAN_SUBMIT_WORKER_PAYLOAD,
-                req,
-                |ch, req| async move { Emissions::new(ch).can_submit_worker_payload(req).await },
-            )
+            .equery::<_, v10::CanSubmitWorkerPayloadResponse>(Query::CanSubmitWorkerPayload, req)
             .await?
             .can_submit_worker_payload)
     }
@@ -118,12 +119,7 @@ impl ChainClient {
             address: address.to_owned(),
         };
         Ok(self
-            .query(
-                "CanSubmitReputerPayload",
-                methods::emissions::CAN_SUBMIT_REPUTER_PAYLOAD,
-                req,
-                |ch, req| async move { Emissions::new(ch).can_submit_reputer_payload(req).await },
-            )
+            .equery::<_, v10::CanSubmitReputerPayloadResponse>(Query::CanSubmitReputerPayload, req)
             .await?
             .can_submit_reputer_payload)
     }
@@ -135,15 +131,9 @@ impl ChainClient {
             topic_id,
         };
         let r = self
-            .query(
-                "GetStakeFromReputerInTopicInSelf",
-                methods::emissions::GET_STAKE_FROM_REPUTER_IN_TOPIC_IN_SELF,
+            .equery::<_, v10::GetStakeFromReputerInTopicInSelfResponse>(
+                Query::GetStakeFromReputerInTopicInSelf,
                 req,
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .get_stake_from_reputer_in_topic_in_self(req)
-                        .await
-                },
             )
             .await?;
         parse_int("GetStakeFromReputerInTopicInSelf", &r.amount)
@@ -156,11 +146,9 @@ impl ChainClient {
             reputer: address.to_owned(),
         };
         let r = self
-            .query(
-                "GetStakeReputerAuthority",
-                methods::emissions::GET_STAKE_REPUTER_AUTHORITY,
+            .equery::<_, v10::GetStakeReputerAuthorityResponse>(
+                Query::GetStakeReputerAuthority,
                 req,
-                |ch, req| async move { Emissions::new(ch).get_stake_reputer_authority(req).await },
             )
             .await?;
         parse_int("GetStakeReputerAuthority", &r.authority)
@@ -169,15 +157,9 @@ impl ChainClient {
     /// Nonce heights with an open worker window.
     pub async fn open_worker_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .query(
-                "GetOpenWorkerSubmissionWindows",
-                methods::emissions::GET_OPEN_WORKER_SUBMISSION_WINDOWS,
+            .equery::<_, v10::GetOpenWorkerSubmissionWindowsResponse>(
+                Query::GetOpenWorkerSubmissionWindows,
                 v10::GetOpenWorkerSubmissionWindowsRequest { topic_id },
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .get_open_worker_submission_windows(req)
-                        .await
-                },
             )
             .await?;
         Ok(r.nonces
@@ -188,15 +170,9 @@ impl ChainClient {
     /// Nonce heights with an open reputer window.
     pub async fn open_reputer_windows(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .query(
-                "GetOpenReputerSubmissionWindows",
-                methods::emissions::GET_OPEN_REPUTER_SUBMISSION_WINDOWS,
+            .equery::<_, v10::GetOpenReputerSubmissionWindowsResponse>(
+                Query::GetOpenReputerSubmissionWindows,
                 v10::GetOpenReputerSubmissionWindowsRequest { topic_id },
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .get_open_reputer_submission_windows(req)
-                        .await
-                },
             )
             .await?;
         Ok(reputer_heights(r.nonces))
@@ -205,11 +181,9 @@ impl ChainClient {
     /// Unfulfilled worker nonce heights, newest first (as the chain lists them).
     pub async fn unfulfilled_worker_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .query(
-                "GetUnfulfilledWorkerNonces",
-                methods::emissions::GET_UNFULFILLED_WORKER_NONCES,
+            .equery::<_, v10::GetUnfulfilledWorkerNoncesResponse>(
+                Query::GetUnfulfilledWorkerNonces,
                 v10::GetUnfulfilledWorkerNoncesRequest { topic_id },
-                |ch, req| async move { Emissions::new(ch).get_unfulfilled_worker_nonces(req).await },
             )
             .await?;
         Ok(r.nonces
@@ -220,15 +194,9 @@ impl ChainClient {
     /// Unfulfilled reputer nonce heights, newest first.
     pub async fn unfulfilled_reputer_nonces(&self, topic_id: u64) -> Result<Vec<i64>, ChainError> {
         let r = self
-            .query(
-                "GetUnfulfilledReputerNonces",
-                methods::emissions::GET_UNFULFILLED_REPUTER_NONCES,
+            .equery::<_, v10::GetUnfulfilledReputerNoncesResponse>(
+                Query::GetUnfulfilledReputerNonces,
                 v10::GetUnfulfilledReputerNoncesRequest { topic_id },
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .get_unfulfilled_reputer_nonces(req)
-                        .await
-                },
             )
             .await?;
         Ok(reputer_heights(r.nonces))
@@ -243,15 +211,9 @@ impl ChainClient {
             topic_id,
             address: address.to_owned(),
         };
-        self.query(
-            "GetWorkerSubmissionWindowStatus",
-            methods::emissions::GET_WORKER_SUBMISSION_WINDOW_STATUS,
+        self.equery::<_, v10::GetWorkerSubmissionWindowStatusResponse>(
+            Query::GetWorkerSubmissionWindowStatus,
             req,
-            |ch, req| async move {
-                Emissions::new(ch)
-                    .get_worker_submission_window_status(req)
-                    .await
-            },
         )
         .await
     }
@@ -266,15 +228,9 @@ impl ChainClient {
             address: address.to_owned(),
         };
         let r = self
-            .query(
-                "GetReputerSubmissionWindowStatus",
-                methods::emissions::GET_REPUTER_SUBMISSION_WINDOW_STATUS,
+            .equery::<_, v10::GetReputerSubmissionWindowStatusResponse>(
+                Query::GetReputerSubmissionWindowStatus,
                 req,
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .get_reputer_submission_window_status(req)
-                        .await
-                },
             )
             .await?;
         Ok(WindowStatus {
@@ -295,39 +251,48 @@ impl ChainClient {
         &self,
         topic_id: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, ChainError> {
+    ) -> Result<NetworkValues, ChainError> {
         let req = v10::GetNetworkInferencesAtBlockRequest {
             topic_id,
             block_height_last_inference: nonce,
         };
-        let r = self
-            .query(
-                "GetNetworkInferencesAtBlock",
-                methods::emissions::GET_NETWORK_INFERENCES_AT_BLOCK,
-                req,
-                |ch, req| async move {
-                    Emissions::new(ch)
-                        .get_network_inferences_at_block(req)
-                        .await
-                },
-            )
-            .await?;
-        r.network_inferences.ok_or(ChainError::NotFound {
+        let q = Query::GetNetworkInferencesAtBlock;
+        let values = match self.version() {
+            EmissionsVersion::V9 => self
+                .equery::<_, v9::GetNetworkInferencesAtBlockResponse>(q, req)
+                .await?
+                .network_inferences
+                .map(from_v3),
+            EmissionsVersion::V10 => self
+                .equery::<_, v10::GetNetworkInferencesAtBlockResponse>(q, req)
+                .await?
+                .network_inferences
+                .map(|b| from_v10(&b)),
+        };
+        values.ok_or(ChainError::NotFound {
             what: format!("network inferences of topic {topic_id} at {nonce}"),
         })
     }
 
-    /// Latest network inferences and the height they were computed at.
+    /// Latest network inferences and the height they were computed at (`None`: none yet).
     pub async fn latest_network_inferences(
         &self,
         topic_id: u64,
-    ) -> Result<v10::GetLatestNetworkInferencesResponse, ChainError> {
-        self.query(
-            "GetLatestNetworkInferences",
-            methods::emissions::GET_LATEST_NETWORK_INFERENCES,
-            v10::GetLatestNetworkInferencesRequest { topic_id },
-            |ch, req| async move { Emissions::new(ch).get_latest_network_inferences(req).await },
-        )
-        .await
+    ) -> Result<(Option<NetworkValues>, i64), ChainError> {
+        let req = v10::GetLatestNetworkInferencesRequest { topic_id };
+        let q = Query::GetLatestNetworkInferences;
+        Ok(match self.version() {
+            EmissionsVersion::V9 => {
+                let r: v9::GetLatestNetworkInferencesResponse = self.equery(q, req).await?;
+                (r.network_inferences.map(from_v3), r.inference_block_height)
+            }
+            EmissionsVersion::V10 => {
+                let r: v10::GetLatestNetworkInferencesResponse = self.equery(q, req).await?;
+                (
+                    r.network_inferences.map(|b| from_v10(&b)),
+                    r.inference_block_height,
+                )
+            }
+        })
     }
 }

@@ -1,12 +1,14 @@
 //! Wall-clock epoch queries (`GetEpoch`, `GetTopicEpochs`; allora-chain's emissions
 //! migration v17) and the x/feegrant allowance query. Chains without the epoch FSM
 //! (allorad v0.17.0) do not know the methods: that answer is [`Served::No`], not an error,
-//! so callers fall back to the window-status queries.
+//! so callers fall back to the window-status queries. Emissions v9 has no such methods at all
+//! (they exist only under `emissions.v10`), so on a v9 chain they are [`Served::No`] without
+//! a round trip.
 
-use allora_protocol::methods;
 use allora_protocol::proto::emissions::v10::{
     self, query_service_client::QueryServiceClient as Emissions,
 };
+use allora_protocol::{EmissionsVersion, methods};
 use cosmos_sdk_proto::cosmos::feegrant::v1beta1 as fg;
 
 use super::ChainClient;
@@ -32,6 +34,14 @@ fn served<T>(r: Result<T, ChainError>) -> Result<Served<T>, ChainError> {
 }
 
 impl ChainClient {
+    /// Whether the client's emissions version has the wall-clock epoch queries at all.
+    fn serves_epochs(&self) -> bool {
+        match self.version() {
+            EmissionsVersion::V9 => false,
+            EmissionsVersion::V10 => true,
+        }
+    }
+
     /// `GetEpoch(topic_id, nonce)`: the wall-clock bounds of one epoch. `Yes(None)` = the
     /// chain serves epochs but has none for this nonce.
     pub async fn epoch(
@@ -39,10 +49,13 @@ impl ChainClient {
         topic_id: u64,
         nonce: i64,
     ) -> Result<Served<Option<v10::Epoch>>, ChainError> {
+        if !self.serves_epochs() {
+            return Ok(Served::No);
+        }
         let r = self
             .query(
                 "GetEpoch",
-                methods::emissions::GET_EPOCH,
+                methods::emissions::v10::GET_EPOCH,
                 v10::GetEpochRequest { topic_id, nonce },
                 |ch, req| async move { Emissions::new(ch).get_epoch(req).await },
             )
@@ -59,10 +72,13 @@ impl ChainClient {
 
     /// `GetTopicEpochs(topic_id)`: every epoch the chain keeps for the topic.
     pub async fn topic_epochs(&self, topic_id: u64) -> Result<Served<Vec<v10::Epoch>>, ChainError> {
+        if !self.serves_epochs() {
+            return Ok(Served::No);
+        }
         let r = self
             .query(
                 "GetTopicEpochs",
-                methods::emissions::GET_TOPIC_EPOCHS,
+                methods::emissions::v10::GET_TOPIC_EPOCHS,
                 v10::GetTopicEpochsRequest { topic_id },
                 |ch, req| async move { Emissions::new(ch).get_topic_epochs(req).await },
             )

@@ -1,4 +1,4 @@
-//! `ChainClient`: the queries an off-chain node needs (emissions v10, cosmos auth / bank /
+//! `ChainClient`: the queries an off-chain node needs (emissions v9 or v10, cosmos auth / bank /
 //! tx / tendermint, feemarket), each with a per-call timeout and failover across the
 //! endpoint pool. Answers ("topic not found") are returned as errors without failover;
 //! transport failures move on to the next endpoint and force a re-dial of the failed one.
@@ -8,16 +8,22 @@
 //!
 //! Split by concern: `transport` owns how a call reaches the chain (pool, timeout,
 //! failover, fallback); `cosmos` and `emissions` own what is asked and how the answer is
-//! typed. Every method path comes from [`allora_protocol::methods`].
+//! typed. Every method path comes from [`allora_protocol::methods`]; the emissions paths
+//! under the client's [`EmissionsVersion`] (v10 until `detect` finds out what the chain
+//! serves and the caller sets it with [`ChainClient::with_version`]).
 
 mod cosmos;
+mod detect;
 mod emissions;
 mod epochs;
 mod transport;
 
+use allora_protocol::EmissionsVersion;
 pub use epochs::Served;
 
 use allora_protocol::proto::emissions::v10;
+
+pub use detect::VersionError;
 
 use crate::ChainError;
 use crate::endpoints::{Endpoints, GrpcPool};
@@ -31,6 +37,7 @@ pub struct AccountInfo {
 }
 
 /// Submission window status (`Get{Worker,Reputer}SubmissionWindowStatus`).
+/// Same field numbers in v9 and v10, so one type serves both.
 pub type WindowStatus = v10::GetWorkerSubmissionWindowStatusResponse;
 
 /// Query client over a pool of gRPC endpoints. Cheap to clone.
@@ -39,6 +46,7 @@ pub struct ChainClient {
     pool: GrpcPool,
     rpc: RpcClient,
     endpoints: Endpoints,
+    version: EmissionsVersion,
 }
 
 /// An integer amount (`"123"`, empty = 0) from a query answer.
@@ -62,7 +70,20 @@ impl ChainClient {
             rpc: RpcClient::new(&endpoints.rpc, endpoints.call_timeout)
                 .primary(endpoints.grpc.is_empty()),
             endpoints,
+            version: EmissionsVersion::V10,
         })
+    }
+
+    /// The same client speaking emissions `version` (set it from [`ChainClient::detect_version`]
+    /// before cloning the client into the node's parts).
+    pub fn with_version(mut self, version: EmissionsVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The emissions version the emissions queries use.
+    pub fn version(&self) -> EmissionsVersion {
+        self.version
     }
 
     pub fn endpoints(&self) -> &Endpoints {

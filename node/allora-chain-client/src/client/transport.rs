@@ -56,7 +56,7 @@ impl ChainClient {
     pub async fn query<Req, Resp, F, Fut>(
         &self,
         op: &'static str,
-        path: &'static str,
+        path: &str,
         req: Req,
         f: F,
     ) -> Result<Resp, ChainError>
@@ -150,6 +150,34 @@ impl ChainClient {
         }
         Ok(None)
     }
+}
+
+/// One unary gRPC call to `path` with prost messages: what a generated client method does,
+/// with the path chosen at run time (the emissions package depends on the chain's version).
+pub(super) async fn unary<Req, Resp>(
+    ch: Channel,
+    path: &str,
+    req: Req,
+) -> Result<tonic::Response<Resp>, tonic::Status>
+where
+    Req: Message + Send + Sync + 'static,
+    Resp: Message + Default + Send + Sync + 'static,
+{
+    let path = tonic::codegen::http::uri::PathAndQuery::try_from(path.to_owned())
+        .map_err(|e| tonic::Status::internal(format!("invalid gRPC path {path:?}: {e}")))?;
+    let mut grpc = tonic::client::Grpc::new(ch);
+    grpc.ready().await.map_err(|e| {
+        tonic::Status::unknown(format!(
+            "Service was not ready: {}",
+            Into::<tonic::codegen::StdError>::into(e)
+        ))
+    })?;
+    grpc.unary(
+        tonic::Request::new(req),
+        path,
+        tonic::codec::ProstCodec::default(),
+    )
+    .await
 }
 
 /// When the RPC fallback is unreachable too, one error naming both attempts; otherwise the

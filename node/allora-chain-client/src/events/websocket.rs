@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use allora_protocol::EmissionsVersion;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -24,6 +25,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(30);
 pub(super) async fn websocket_task(
     urls: Vec<String>,
     topics: BTreeSet<u64>,
+    version: EmissionsVersion,
     tx: mpsc::Sender<WindowEvent>,
     watchdog: Watchdog,
 ) {
@@ -37,7 +39,7 @@ pub(super) async fn websocket_task(
     loop {
         let url = websocket_url(&urls[i % urls.len()]);
         i += 1;
-        match run_connection(&url, &topics, &tx, &mut dedup, &mut beat).await {
+        match run_connection(&url, &topics, version, &tx, &mut dedup, &mut beat).await {
             ConnEnd::ReceiverGone => return,
             ConnEnd::Deaf { silent_for } => {
                 beat.fired();
@@ -105,6 +107,7 @@ fn is_heartbeat(v: &Value) -> bool {
 async fn run_connection(
     url: &str,
     topics: &BTreeSet<u64>,
+    version: EmissionsVersion,
     tx: &mpsc::Sender<WindowEvent>,
     dedup: &mut Dedup,
     beat: &mut Heartbeat,
@@ -119,7 +122,7 @@ async fn run_connection(
         Ok(Err(e)) => return ConnEnd::failed(e.to_string(), false),
         Err(_) => return ConnEnd::failed("connect timed out", false),
     };
-    let mut queries = subscription_queries(topics);
+    let mut queries = subscription_queries(topics, version);
     queries.push(HEARTBEAT_QUERY.to_owned());
     for (i, q) in queries.iter().enumerate() {
         let sub = json!({

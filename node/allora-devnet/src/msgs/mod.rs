@@ -19,14 +19,28 @@ use allora_protocol::proto::emissions::v10;
 use crate::abci::{self, AbciError};
 use crate::state::{DENOM, State, TopicState, is_allo_address};
 
-/// Any type URLs of the messages the devnet executes (reference §A.1, v10 column). The
-/// devnet's own copies: a node that spelled one wrong gets the SDK's "unable to resolve
-/// type URL" instead of a devnet that agrees with it.
+/// Any type URLs of the messages the devnet executes (reference §A.1, §I): the same four
+/// messages under `emissions.v9` and `emissions.v10`. The devnet's own copies: a node that
+/// spelled one wrong gets the SDK's "unable to resolve type URL" instead of a devnet that
+/// agrees with it. Which package is accepted is the ante's check against the served version.
 pub(crate) mod type_url {
-    pub(crate) const REGISTER: &str = "/emissions.v10.RegisterRequest";
-    pub(crate) const ADD_STAKE: &str = "/emissions.v10.AddStakeRequest";
-    pub(crate) const INSERT_WORKER_PAYLOAD: &str = "/emissions.v10.InsertWorkerPayloadRequest";
-    pub(crate) const INSERT_REPUTER_PAYLOAD: &str = "/emissions.v10.InsertReputerPayloadRequest";
+    pub(crate) const REGISTER: &str = "RegisterRequest";
+    pub(crate) const ADD_STAKE: &str = "AddStakeRequest";
+    pub(crate) const INSERT_WORKER_PAYLOAD: &str = "InsertWorkerPayloadRequest";
+    pub(crate) const INSERT_REPUTER_PAYLOAD: &str = "InsertReputerPayloadRequest";
+
+    /// `(package number, message name)` of `/emissions.vN.Name`, for N = 9 or 10.
+    pub(crate) fn split(url: &str) -> Option<(u32, &str)> {
+        let rest = url.strip_prefix("/emissions.v")?;
+        let (n, name) = rest.split_once('.')?;
+        let n: u32 = n.parse().ok()?;
+        matches!(n, 9 | 10).then_some((n, name))
+    }
+}
+
+/// A response type URL under the served package (`/emissions.v9.AddStakeResponse`).
+pub(crate) fn response_url(state: &State, name: &str) -> String {
+    format!("/emissions.v{}.{name}", state.emissions_version)
 }
 
 /// An emissions message the devnet decoded from a transaction.
@@ -53,22 +67,39 @@ impl Msg {
     /// Resolves an Any; unknown type URLs fail like the SDK's interface registry.
     pub(crate) fn decode(type_url: &str, value: &[u8]) -> Result<Msg, AbciError> {
         let bad = |e: prost::DecodeError| abci::TX_DECODE.wrap(e);
-        Ok(match type_url {
+        let unresolved = || abci::TX_DECODE.wrap(format!("unable to resolve type URL {type_url}"));
+        if type_url == crate::feegrant::MSG_GRANT_ALLOWANCE {
+            return Ok(Msg::GrantAllowance(
+                cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowance::decode(value)
+                    .map_err(bad)?,
+            ));
+        }
+        let (package, name) = type_url::split(type_url).ok_or_else(unresolved)?;
+        // v9 and v10 share field numbers for these four messages except v10's
+        // `InputInference.values = 7` (reference §I), so one set of types decodes both.
+        Ok(match name {
             type_url::REGISTER => Msg::Register(v10::RegisterRequest::decode(value).map_err(bad)?),
             type_url::ADD_STAKE => Msg::AddStake(v10::AddStakeRequest::decode(value).map_err(bad)?),
-            type_url::INSERT_WORKER_PAYLOAD => Msg::InsertWorkerPayload(
-                v10::InsertWorkerPayloadRequest::decode(value).map_err(bad)?,
-            ),
+            type_url::INSERT_WORKER_PAYLOAD => {
+                let m = v10::InsertWorkerPayloadRequest::decode(value).map_err(bad)?;
+                let labelled = m
+                    .worker_data_bundle
+                    .as_ref()
+                    .and_then(|b| b.inference_forecasts_bundle.as_ref())
+                    .and_then(|b| b.inference.as_ref())
+                    .is_some_and(|i| !i.values.is_empty());
+                if package == 9 && labelled {
+                    // The SDK's unknown-field rejection: v9 InputInference has no field 7.
+                    return Err(abci::TX_DECODE.wrap(
+                        "errUnknownField \"*types.InputInference\": {TagNum: 7, WireType:\"bytes\"}",
+                    ));
+                }
+                Msg::InsertWorkerPayload(m)
+            }
             type_url::INSERT_REPUTER_PAYLOAD => Msg::InsertReputerPayload(
                 v10::InsertReputerPayloadRequest::decode(value).map_err(bad)?,
             ),
-            crate::feegrant::MSG_GRANT_ALLOWANCE => Msg::GrantAllowance(
-                cosmos_sdk_proto::cosmos::feegrant::v1beta1::MsgGrantAllowance::decode(value)
-                    .map_err(bad)?,
-            ),
-            other => {
-                return Err(abci::TX_DECODE.wrap(format!("unable to resolve type URL {other}")));
-            }
+            _ => return Err(unresolved()),
         })
     }
 

@@ -42,7 +42,7 @@ pub(super) fn register(
     }
     Ok(MsgOutcome {
         response: response(
-            "/emissions.v10.RegisterResponse",
+            &super::response_url(state, "RegisterResponse"),
             &v10::RegisterResponse {
                 success: true,
                 message: "Node successfully registered".into(),
@@ -80,7 +80,10 @@ pub(super) fn add_stake(
         .ok_or_else(|| abci::TOPIC_DOES_NOT_EXIST.err())?;
     *topic.stake.entry(m.sender.clone()).or_insert(0) += amount;
     Ok(MsgOutcome {
-        response: response("/emissions.v10.AddStakeResponse", &v10::AddStakeResponse {}),
+        response: response(
+            &super::response_url(state, "AddStakeResponse"),
+            &v10::AddStakeResponse {},
+        ),
         events: Vec::new(),
     })
 }

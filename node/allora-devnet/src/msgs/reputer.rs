@@ -151,7 +151,7 @@ pub(super) fn insert_reputer_payload(
         .insert(vb.reputer.clone(), rb.clone());
     Ok(MsgOutcome {
         response: response(
-            "/emissions.v10.InsertReputerPayloadResponse",
+            &super::response_url(state, "InsertReputerPayloadResponse"),
             &v10::InsertReputerPayloadResponse {},
         ),
         events: Vec::new(),

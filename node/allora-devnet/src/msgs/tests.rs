@@ -282,7 +282,38 @@ fn a_reputer_bundle_signed_with_another_key_is_refused() {
 
 #[test]
 fn unknown_type_urls_do_not_decode() {
-    let e = Msg::decode("/emissions.v9.RegisterRequest", &[]).expect_err("v9 is not served");
+    let e = Msg::decode("/emissions.v5.RegisterRequest", &[]).expect_err("v5 is not known");
     assert_eq!((e.codespace, e.code), ("sdk", 2));
-    assert!(Msg::decode(type_url::REGISTER, &[]).is_ok());
+    // Both packages decode; the ante refuses the one the devnet does not serve.
+    assert!(Msg::decode("/emissions.v10.RegisterRequest", &[]).is_ok());
+    assert!(Msg::decode("/emissions.v9.RegisterRequest", &[]).is_ok());
+    let _ = type_url::REGISTER;
+}
+
+/// A v9 worker payload carrying v10's labelled values (field 7) is refused like the SDK's
+/// unknown-field check; the same payload under v10 decodes.
+#[test]
+fn v9_worker_payload_with_field_7_does_not_decode() {
+    use allora_protocol::proto::emissions::v10;
+    use prost::Message as _;
+    let m = v10::InsertWorkerPayloadRequest {
+        sender: "x".into(),
+        worker_data_bundle: Some(v10::InputWorkerDataBundle {
+            inference_forecasts_bundle: Some(v10::InputInferenceForecastBundle {
+                inference: Some(v10::InputInference {
+                    values: vec![v10::InputLabeledValue {
+                        label: "y".into(),
+                        value: "1".into(),
+                    }],
+                    ..Default::default()
+                }),
+                forecast: None,
+            }),
+            ..Default::default()
+        }),
+    }
+    .encode_to_vec();
+    let e = Msg::decode("/emissions.v9.InsertWorkerPayloadRequest", &m).expect_err("field 7");
+    assert_eq!((e.codespace, e.code), ("sdk", 2));
+    assert!(Msg::decode("/emissions.v10.InsertWorkerPayloadRequest", &m).is_ok());
 }

@@ -174,7 +174,7 @@ pub(super) fn insert_worker_payload(
         .insert(b.worker.clone(), b.clone());
     Ok(MsgOutcome {
         response: response(
-            "/emissions.v10.InsertWorkerPayloadResponse",
+            &super::response_url(state, "InsertWorkerPayloadResponse"),
             &v10::InsertWorkerPayloadResponse {},
         ),
         events: Vec::new(),

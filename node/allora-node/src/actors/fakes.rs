@@ -13,7 +13,8 @@ use super::ports::*;
 use super::{ActorEnv, clock::WindowClock, ledger::Ledger};
 use crate::config::RetryPolicy;
 use crate::metrics::Metrics;
-use allora_protocol::proto::emissions::{v9, v10};
+use allora_protocol::emissions::NetworkValues;
+use allora_protocol::emissions::reputer_input::InputValueBundle;
 
 #[derive(Default)]
 pub struct ChainState {
@@ -25,7 +26,7 @@ pub struct ChainState {
     pub worker_windows: Vec<OpenWindow>,
     pub reputer_windows: Vec<OpenWindow>,
     pub loss_method: String,
-    pub network: Option<v10::NetworkInferenceBundle>,
+    pub network: Option<NetworkValues>,
     /// Included txs by hash (what `tx_landed` finds).
     pub landed: BTreeMap<String, TxLanded>,
 }
@@ -66,17 +67,13 @@ impl ChainPort for FakeChain {
     async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
         Ok(self.0.lock().unwrap().reputer_windows.clone())
     }
-    async fn network_inferences(
-        &self,
-        _: u64,
-        nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, QueryError> {
-        let mut b =
-            self.0.lock().unwrap().network.clone().ok_or_else(|| {
-                QueryError::new(QueryErrorKind::NotFound, "no network inferences")
-            })?;
-        b.nonce = nonce;
-        Ok(b)
+    async fn network_inferences(&self, _: u64, _nonce: i64) -> Result<NetworkValues, QueryError> {
+        self.0
+            .lock()
+            .unwrap()
+            .network
+            .clone()
+            .ok_or_else(|| QueryError::new(QueryErrorKind::NotFound, "no network inferences"))
     }
     async fn active_inferers(&self, _: u64) -> Result<Vec<String>, QueryError> {
         Ok(vec!["allo1other".into()])
@@ -190,11 +187,7 @@ impl SignPort for FakeSigner {
             "worker topic={topic_id} nonce={nonce} inference={inference:?} forecast={forecast:?}"
         )))
     }
-    fn reputer_payload(
-        &self,
-        bundle: v9::InputValueBundle,
-        nonce: i64,
-    ) -> Result<Outgoing, SignError> {
+    fn reputer_payload(&self, bundle: InputValueBundle, nonce: i64) -> Result<Outgoing, SignError> {
         Ok(out(format!(
             "reputer nonce={nonce} combined={}",
             bundle.combined_value

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use allora_chain_client::{SignedTx, TxErrorKind};
-use allora_protocol::proto::emissions::{v9, v10};
+use allora_protocol::emissions::NetworkValues;
+use allora_protocol::emissions::reputer_input::InputValueBundle;
 pub use allora_sandbox::{CallError, CallErrorKind};
 
 use crate::config::AdapterPlan;
@@ -188,7 +189,7 @@ pub trait ChainPort: Send + Sync {
         &self,
         topic_id: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, QueryError>;
+    ) -> Result<NetworkValues, QueryError>;
     /// Inferer addresses active on the topic (input to forecast adapters).
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError>;
     /// The included tx with this hash (`GetTx`, CometBFT `tx` fallback), or `None` while
@@ -300,11 +301,7 @@ pub trait SignPort: Send + Sync {
         forecast: Option<Vec<(String, String)>>,
     ) -> Result<Outgoing, SignError>;
     /// Signs and locally validates a reputer value bundle (reputer + nonce are set here).
-    fn reputer_payload(
-        &self,
-        bundle: v9::InputValueBundle,
-        nonce: i64,
-    ) -> Result<Outgoing, SignError>;
+    fn reputer_payload(&self, bundle: InputValueBundle, nonce: i64) -> Result<Outgoing, SignError>;
     fn register(&self, topic_id: u64, role: Role) -> Outgoing;
     fn add_stake(&self, topic_id: u64, amount: u128) -> Outgoing;
 }

@@ -1,11 +1,14 @@
-//! Pure reputer scoring: flatten the network's `NetworkInferenceBundle` into one list of
-//! predictions (so losses are computed in one batched call), then put the submitted losses
-//! back into all 12 `InputValueBundle` fields (protocol reference §G.3), including field 12
-//! regrouped by forecaster. Multi-label entries are scored on label `y` (else the first
-//! label): a reputer submits one scalar loss per entry.
+//! Pure reputer scoring: flatten the network's values (version-neutral [`NetworkValues`]:
+//! one scalar per entry, v10 labels already reduced to `y` by the protocol crate) into one
+//! list of predictions (so losses are computed in one batched call), then put the submitted
+//! losses back into all 12 `InputValueBundle` fields (protocol reference §G.3), including
+//! field 12 regrouped by forecaster. The value bundle is the same type for emissions v9 and
+//! v10.
 
+use allora_protocol::emissions::reputer_input as v9;
+use allora_protocol::emissions::{ForecasterWithheldValue, NetworkValues, WorkerValue};
 use allora_protocol::loss::{self, LossMethod};
-use allora_protocol::proto::emissions::{v3, v9, v10};
+use allora_protocol::proto::emissions::v3;
 
 /// Why a bundle could not be scored.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -24,38 +27,34 @@ pub enum ScoringError {
     },
 }
 
-fn pick(values: &[v10::LabeledValue]) -> Option<String> {
-    values
-        .iter()
-        .find(|v| v.label_name == "y")
-        .or_else(|| values.first())
-        .map(|v| v.value.clone())
-}
-
 /// The predictions to score, in the order [`assemble`] consumes losses.
-pub fn predictions(b: &v10::NetworkInferenceBundle) -> Result<Vec<String>, ScoringError> {
-    let mut out = vec![pick(&b.combined_value).ok_or(ScoringError::Missing("combined"))?];
-    out.push(pick(&b.naive_value).ok_or(ScoringError::Missing("naive"))?);
-    let mut push = |values: &[v10::LabeledValue]| {
-        // An entry without values is scored as missing: skipped in both passes.
-        if let Some(v) = pick(values) {
-            out.push(v);
-        }
-    };
-    b.inferer_values.iter().for_each(|w| push(&w.values));
-    b.forecaster_values.iter().for_each(|w| push(&w.values));
-    b.one_out_inferer_values
-        .iter()
-        .for_each(|w| push(&w.combined_inference));
-    b.one_out_forecaster_values
-        .iter()
-        .for_each(|w| push(&w.combined_inference));
-    b.one_in_forecaster_values
-        .iter()
-        .for_each(|w| push(&w.combined_inference));
-    b.one_out_inferer_forecaster_values
-        .iter()
-        .for_each(|w| push(&w.combined_inference));
+pub fn predictions(b: &NetworkValues) -> Result<Vec<String>, ScoringError> {
+    let mut out = vec![
+        b.combined_value
+            .clone()
+            .ok_or(ScoringError::Missing("combined"))?,
+    ];
+    out.push(
+        b.naive_value
+            .clone()
+            .ok_or(ScoringError::Missing("naive"))?,
+    );
+    // An entry without a value is scored as missing: skipped in both passes.
+    let lists = [
+        &b.inferer_values,
+        &b.forecaster_values,
+        &b.one_out_inferer_values,
+        &b.one_out_forecaster_values,
+        &b.one_in_forecaster_values,
+    ];
+    for list in lists {
+        out.extend(list.iter().filter_map(|w| w.value.clone()));
+    }
+    out.extend(
+        b.one_out_inferer_forecaster_values
+            .iter()
+            .filter_map(|w| w.value.clone()),
+    );
     Ok(out)
 }
 
@@ -63,7 +62,7 @@ pub fn predictions(b: &v10::NetworkInferenceBundle) -> Result<Vec<String>, Scori
 /// (same order as [`predictions`]). `reputer` and the nonce are set by the signer.
 pub fn assemble(
     topic_id: u64,
-    b: &v10::NetworkInferenceBundle,
+    b: &NetworkValues,
     losses: &[String],
 ) -> Result<v9::InputValueBundle, ScoringError> {
     let want = predictions(b)?.len();
@@ -77,54 +76,56 @@ pub fn assemble(
     let mut next = || it.next().unwrap_or_default();
     let combined_value = next();
     let naive_value = next();
-    let mut attributed = |worker: &str, values: &[v10::LabeledValue]| {
-        pick(values).map(|_| v9::InputWorkerAttributedValue {
-            worker: worker.to_string(),
+    let mut attributed = |w: &WorkerValue| {
+        w.value.as_ref().map(|_| v9::InputWorkerAttributedValue {
+            worker: w.worker.clone(),
             value: next(),
         })
     };
     let inferer_values: Vec<_> = b
         .inferer_values
         .iter()
-        .filter_map(|w| attributed(&w.worker, &w.values))
+        .filter_map(&mut attributed)
         .collect();
     let forecaster_values: Vec<_> = b
         .forecaster_values
         .iter()
-        .filter_map(|w| attributed(&w.worker, &w.values))
+        .filter_map(&mut attributed)
         .collect();
-    let mut withheld = |worker: &str, values: &[v10::LabeledValue]| {
-        pick(values).map(|_| v9::InputWithheldWorkerAttributedValue {
-            worker: worker.to_string(),
-            value: next(),
-        })
+    let mut withheld = |w: &WorkerValue| {
+        w.value
+            .as_ref()
+            .map(|_| v9::InputWithheldWorkerAttributedValue {
+                worker: w.worker.clone(),
+                value: next(),
+            })
     };
     let one_out_inferer_values: Vec<_> = b
         .one_out_inferer_values
         .iter()
-        .filter_map(|w| withheld(&w.withheld_inferer, &w.combined_inference))
+        .filter_map(&mut withheld)
         .collect();
     let one_out_forecaster_values: Vec<_> = b
         .one_out_forecaster_values
         .iter()
-        .filter_map(|w| withheld(&w.withheld_forecaster, &w.combined_inference))
+        .filter_map(&mut withheld)
         .collect();
     let one_in_forecaster_values: Vec<_> = b
         .one_in_forecaster_values
         .iter()
         .filter_map(|w| {
-            pick(&w.combined_inference).map(|_| v9::InputWorkerAttributedValue {
-                worker: w.forecaster.clone(),
+            w.value.as_ref().map(|_| v9::InputWorkerAttributedValue {
+                worker: w.worker.clone(),
                 value: next(),
             })
         })
         .collect();
-    // Field 12: regroup the flat v10 entries by forecaster, keeping first-seen order.
+    // Field 12: regroup the flat entries by forecaster, keeping first-seen order.
     let mut grouped: Vec<v9::InputOneOutInfererForecasterValues> = Vec::new();
     for w in &b.one_out_inferer_forecaster_values {
-        if pick(&w.combined_inference).is_none() {
+        let ForecasterWithheldValue { value: Some(_), .. } = w else {
             continue;
-        }
+        };
         let value = v9::InputWithheldWorkerAttributedValue {
             worker: w.withheld_inferer.clone(),
             value: next(),
@@ -207,6 +208,8 @@ pub fn builtin_losses(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use allora_protocol::emissions::from_v10;
+    use allora_protocol::proto::emissions::v10;
 
     fn lv(v: &str) -> Vec<v10::LabeledValue> {
         vec![v10::LabeledValue {
@@ -216,8 +219,8 @@ mod tests {
         }]
     }
 
-    fn bundle() -> v10::NetworkInferenceBundle {
-        v10::NetworkInferenceBundle {
+    fn bundle() -> NetworkValues {
+        from_v10(&v10::NetworkInferenceBundle {
             topic_id: 1,
             nonce: 10,
             combined_value: lv("100"),
@@ -260,7 +263,7 @@ mod tests {
                     combined_inference: lv("93"),
                 },
             ],
-        }
+        })
     }
 
     #[test]
@@ -322,7 +325,7 @@ mod tests {
     #[test]
     fn missing_combined_value_is_an_error() {
         let mut b = bundle();
-        b.combined_value.clear();
+        b.combined_value = None;
         assert_eq!(predictions(&b), Err(ScoringError::Missing("combined")));
     }
 }

@@ -301,8 +301,8 @@ async fn dry_run_broadcasts_nothing() {
     assert!(text.contains("allora_worker_data_build_count{address=\"allo1me\",topic=\"1\"} 1"));
 }
 
-fn network() -> v10::NetworkInferenceBundle {
-    v10::NetworkInferenceBundle {
+fn network() -> allora_protocol::emissions::NetworkValues {
+    allora_protocol::emissions::from_v10(&v10::NetworkInferenceBundle {
         topic_id: 2,
         combined_value: lv("100"),
         naive_value: lv("90"),
@@ -311,7 +311,7 @@ fn network() -> v10::NetworkInferenceBundle {
             values: lv("105"),
         }],
         ..Default::default()
-    }
+    })
 }
 
 #[tokio::test]

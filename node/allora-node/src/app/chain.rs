@@ -13,6 +13,7 @@ use crate::actors::ports::{
     TxLanded,
 };
 use allora_chain_client::{ChainClient, ChainError, Served, WindowStatus};
+use allora_protocol::emissions::{NetworkValues, TopicFacts};
 use allora_protocol::proto::emissions::v10;
 use cosmos_sdk_proto::cosmos::feegrant::v1beta1 as fg;
 use prost::Message;
@@ -170,7 +171,7 @@ impl ChainPort for LiveChain {
     }
 
     async fn topic(&self, topic_id: u64) -> Result<TopicInfo, QueryError> {
-        let t: v10::Topic = self.client.topic(topic_id).await.map_err(query_error)?;
+        let t: TopicFacts = self.client.topic(topic_id).await.map_err(query_error)?;
         Ok(TopicInfo {
             id: t.id,
             epoch_length: t.epoch_length,
@@ -230,7 +231,7 @@ impl ChainPort for LiveChain {
         &self,
         topic_id: u64,
         nonce: i64,
-    ) -> Result<v10::NetworkInferenceBundle, QueryError> {
+    ) -> Result<NetworkValues, QueryError> {
         self.client
             .network_inferences_at(topic_id, nonce)
             .await
@@ -269,13 +270,12 @@ impl ChainPort for LiveChain {
     }
 
     async fn active_inferers(&self, topic_id: u64) -> Result<Vec<String>, QueryError> {
-        let latest = self
+        let (latest, _height) = self
             .client
             .latest_network_inferences(topic_id)
             .await
             .map_err(query_error)?;
         Ok(latest
-            .network_inferences
             .map(|b| b.inferer_values.into_iter().map(|w| w.worker).collect())
             .unwrap_or_default())
     }

@@ -21,8 +21,10 @@ use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
 use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
+use allora_chain_client::client::VersionError;
 use allora_chain_client::events::{Resubscribe, Watchdog, subscribe_watched};
 use allora_chain_client::{ChainClient, ChainError, Endpoints, WindowEventKind};
+use allora_protocol::EmissionsVersion;
 use allora_sandbox::{AdapterRuntime, Compiler, RuntimeConfig, RuntimeError};
 use chain::LiveChain;
 use sign::{WalletError, WalletSigner, load_wallet};
@@ -39,6 +41,9 @@ pub enum AppError {
         "chain-id mismatch: wallet.chainId is {want:?} but the node serves {got:?}; fix wallet.chainId or the endpoints"
     )]
     ChainIdMismatch { want: String, got: String },
+    /// The chain serves no emissions version this node speaks: exit 2 at once.
+    #[error(transparent)]
+    EmissionsVersion(Box<VersionError>),
     #[error("creating the adapter runtime: {0}")]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
@@ -68,18 +73,45 @@ pub fn runtime(plan: &Plan) -> Result<AdapterRuntime, AppError> {
     Ok(AdapterRuntime::new(runtime_config(plan))?)
 }
 
-/// Query-only access for `doctor`: the chain port and the wallet address.
+/// Query-only access for `doctor`: the chain port and the wallet address. The emissions
+/// version is detected when the chain answers (else v10 is assumed and the query fails).
 pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), AppError> {
     let w = load_wallet(&plan.wallet.key)?;
+    let client = client(plan)?;
+    let client = match client.detect_version().await {
+        Ok(v) => client.with_version(v),
+        Err(e @ VersionError::Unsupported { .. }) => {
+            return Err(AppError::EmissionsVersion(Box::new(e)));
+        }
+        Err(VersionError::Query(_)) => client,
+    };
     Ok((
-        Arc::new(LiveChain::new(client(plan)?, w.address().to_string())),
+        Arc::new(LiveChain::new(client, w.address().to_string())),
         w.address().to_string(),
     ))
 }
 
-/// Window-open events from the CometBFT websocket, as supervisor signals. The stream's
-/// deafness watchdog comes from the plan; each resubscription is counted by reason.
-fn events(plan: &Plan, metrics: &Metrics) -> Option<SignalStream> {
+/// The emissions version the chain serves, retrying while the chain cannot be reached;
+/// a chain serving no supported version is an error at once.
+async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppError> {
+    loop {
+        match client.detect_version().await {
+            Ok(v) => return Ok(v),
+            Err(e @ VersionError::Unsupported { .. }) => {
+                return Err(AppError::EmissionsVersion(Box::new(e)));
+            }
+            Err(VersionError::Query(err)) => {
+                tracing::warn!(error = %err, retry_in_secs = d::CONNECT_RETRY.as_secs(), "cannot ask the chain for its emissions version yet; retrying");
+                tokio::time::sleep(d::CONNECT_RETRY).await;
+            }
+        }
+    }
+}
+
+/// Window-open events from the CometBFT websocket (the `version` package's typed events), as
+/// supervisor signals. The stream's deafness watchdog comes from the plan; each
+/// resubscription is counted by reason.
+fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<SignalStream> {
     let mut topics: Vec<u64> = plan
         .workers
         .iter()
@@ -97,8 +129,8 @@ fn events(plan: &Plan, metrics: &Metrics) -> Option<SignalStream> {
                 counter.with_label_values(&[why.as_str()]).inc();
             })),
         };
-        let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, watchdog).filter_map(
-            |e| async move {
+        let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, version, watchdog)
+            .filter_map(|e| async move {
                 let role = match e.kind {
                     WindowEventKind::WorkerOpened => Role::Worker,
                     WindowEventKind::ReputerOpened => Role::Reputer,
@@ -111,8 +143,7 @@ fn events(plan: &Plan, metrics: &Metrics) -> Option<SignalStream> {
                     // 0 = no height bound (wall-clock epochs).
                     end_block: e.window_end_block.filter(|b| *b > 0),
                 })
-            },
-        );
+            });
         Box::pin(stream) as SignalStream
     })
 }
@@ -140,6 +171,13 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
             got: chain_id,
         });
     }
+    let version = detect_version(&client).await?;
+    let client = client.with_version(version);
+    metrics
+        .emissions_version
+        .with_label_values(&[&version.to_string()])
+        .set(1.0);
+    tracing::info!(emissions_version = %version, package = version.package(), multi_label = version.supports_multi_label(), "chain emissions version detected");
     match client.balance(&address).await {
         Ok(b) => {
             metrics
@@ -150,7 +188,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         }
         Err(err) => tracing::warn!(address = %address, error = %err, "cannot read balance"),
     }
-    let signer = Arc::new(WalletSigner::new(wallet.clone()));
+    let signer = Arc::new(WalletSigner::new(wallet.clone(), version));
     let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
         Arc::new(TxSlot::live(
             client.clone(),
@@ -164,7 +202,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         chain: Arc::new(LiveChain::new(client, address.clone())),
         tx,
         signer,
-        events: events(plan, metrics),
+        events: events(plan, version, metrics),
     })
 }
 

@@ -1,22 +1,32 @@
-//! [`SignPort`] with the node's wallet: `protocol` builds and signs the version-specific
-//! bundles and messages, and every bundle is verified locally exactly as the chain (and the
-//! devnet) will verify it before it is handed to the tx actor — a bundle the chain would
-//! reject never costs a fee.
+//! [`SignPort`] with the node's wallet: the detected [`EmissionsVersion`] builds and signs
+//! the version-specific bundles and messages, and every bundle is verified locally exactly as
+//! the chain (and the devnet) will verify it before it is handed to the tx actor — a bundle
+//! the chain would reject never costs a fee.
 
 use allora_chain_client::keys::Wallet;
 use allora_protocol as protocol;
-use allora_protocol::proto::emissions::v9;
+use allora_protocol::EmissionsVersion;
+use allora_protocol::emissions::{SignedMsg, reputer_input::InputValueBundle};
 
 use crate::actors::ports::{Outgoing, Role, SignError, SignPort};
 
 /// Signs with one wallet. The wallet never leaves this struct (Debug is redacted by `keys`).
 pub struct WalletSigner {
     wallet: Wallet,
+    version: EmissionsVersion,
 }
 
 impl WalletSigner {
-    pub fn new(wallet: Wallet) -> Self {
-        Self { wallet }
+    /// Signs for a chain serving emissions `version`.
+    pub fn new(wallet: Wallet, version: EmissionsVersion) -> Self {
+        Self { wallet, version }
+    }
+}
+
+fn outgoing(m: SignedMsg) -> Outgoing {
+    Outgoing {
+        msg: m.msg,
+        describe: m.describe,
     }
 }
 
@@ -36,34 +46,24 @@ impl SignPort for WalletSigner {
         inference: Option<Vec<(String, String)>>,
         forecast: Option<Vec<(String, String)>>,
     ) -> Result<Outgoing, SignError> {
-        let bundle =
-            protocol::sign_worker_bundle(&self.wallet, topic_id, nonce, inference, forecast)
-                .map_err(perr)?;
-        protocol::verify_worker_bundle(&bundle).map_err(perr)?;
-        let describe = format!("{bundle:?}");
-        Ok(Outgoing {
-            msg: protocol::insert_worker_payload_msg(&self.wallet, bundle),
-            describe,
-        })
+        self.version
+            .worker_payload(&self.wallet, topic_id, nonce, inference, forecast)
+            .map(outgoing)
+            .map_err(perr)
     }
 
-    fn reputer_payload(
-        &self,
-        bundle: v9::InputValueBundle,
-        nonce: i64,
-    ) -> Result<Outgoing, SignError> {
-        let signed = protocol::sign_value_bundle_at(&self.wallet, nonce, bundle).map_err(perr)?;
-        protocol::verify_reputer_bundle(&signed).map_err(perr)?;
-        let describe = format!("{signed:?}");
-        Ok(Outgoing {
-            msg: protocol::insert_reputer_payload_msg(&self.wallet, signed),
-            describe,
-        })
+    fn reputer_payload(&self, bundle: InputValueBundle, nonce: i64) -> Result<Outgoing, SignError> {
+        self.version
+            .reputer_payload(&self.wallet, nonce, bundle)
+            .map(outgoing)
+            .map_err(perr)
     }
 
     fn register(&self, topic_id: u64, role: Role) -> Outgoing {
         Outgoing {
-            msg: protocol::register_msg(&self.wallet, topic_id, role == Role::Reputer),
+            msg: self
+                .version
+                .register_msg(&self.wallet, topic_id, role == Role::Reputer),
             describe: format!(
                 "RegisterRequest {{ sender: {a}, topic_id: {topic_id}, owner: {a}, is_reputer: {} }}",
                 role == Role::Reputer,
@@ -74,7 +74,7 @@ impl SignPort for WalletSigner {
 
     fn add_stake(&self, topic_id: u64, amount: u128) -> Outgoing {
         Outgoing {
-            msg: protocol::add_stake_msg(&self.wallet, topic_id, amount),
+            msg: self.version.add_stake_msg(&self.wallet, topic_id, amount),
             describe: format!(
                 "AddStakeRequest {{ sender: {}, topic_id: {topic_id}, amount: {amount} }}",
                 self.wallet.address()

@@ -113,6 +113,7 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
         genesis,
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        emissions_version: allora_devnet::DEFAULT_EMISSIONS_VERSION,
     })
     .await
     .context("starting the devnet")?;
@@ -520,7 +521,7 @@ impl Progress {
     }
 }
 
-fn reputer_nonce(vb: &allora_protocol::proto::emissions::v9::InputValueBundle) -> i64 {
+fn reputer_nonce(vb: &allora_protocol::emissions::reputer_input::InputValueBundle) -> i64 {
     vb.reputer_request_nonce
         .as_ref()
         .and_then(|n| n.reputer_nonce.as_ref())

@@ -40,6 +40,10 @@ pub struct Args {
     /// Print the effective genesis JSON (a starting point for --genesis) and exit.
     #[arg(long)]
     pub print_genesis: bool,
+    /// Emissions package to serve: 10 (allora-chain v0.17.0) or 9 (v0.16.0, mainnet as of
+    /// 2026-07, scalar inferences only). The other package answers Unimplemented.
+    #[arg(long, default_value_t = allora_devnet::DEFAULT_EMISSIONS_VERSION, value_parser = clap::value_parser!(u32).range(9..=10))]
+    pub emissions_version: u32,
 }
 
 /// Applies the command-line overrides to a genesis and validates the result.
@@ -124,6 +128,7 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
         genesis,
         grpc_addr: args.grpc_addr,
         rpc_addr: args.rpc_addr,
+        emissions_version: args.emissions_version,
     };
     let handle = Devnet::start(cfg).await.context("starting the devnet")?;
     println!("allora-node devnet is running (Ctrl-C to stop)");
@@ -132,6 +137,7 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
     println!("  RPC:        {}", handle.rpc_url());
     println!("  websocket:  {}", handle.ws_url());
     println!("  block time: {} ms", args.block_time_ms);
+    println!("  emissions:  emissions.v{}", args.emissions_version);
     for t in topics {
         println!("{t}");
     }

@@ -82,6 +82,11 @@ pub async fn run(args: Args) -> anyhow::Result<i32> {
             tracing::error!(error = %err, "node could not run");
             Ok(1)
         }
+        Err(err @ app::AppError::EmissionsVersion(_)) => {
+            tracing::error!(error = %err, "refusing to start");
+            eprintln!("error: {err}");
+            Ok(EXIT_BAD_CONFIG)
+        }
         // Startup failures (key, chain id, runtime) are reported by `main` with their fix.
         Err(err) => Err(err.into()),
     }

@@ -8,6 +8,8 @@
 //! - the real node against the devnet: a topic whose adapter is a compile bomb fails alone,
 //!   while a topic with a good adapter submits before the bomb's budget runs out.
 
+#[path = "support/compile_bomb.rs"]
+mod bombs;
 #[path = "support/node_harness.rs"]
 mod harness;
 
@@ -22,72 +24,9 @@ use allora_sandbox::{
 use harness::*;
 use serde_json::json;
 
-fn leb(mut n: usize, out: &mut Vec<u8>) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
-    out.push(id);
-    leb(body.len(), out);
-    out.extend_from_slice(body);
-}
-
-/// A component wrapping one core module of `funcs` functions of `ops` × 4 instructions each:
-/// small on disk, expensive to compile. One huge function costs mostly memory (the
-/// compiler holds the whole function); many mid-sized ones cost mostly time.
+/// A component claiming the inference role around `funcs` × `ops` of compile work.
 fn compile_bomb(funcs: usize, ops: usize) -> Vec<u8> {
-    let mut body = vec![1, 1, 0x7f]; // one local i32
-    for _ in 0..ops {
-        // local.get 0; i32.const 1; i32.add; local.set 0
-        body.extend_from_slice(&[0x20, 0, 0x41, 1, 0x6a, 0x21, 0]);
-    }
-    body.push(0x0b);
-    let mut code = Vec::new();
-    leb(funcs, &mut code);
-    for _ in 0..funcs {
-        leb(body.len(), &mut code);
-        code.extend_from_slice(&body);
-    }
-    let mut funcs_sec = Vec::new();
-    leb(funcs, &mut funcs_sec);
-    funcs_sec.extend(std::iter::repeat_n(0u8, funcs));
-    let mut module = b"\0asm\x01\0\0\0".to_vec();
-    section(1, &[1, 0x60, 0, 0], &mut module);
-    section(3, &funcs_sec, &mut module);
-    section(10, &code, &mut module);
-    // The component instantiates the module and exports an (empty) instance under the
-    // inference interface's name: `config validate`/`run` read the export section without
-    // compiling and refuse a component that does not claim its role, so a bomb must claim
-    // it to reach the compiler.
-    use wasm_encoder::{ComponentExportKind, ComponentExportSection, ComponentInstanceSection};
-    let mut component = wasm_encoder::Component::new();
-    component.section(&wasm_encoder::RawSection {
-        id: 1,
-        data: &module,
-    });
-    let mut core_instances = wasm_encoder::InstanceSection::new();
-    core_instances.instantiate(0, std::iter::empty::<(&str, wasm_encoder::ModuleArg)>());
-    component.section(&core_instances);
-    let mut instances = ComponentInstanceSection::new();
-    instances.export_items(std::iter::empty::<(&str, ComponentExportKind, u32)>());
-    component.section(&instances);
-    let mut exports = ComponentExportSection::new();
-    exports.export(
-        "allora:adapter/inference@0.1.0",
-        ComponentExportKind::Instance,
-        0,
-        None,
-    );
-    component.section(&exports);
-    component.finish()
+    bombs::component_claiming_inference(funcs, ops)
 }
 
 /// The memory bomb: one function the compiler must hold whole.

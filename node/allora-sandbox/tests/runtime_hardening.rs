@@ -3,6 +3,8 @@
 //! with invisible characters. (Per-call memory: `state.rs` unit tests; output before host
 //! copies: `runtime_rss.rs`; log escaping and stdout floods: `runtime_log.rs`.)
 
+#[path = "../../../tests/support/compile_bomb.rs"]
+mod bombs;
 mod runtime_common;
 
 use std::path::PathBuf;
@@ -22,45 +24,10 @@ fn own_runtime(cache_dir: Option<PathBuf>, cfg: RuntimeConfig) -> AdapterRuntime
     .expect("runtime")
 }
 
-fn leb(mut n: usize, out: &mut Vec<u8>) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
-    out.push(id);
-    leb(body.len(), out);
-    out.extend_from_slice(body);
-}
-
 /// A component wrapping one core module with a single function of `ops` × 4 instructions:
 /// small on disk, slow to compile — a stand-in for the 361 KB, 25 s compile bomb.
 fn compile_bomb(ops: usize) -> Vec<u8> {
-    let mut body = vec![1, 1, 0x7f]; // one local i32
-    for _ in 0..ops {
-        // local.get 0; i32.const 1; i32.add; local.set 0
-        body.extend_from_slice(&[0x20, 0, 0x41, 1, 0x6a, 0x21, 0]);
-    }
-    body.push(0x0b);
-    let mut func = Vec::new();
-    leb(body.len(), &mut func);
-    func.extend_from_slice(&body);
-    let mut code = vec![1];
-    code.extend_from_slice(&func);
-    let mut module = b"\0asm\x01\0\0\0".to_vec();
-    section(1, &[1, 0x60, 0, 0], &mut module);
-    section(3, &[1, 0], &mut module);
-    section(10, &code, &mut module);
-    let mut component = b"\0asm\x0d\0\x01\0".to_vec();
-    section(1, &module, &mut component);
-    component
+    bombs::bare_component(1, ops)
 }
 
 #[tokio::test]

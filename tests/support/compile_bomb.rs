@@ -6,9 +6,9 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 use wasm_encoder::{
-    CodeSection, Component, ComponentExportKind, ComponentExportSection,
-    ComponentInstanceSection, Function, FunctionSection, InstanceSection, Instruction, Module,
-    ModuleArg, ModuleSection, TypeSection, ValType,
+    CodeSection, Component, ComponentExportKind, ComponentExportSection, ComponentInstanceSection,
+    Function, FunctionSection, InstanceSection, Instruction, Module, ModuleArg, ModuleSection,
+    TypeSection, ValType,
 };
 
 /// A core module of `funcs` functions, each `ops` × (`local.get 0; i32.const 1; i32.add;

@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::ChainClient;
-pub use watchdog::{OnResubscribe, Resubscribe, Watchdog};
+pub use watchdog::{OnBlock, OnResubscribe, Resubscribe, Watchdog};
 pub use websocket::HEARTBEAT_QUERY;
 use websocket::websocket_task;
 
@@ -248,6 +248,7 @@ pub fn subscribe(
         deaf_after_blocks: 5,
         block_time_estimate: Duration::from_secs(5),
         on_resubscribe: None,
+        on_block: None,
     };
     subscribe_watched(rpc_urls, topics, version, watchdog)
 }
@@ -289,6 +290,7 @@ pub fn watch_windows(
             deaf_after_blocks: 5,
             block_time_estimate: Duration::from_secs(5),
             on_resubscribe: None,
+            on_block: None,
         };
         tokio::spawn(websocket_task(
             rpc_urls,

@@ -45,6 +45,10 @@ impl Resubscribe {
 /// Called once per resubscription (e.g. to count it in a metric).
 pub type OnResubscribe = Arc<dyn Fn(Resubscribe) + Send + Sync>;
 
+/// Called with the height of every block heartbeat (e.g. to share one current height with
+/// every consumer instead of each one querying it).
+pub type OnBlock = Arc<dyn Fn(i64) + Send + Sync>;
+
 /// How the event stream watches its connection. Every value comes from the caller (the
 /// node's plan owns the defaults).
 #[derive(Clone)]
@@ -55,6 +59,8 @@ pub struct Watchdog {
     pub block_time_estimate: Duration,
     /// Told about every resubscription.
     pub on_resubscribe: Option<OnResubscribe>,
+    /// Told the height of every block heartbeat.
+    pub on_block: Option<OnBlock>,
 }
 
 impl std::fmt::Debug for Watchdog {
@@ -70,6 +76,12 @@ impl Watchdog {
     pub(super) fn notify(&self, why: Resubscribe) {
         if let Some(f) = &self.on_resubscribe {
             f(why);
+        }
+    }
+
+    pub(super) fn block(&self, height: i64) {
+        if let Some(f) = &self.on_block {
+            f(height);
         }
     }
 }
@@ -157,6 +169,7 @@ mod tests {
             deaf_after_blocks: k,
             block_time_estimate: Duration::from_millis(est_ms),
             on_resubscribe: None,
+            on_block: None,
         }
     }
 

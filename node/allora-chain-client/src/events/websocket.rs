@@ -39,7 +39,10 @@ pub(super) async fn websocket_task(
     loop {
         let url = websocket_url(&urls[i % urls.len()]);
         i += 1;
-        match run_connection(&url, &topics, version, &tx, &mut dedup, &mut beat).await {
+        let conn = run_connection(
+            &url, &topics, version, &tx, &mut dedup, &mut beat, &watchdog,
+        );
+        match conn.await {
             ConnEnd::ReceiverGone => return,
             ConnEnd::Deaf { silent_for } => {
                 beat.fired();
@@ -104,6 +107,21 @@ fn is_heartbeat(v: &Value) -> bool {
     )
 }
 
+/// The height a block heartbeat carries (`NewBlockHeader`: `value.header.height`;
+/// `NewBlock`: `value.block.header.height`; CometBFT renders it as a decimal string).
+fn heartbeat_height(v: &Value) -> Option<i64> {
+    let value = &v["result"]["data"]["value"];
+    let h = if value["header"].is_object() {
+        &value["header"]["height"]
+    } else {
+        &value["block"]["header"]["height"]
+    };
+    match h {
+        Value::String(s) => s.parse().ok(),
+        other => other.as_i64(),
+    }
+}
+
 async fn run_connection(
     url: &str,
     topics: &BTreeSet<u64>,
@@ -111,6 +129,7 @@ async fn run_connection(
     tx: &mpsc::Sender<WindowEvent>,
     dedup: &mut Dedup,
     beat: &mut Heartbeat,
+    watchdog: &Watchdog,
 ) -> ConnEnd {
     let connect = tokio::time::timeout(
         Duration::from_secs(10),
@@ -188,6 +207,9 @@ async fn run_connection(
         }
         if is_heartbeat(&v) {
             beat.beat();
+            if let Some(h) = heartbeat_height(&v) {
+                watchdog.block(h);
+            }
         }
         for e in parse_notification(&v, topics) {
             if dedup.first_time(&e) && tx.send(e).await.is_err() {
@@ -197,5 +219,23 @@ async fn run_connection(
         if tx.is_closed() {
             return ConnEnd::ReceiverGone;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both heartbeat shapes give their height; anything else gives none.
+    #[test]
+    fn heartbeat_height_from_both_shapes() {
+        let header = json!({"result": {"data": {"type": "tendermint/event/NewBlockHeader",
+            "value": {"header": {"height": "1234"}}}}});
+        let block = json!({"result": {"data": {"type": "tendermint/event/NewBlock",
+            "value": {"block": {"header": {"height": "77"}}}}}});
+        assert!(is_heartbeat(&header) && is_heartbeat(&block));
+        assert_eq!(heartbeat_height(&header), Some(1234));
+        assert_eq!(heartbeat_height(&block), Some(77));
+        assert_eq!(heartbeat_height(&json!({"result": {}})), None);
     }
 }

@@ -4,20 +4,33 @@
 //! estimate the block time from observed (height, instant) pairs and give each call a
 //! deadline that ends before the window does, with one block of margin for the tx to land.
 //! Nothing here knows a topic's epoch length: ends only ever come from the chain.
+//!
+//! It is also the one source of the current height every actor shares: the supervisor
+//! feeds it each block heartbeat of the event stream, and [`WindowClock::height`] answers
+//! from it while it is no older than one block time. Only when it is stale (no event
+//! stream, a deaf connection) does one caller query the chain — single-flight, so a block
+//! in which a thousand actors wake costs at most one height query, not a thousand.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+
+use super::ports::{ChainPort, QueryError};
 
 /// Shared block-time estimator. Clone = same clock.
 #[derive(Debug, Clone)]
 pub struct WindowClock {
     inner: Arc<Mutex<Samples>>,
+    /// Held while one caller refreshes a stale height from the chain.
+    refresh: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug)]
 struct Samples {
     first: Option<(i64, Instant)>,
     last: Option<(i64, Instant)>,
+    /// The highest height seen and when it was last confirmed (a query that finds the
+    /// chain still at that height confirms it without moving the block-time estimate).
+    current: Option<(i64, Instant)>,
     fallback: Duration,
 }
 
@@ -28,14 +41,19 @@ impl WindowClock {
             inner: Arc::new(Mutex::new(Samples {
                 first: None,
                 last: None,
+                current: None,
                 fallback,
             })),
+            refresh: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
     /// Records that the chain was at `height` at `at`.
     pub fn observe(&self, height: i64, at: Instant) {
         let Ok(mut s) = self.inner.lock() else { return };
+        if s.current.is_none_or(|(h, _)| height >= h) {
+            s.current = Some((height, at));
+        }
         match s.last {
             Some((h, _)) if height <= h => {}
             _ => {
@@ -45,6 +63,34 @@ impl WindowClock {
                 s.last = Some((height, at));
             }
         }
+    }
+
+    /// The shared current height if it was seen or confirmed within one block time of
+    /// `now`.
+    /// Never fresh before the block time was measured (the fallback may be far too long).
+    pub fn fresh_height(&self, now: Instant) -> Option<i64> {
+        let per = self.block_time();
+        let s = self.inner.lock().ok()?;
+        if !matches!((s.first, s.last), (Some((h0, _)), Some((h1, _))) if h1 > h0) {
+            return None;
+        }
+        let (h, at) = s.current?;
+        (now.saturating_duration_since(at) <= per).then_some(h)
+    }
+
+    /// The current height: the shared value while fresh, else one query to the chain
+    /// (concurrent callers wait for it instead of asking too).
+    pub async fn height(&self, chain: &dyn ChainPort) -> Result<i64, QueryError> {
+        if let Some(h) = self.fresh_height(Instant::now()) {
+            return Ok(h);
+        }
+        let _one = self.refresh.lock().await;
+        if let Some(h) = self.fresh_height(Instant::now()) {
+            return Ok(h);
+        }
+        let h = chain.latest_height().await?;
+        self.observe(h, Instant::now());
+        Ok(h)
     }
 
     /// Estimated time per block.
@@ -171,5 +217,37 @@ mod tests {
             c.window_deadline(Some(11), None, 10, now, wall),
             Err(Closed)
         );
+    }
+
+    /// The shared height answers every caller while fresh; when stale, a thousand
+    /// concurrent callers cause one chain query, not a thousand.
+    #[tokio::test]
+    async fn one_height_query_for_many_callers() {
+        use crate::actors::fakes::FakeChain;
+        let chain = FakeChain::default();
+        chain.0.lock().unwrap().height = 102;
+        let c = WindowClock::new(Duration::from_secs(5));
+        let now = Instant::now();
+        // Nothing measured yet: not fresh, whatever the fallback says.
+        c.observe(100, now);
+        assert_eq!(c.fresh_height(now), None);
+        c.observe(101, now + Duration::from_secs(1));
+        let calls = (0..1000).map(|_| c.height(&chain));
+        let got = futures::future::join_all(calls).await;
+        assert!(got.iter().all(|h| matches!(h, Ok(101))));
+        assert_eq!(chain.0.lock().unwrap().height_queries, 0, "fresh: no query");
+
+        // Stale (last seen 10 blocks ago): exactly one caller asks the chain.
+        let stale = WindowClock::new(Duration::from_secs(5));
+        let long_ago = Instant::now() - Duration::from_secs(20);
+        stale.observe(100, long_ago);
+        stale.observe(101, long_ago + Duration::from_secs(1));
+        let calls = (0..1000).map(|_| stale.height(&chain));
+        let got = futures::future::join_all(calls).await;
+        assert!(got.iter().all(|h| matches!(h, Ok(102))));
+        assert_eq!(chain.0.lock().unwrap().height_queries, 1, "single flight");
+        // A query that finds the same height again still counts as fresh news.
+        stale.observe(102, Instant::now());
+        assert_eq!(stale.fresh_height(Instant::now()), Some(102));
     }
 }

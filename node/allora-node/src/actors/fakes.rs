@@ -29,6 +29,10 @@ pub struct ChainState {
     pub network: Option<NetworkValues>,
     /// Included txs by hash (what `tx_landed` finds).
     pub landed: BTreeMap<String, TxLanded>,
+    /// `latest_height` calls.
+    pub height_queries: u64,
+    /// Open-window queries (worker and reputer) per topic.
+    pub window_queries: BTreeMap<u64, u64>,
 }
 
 #[derive(Clone, Default)]
@@ -50,7 +54,9 @@ impl ChainPort for FakeChain {
         })
     }
     async fn latest_height(&self) -> Result<i64, QueryError> {
-        Ok(self.0.lock().unwrap().height)
+        let mut c = self.0.lock().unwrap();
+        c.height_queries += 1;
+        Ok(c.height)
     }
     async fn balance(&self, _: &str) -> Result<u128, QueryError> {
         Ok(self.0.lock().unwrap().balance)
@@ -61,11 +67,15 @@ impl ChainPort for FakeChain {
     async fn stake_in_self(&self, _: u64, _: &str) -> Result<u128, QueryError> {
         Ok(self.0.lock().unwrap().stake)
     }
-    async fn open_worker_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
-        Ok(self.0.lock().unwrap().worker_windows.clone())
+    async fn open_worker_windows(&self, t: u64) -> Result<Vec<OpenWindow>, QueryError> {
+        let mut c = self.0.lock().unwrap();
+        *c.window_queries.entry(t).or_default() += 1;
+        Ok(c.worker_windows.clone())
     }
-    async fn open_reputer_windows(&self, _: u64) -> Result<Vec<OpenWindow>, QueryError> {
-        Ok(self.0.lock().unwrap().reputer_windows.clone())
+    async fn open_reputer_windows(&self, t: u64) -> Result<Vec<OpenWindow>, QueryError> {
+        let mut c = self.0.lock().unwrap();
+        *c.window_queries.entry(t).or_default() += 1;
+        Ok(c.reputer_windows.clone())
     }
     async fn network_inferences(&self, _: u64, _nonce: i64) -> Result<NetworkValues, QueryError> {
         self.0

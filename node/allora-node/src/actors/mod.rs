@@ -1,7 +1,8 @@
 //! Per-topic actors: one worker actor and/or one reputer actor per configured topic, each an
 //! independent tokio task, so a slow adapter, a failing endpoint or a rejected tx only ever
-//! affects its own topic and role. The supervisor spawns them, restarts any that die, fans
-//! window events out to them and bounds shutdown. Policy lives here; mechanism is behind
+//! affects its own topic and role. The supervisor spawns them, restarts any that die, routes
+//! each window event to the one actor it concerns ([`wakeup`]), shares one current height
+//! ([`clock`]) and bounds shutdown. Policy lives here; mechanism is behind
 //! `ports`, implemented in [`crate::app`].
 
 pub mod call;
@@ -15,12 +16,12 @@ pub mod reputer;
 pub mod scoring;
 pub mod supervisor;
 pub mod values;
+pub mod wakeup;
 pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RetryPolicy;
@@ -28,14 +29,24 @@ use crate::metrics::Metrics;
 use clock::WindowClock;
 use ledger::Ledger;
 use ports::{ChainPort, Role, SignPort, TxPort};
+use wakeup::Wakeups;
 
-/// A window opened (from chain events), fanned out by the supervisor.
+/// A window opened (from chain events), routed by the supervisor to its actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowSignal {
     pub role: Role,
     pub topic_id: u64,
     pub nonce: i64,
     pub end_block: Option<i64>,
+}
+
+/// What the chain's event stream tells the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainSignal {
+    /// A window opened: wakes the one actor of its role and topic.
+    Window(WindowSignal),
+    /// A block heartbeat at this height: feeds the shared height, wakes nobody.
+    Block(i64),
 }
 
 /// What every actor shares: ports, metrics, ledger, clock, policy, shutdown.
@@ -68,32 +79,25 @@ impl ActorEnv {
     }
 }
 
-/// Waits for the next reason to look at the chain: a matching window event, or the polling
-/// tick. Returns `None` on shutdown, else the event (if any) that woke us.
+/// Waits for the next reason to look at the chain: signals routed to this actor, or the
+/// polling tick. Returns `None` on shutdown, else the signals (oldest nonce first; empty on
+/// a tick) that woke us. Only this actor's own signals ever wake it.
 pub(crate) async fn next_trigger(
     env: &ActorEnv,
-    role: Role,
-    topic_id: u64,
-    events: &mut broadcast::Receiver<WindowSignal>,
+    wake: &Wakeups,
     tick: &mut tokio::time::Interval,
-) -> Option<Option<WindowSignal>> {
+) -> Option<Vec<WindowSignal>> {
     loop {
+        let sigs = wake.take();
+        if !sigs.is_empty() {
+            return Some(sigs);
+        }
         tokio::select! {
             _ = env.shutdown.cancelled() => return None,
-            _ = tick.tick() => return Some(None),
-            ev = events.recv() => match ev {
-                Ok(sig) if sig.role == role && sig.topic_id == topic_id => return Some(Some(sig)),
-                Ok(_) => continue,
-                // Missed events are harmless: the poll will find the window.
-                Err(broadcast::error::RecvError::Lagged(_)) => return Some(None),
-                // No event source (polling only): keep ticking.
-                Err(broadcast::error::RecvError::Closed) => {
-                    tokio::select! {
-                        _ = env.shutdown.cancelled() => return None,
-                        _ = tick.tick() => return Some(None),
-                    }
-                }
-            }
+            _ = tick.tick() => return Some(Vec::new()),
+            // A permit left by signals already taken wakes us once with nothing to take:
+            // loop and wait again.
+            _ = wake.pushed() => {}
         }
     }
 }
@@ -164,24 +168,24 @@ pub(crate) async fn submit_payload(
     }
 }
 
-/// One look at the chain for `role` on `topic_id`: reads the height (feeding the window clock)
-/// and the open windows, adds the window an event announced if the query does not show it
-/// yet, and sorts oldest first. `None` (logged) when the chain could not be read.
+/// One look at the chain for `role` on `topic_id`: takes the shared height (queried only
+/// when stale, see [`clock`]) and reads the open windows, adds each window an event
+/// announced that the query does not show yet, and sorts oldest first. `None` (logged)
+/// when the chain could not be read.
 pub(crate) async fn open_windows(
     env: &ActorEnv,
     role: Role,
     topic_id: u64,
-    sig: Option<WindowSignal>,
+    sigs: &[WindowSignal],
 ) -> Option<(i64, Vec<ports::OpenWindow>)> {
     let role_name = role.as_str();
-    let height = match env.chain.latest_height().await {
+    let height = match env.clock.height(env.chain.as_ref()).await {
         Ok(h) => h,
         Err(err) => {
             tracing::warn!(topic_id, role = role_name, error = %err, "cannot read chain height");
             return None;
         }
     };
-    env.clock.observe(height, std::time::Instant::now());
     let open = match role {
         Role::Worker => env.chain.open_worker_windows(topic_id).await,
         Role::Reputer => env.chain.open_reputer_windows(topic_id).await,
@@ -193,14 +197,14 @@ pub(crate) async fn open_windows(
             return None;
         }
     };
-    if let Some(sig) = sig
-        && !windows.iter().any(|w| w.nonce == sig.nonce)
-    {
-        windows.push(ports::OpenWindow {
-            nonce: sig.nonce,
-            end_block: sig.end_block,
-            end_time: None,
-        });
+    for sig in sigs {
+        if !windows.iter().any(|w| w.nonce == sig.nonce) {
+            windows.push(ports::OpenWindow {
+                nonce: sig.nonce,
+                end_block: sig.end_block,
+                end_time: None,
+            });
+        }
     }
     windows.sort();
     Some((height, windows))

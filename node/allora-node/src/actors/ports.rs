@@ -148,7 +148,7 @@ pub struct FeeAllowance {
 }
 
 /// Registration role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Worker,
     Reputer,

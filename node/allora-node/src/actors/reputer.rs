@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
-
 use super::call::timed;
 use super::pending::Pending;
 use super::ports::{AdapterError, AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::scoring;
+use super::wakeup::Wakeups;
 use super::worker::Outcome;
 use super::{ActorEnv, WindowSignal, next_trigger};
 use crate::config::LossOptions;
@@ -55,7 +54,7 @@ enum Step {
 
 impl ReputerActor {
     /// Runs until shutdown.
-    pub async fn run(mut self, mut events: broadcast::Receiver<WindowSignal>) {
+    pub async fn run(mut self, wake: Wakeups) {
         let topic_id = self.topic_id;
         tracing::info!(topic_id, role = ROLE, address = %self.env.address(), "reputer actor started");
         if ensure_registered(&self.env, topic_id, Role::Reputer, self.interval).await
@@ -67,10 +66,8 @@ impl ReputerActor {
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pending = Pending::new();
-        while let Some(sig) =
-            next_trigger(&self.env, Role::Reputer, topic_id, &mut events, &mut tick).await
-        {
-            if let Some(sig) = sig {
+        while let Some(sigs) = next_trigger(&self.env, &wake, &mut tick).await {
+            for sig in &sigs {
                 pending.seen(sig.nonce, Instant::now());
             }
             if !staked {
@@ -80,7 +77,7 @@ impl ReputerActor {
                 tracing::error!(topic_id, role = ROLE, error = %err, "no usable loss method; will retry");
                 continue;
             }
-            self.poll(sig, &mut pending).await;
+            self.poll(&sigs, &mut pending).await;
         }
         tracing::info!(topic_id, role = ROLE, "reputer actor stopped");
     }
@@ -110,10 +107,10 @@ impl ReputerActor {
     }
 
     /// Handles open reputer nonces oldest first; stops at the first one that must be retried.
-    pub async fn poll(&self, sig: Option<WindowSignal>, pending: &mut Pending) {
+    pub async fn poll(&self, sigs: &[WindowSignal], pending: &mut Pending) {
         let topic_id = self.topic_id;
         let Some((height, windows)) =
-            super::open_windows(&self.env, Role::Reputer, topic_id, sig).await
+            super::open_windows(&self.env, Role::Reputer, topic_id, sigs).await
         else {
             return;
         };
@@ -160,7 +157,7 @@ impl ReputerActor {
                 if !self.env.sleep(self.env.retry.retry_delay).await {
                     return None;
                 }
-                if let Ok(h) = self.env.chain.latest_height().await {
+                if let Ok(h) = self.env.clock.height(self.env.chain.as_ref()).await {
                     height = h;
                 }
             }

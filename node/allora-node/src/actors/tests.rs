@@ -153,8 +153,8 @@ async fn worker_submits_once_per_open_nonce_and_skips_closed_windows() {
     }
     let w = worker(&r, FakeAdapter::new("3000.5"));
     let mut seen = Pending::new();
-    w.poll(None, &mut seen).await;
-    w.poll(None, &mut seen).await;
+    w.poll(&[], &mut seen).await;
+    w.poll(&[], &mut seen).await;
     let s = sent(&r);
     assert_eq!(s.len(), 1, "{s:?}");
     assert!(s[0].contains("nonce=18") && s[0].contains("3000.5"));
@@ -182,7 +182,7 @@ async fn worker_failed_nonce_stays_open_and_is_retried_after_backoff() {
     ]);
     let w = worker(&r, FakeAdapter::new("1"));
     let mut pending = Pending::new();
-    w.poll(None, &mut pending).await;
+    w.poll(&[], &mut pending).await;
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
     assert!(text.contains(
@@ -196,18 +196,18 @@ async fn worker_failed_nonce_stays_open_and_is_retried_after_backoff() {
     assert!(!r.env.ledger.contains(Role::Worker, 1, 10));
     assert_eq!(pending.failures(10), 1);
     // A trigger inside the backoff does not retry it yet.
-    w.poll(None, &mut pending).await;
+    w.poll(&[], &mut pending).await;
     assert!(sent(&r).is_empty(), "retried inside its backoff");
     // After the backoff, the next trigger retries and settles it.
     tokio::time::sleep(super::pending::backoff(r.env.retry.retry_delay, 1)).await;
-    w.poll(None, &mut pending).await;
+    w.poll(&[], &mut pending).await;
     let s = sent(&r);
     assert_eq!(s.len(), 1, "{s:?}");
     assert!(s[0].contains("nonce=10"));
     assert!(r.env.ledger.contains(Role::Worker, 1, 10));
     assert!(pending.is_empty());
     // Settled: later triggers send nothing more.
-    w.poll(None, &mut pending).await;
+    w.poll(&[], &mut pending).await;
     assert_eq!(sent(&r).len(), 1);
 }
 
@@ -229,7 +229,7 @@ async fn worker_shutdown_during_adapter_call_leaves_nonce_open() {
         stop.cancel();
     };
     let started = std::time::Instant::now();
-    tokio::join!(w.poll(None, &mut pending), cancel);
+    tokio::join!(w.poll(&[], &mut pending), cancel);
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(sent(&r).is_empty());
     assert!(
@@ -247,7 +247,7 @@ async fn out_of_bounds_value_is_never_signed_and_nonce_stays_open() {
         end_time: None,
     }];
     let w = worker(&r, FakeAdapter::new("1E+999"));
-    w.poll(None, &mut Pending::new()).await;
+    w.poll(&[], &mut Pending::new()).await;
     assert!(sent(&r).is_empty(), "an out-of-bounds value was sent");
     assert!(!r.env.ledger.contains(Role::Worker, 1, 10));
     assert!(
@@ -271,7 +271,7 @@ async fn hanging_adapter_is_cut_off_and_counted() {
     a.hang = true;
     let w = worker(&r, a);
     let started = std::time::Instant::now();
-    w.poll(None, &mut Pending::new()).await;
+    w.poll(&[], &mut Pending::new()).await;
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(sent(&r).is_empty());
     assert!(r.env.metrics.render().contains(
@@ -293,7 +293,7 @@ async fn dry_run_broadcasts_nothing() {
     );
     assert!(top_up_stake(&r.env, 1, 100).await);
     worker(&r, FakeAdapter::new("1"))
-        .poll(None, &mut Pending::new())
+        .poll(&[], &mut Pending::new())
         .await;
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
@@ -340,13 +340,13 @@ async fn reputer_takes_oldest_nonce_and_marks_done_only_after_inclusion() {
         .extend((0..2).map(|_| TxFailure::new(TxErrorKind::Transport, None, "down")));
     let rep = reputer(&r, 0);
     let mut seen = Pending::new();
-    rep.poll(None, &mut seen).await;
+    rep.poll(&[], &mut seen).await;
     assert!(sent(&r).is_empty(), "both attempts failed");
     assert!(!r.env.ledger.contains(Role::Reputer, 2, 30));
-    rep.poll(None, &mut seen).await;
+    rep.poll(&[], &mut seen).await;
     assert!(sent(&r).is_empty(), "retried inside its backoff");
     tokio::time::sleep(super::pending::backoff(r.env.retry.retry_delay, 1)).await;
-    rep.poll(None, &mut seen).await;
+    rep.poll(&[], &mut seen).await;
     let s = sent(&r);
     assert_eq!(s.len(), 2, "{s:?}");
     assert!(s[0].contains("nonce=30"), "oldest first: {s:?}");
@@ -376,9 +376,9 @@ async fn reputer_already_submitted_counts_as_done() {
         "reputer loss already submitted",
     ));
     let rep = reputer(&r, 0);
-    rep.poll(None, &mut Pending::new()).await;
+    rep.poll(&[], &mut Pending::new()).await;
     assert!(r.env.ledger.contains(Role::Reputer, 2, 30));
-    rep.poll(None, &mut Pending::new()).await;
+    rep.poll(&[], &mut Pending::new()).await;
     assert!(sent(&r).is_empty());
 }
 
@@ -386,9 +386,8 @@ async fn reputer_already_submitted_counts_as_done() {
 async fn actor_run_stops_promptly_on_shutdown() {
     let r = rig(false);
     r.chain.0.lock().unwrap().registered.push((1, Role::Worker));
-    let (_tx, rx) = tokio::sync::broadcast::channel(4);
     let w = worker(&r, FakeAdapter::new("1"));
-    let task = tokio::spawn(w.run(rx));
+    let task = tokio::spawn(w.run(super::wakeup::Wakeups::new()));
     tokio::time::sleep(Duration::from_millis(50)).await;
     r.env.shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(2), task)

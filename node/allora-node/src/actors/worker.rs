@@ -9,12 +9,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
-
 use super::call::timed;
 use super::pending::Pending;
 use super::ports::{AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered};
+use super::wakeup::Wakeups;
 use super::{ActorEnv, WindowSignal, next_trigger};
 
 const ROLE: &str = "worker";
@@ -55,7 +54,7 @@ impl Outcome {
 
 impl WorkerActor {
     /// Runs until shutdown.
-    pub async fn run(self, mut events: broadcast::Receiver<WindowSignal>) {
+    pub async fn run(self, wake: Wakeups) {
         let topic_id = self.topic_id;
         tracing::info!(topic_id, role = ROLE, address = %self.env.address(), "worker actor started");
         if ensure_registered(&self.env, topic_id, Role::Worker, self.interval).await
@@ -66,23 +65,21 @@ impl WorkerActor {
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pending = Pending::new();
-        while let Some(sig) =
-            next_trigger(&self.env, Role::Worker, topic_id, &mut events, &mut tick).await
-        {
-            if let Some(sig) = sig {
+        while let Some(sigs) = next_trigger(&self.env, &wake, &mut tick).await {
+            for sig in &sigs {
                 pending.seen(sig.nonce, Instant::now());
             }
-            self.poll(sig, &mut pending).await;
+            self.poll(&sigs, &mut pending).await;
         }
         tracing::info!(topic_id, role = ROLE, "worker actor stopped");
     }
 
     /// One look at the chain: handle every open, unsettled nonce that is not backing off
     /// (oldest first). Unsettled nonces stay in `pending` for the next trigger.
-    pub async fn poll(&self, sig: Option<WindowSignal>, pending: &mut Pending) {
+    pub async fn poll(&self, sigs: &[WindowSignal], pending: &mut Pending) {
         let topic_id = self.topic_id;
         let Some((height, windows)) =
-            super::open_windows(&self.env, Role::Worker, topic_id, sig).await
+            super::open_windows(&self.env, Role::Worker, topic_id, sigs).await
         else {
             return;
         };
@@ -154,9 +151,8 @@ impl WorkerActor {
                 if !self.env.sleep(self.env.retry.retry_delay).await {
                     return None;
                 }
-                if let Ok(h) = self.env.chain.latest_height().await {
+                if let Ok(h) = self.env.clock.height(self.env.chain.as_ref()).await {
                     height = h;
-                    self.env.clock.observe(h, Instant::now());
                 }
             }
             let deadline = match self.env.clock.window_deadline(

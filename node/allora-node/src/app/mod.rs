@@ -15,9 +15,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::actors::WindowSignal;
 use crate::actors::ports::{ChainPort, Role, TxPort};
 use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
+use crate::actors::{ChainSignal, WindowSignal};
 use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
@@ -109,8 +109,9 @@ async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppErr
 }
 
 /// Window-open events from the CometBFT websocket (the `version` package's typed events), as
-/// supervisor signals. The stream's deafness watchdog comes from the plan; each
-/// resubscription is counted by reason.
+/// supervisor signals, merged with the height of every block heartbeat the same connection
+/// already receives (the one shared height the actors use). The stream's deafness watchdog
+/// comes from the plan; each resubscription is counted by reason.
 fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<SignalStream> {
     let mut topics: Vec<u64> = plan
         .workers
@@ -122,13 +123,29 @@ fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<S
     topics.dedup();
     (!plan.wallet.rpc_urls.is_empty()).then(|| {
         let counter = metrics.event_resubscribes.clone();
+        // Latest height only: a consumer that falls behind needs no heights in between.
+        let (height_tx, height_rx) = tokio::sync::watch::channel(0i64);
         let watchdog = Watchdog {
             deaf_after_blocks: plan.node.event_watchdog_blocks,
             block_time_estimate: d::BLOCK_TIME_ESTIMATE,
             on_resubscribe: Some(Arc::new(move |why: Resubscribe| {
                 counter.with_label_values(&[why.as_str()]).inc();
             })),
+            on_block: Some(Arc::new(move |h: i64| {
+                height_tx.send_if_modified(|cur| {
+                    let newer = h > *cur;
+                    if newer {
+                        *cur = h;
+                    }
+                    newer
+                });
+            })),
         };
+        let heights = futures::stream::unfold(height_rx, |mut rx| async move {
+            rx.changed().await.ok()?;
+            let h = *rx.borrow_and_update();
+            Some((ChainSignal::Block(h), rx))
+        });
         let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, version, watchdog)
             .filter_map(|e| async move {
                 let role = match e.kind {
@@ -136,15 +153,15 @@ fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<S
                     WindowEventKind::ReputerOpened => Role::Reputer,
                     _ => return None,
                 };
-                Some(WindowSignal {
+                Some(ChainSignal::Window(WindowSignal {
                     role,
                     topic_id: e.topic_id,
                     nonce: e.nonce_block_height,
                     // 0 = no height bound (wall-clock epochs).
                     end_block: e.window_end_block.filter(|b| *b > 0),
-                })
+                }))
             });
-        Box::pin(stream) as SignalStream
+        Box::pin(futures::stream::select(stream, heights)) as SignalStream
     })
 }
 

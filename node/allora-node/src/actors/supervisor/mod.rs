@@ -2,7 +2,9 @@
 //! loads every topic's adapters concurrently and starts each topic's actor as soon as its
 //! own adapters are ready (a slow or broken adapter delays or disables only its topic and
 //! role; the node runs once one topic is ready), opens
-//! the submission ledger, fans chain window events out to the actors, watches every task
+//! the submission ledger, routes each chain window event to the one actor it concerns
+//! ([`Router`]: O(1) per event, whatever the number of actors), feeds every block
+//! heartbeat into the one shared height ([`WindowClock`]), watches every task
 //! (a panicked or ended actor is restarted with backoff; a dead tx actor makes `/ready`
 //! false until it is replaced — see [`watch`]), keeps the gauges fresh, and on shutdown
 //! gives actors a bounded time to finish.
@@ -16,24 +18,24 @@ use std::sync::Arc;
 
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, Stream, StreamExt};
-use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::WindowClock;
 use super::ledger::Ledger;
-use super::ports::{AdapterLoader, AdapterPort, ChainPort, SignPort, TxPort};
+use super::ports::{AdapterLoader, AdapterPort, ChainPort, Role, SignPort, TxPort};
 use super::reputer::{LossSource, ReputerActor};
+use super::wakeup::{Router, Wakeups};
 use super::worker::WorkerActor;
-use super::{ActorEnv, WindowSignal};
+use super::{ActorEnv, ChainSignal};
 use crate::config::defaults as d;
 use crate::config::{AdapterPlan, LossPlan, Plan, ReputerPlan, WorkerPlan};
 use crate::metrics::{Health, Metrics};
 pub use gauges::probe;
 use watch::{Task, TxWatch, Watch};
 
-/// A stream of window-open signals (from the chain's websocket events).
-pub type SignalStream = Pin<Box<dyn Stream<Item = WindowSignal> + Send>>;
+/// A stream of window-open signals and block heartbeats (from the chain's websocket).
+pub type SignalStream = Pin<Box<dyn Stream<Item = ChainSignal> + Send>>;
 
 /// The live mechanism the actors run on.
 pub struct Wiring {
@@ -41,7 +43,7 @@ pub struct Wiring {
     /// The wallet's tx actor; the supervisor restarts it through this port when it dies.
     pub tx: Arc<dyn TxPort>,
     pub signer: Arc<dyn SignPort>,
-    /// Window events; `None` means polling only.
+    /// Window events and block heights; `None` means polling only.
     pub events: Option<SignalStream>,
 }
 
@@ -118,22 +120,33 @@ fn actors<'a>(
     plan: &'a Plan,
     env: &'a ActorEnv,
     loader: &'a dyn AdapterLoader,
+    router: &Router,
     metrics: &'a Metrics,
 ) -> FuturesUnordered<PendingActor<'a>> {
     let pending = FuturesUnordered::new();
     for w in &plan.workers {
-        pending.push(Box::pin(worker(w, env, loader, metrics)) as PendingActor<'a>);
+        let wake = router.mailbox(Role::Worker, w.topic_id);
+        pending.push(Box::pin(worker(w, env, loader, wake, metrics)) as PendingActor<'a>);
     }
     for r in &plan.reputers {
-        pending.push(Box::pin(reputer(r, env, loader, metrics)) as PendingActor<'a>);
+        let wake = router.mailbox(Role::Reputer, r.topic_id);
+        pending.push(Box::pin(reputer(r, env, loader, wake, metrics)) as PendingActor<'a>);
     }
     pending
+}
+
+/// One mailbox per configured (role, topic).
+fn router(plan: &Plan) -> Router {
+    let workers = plan.workers.iter().map(|w| (Role::Worker, w.topic_id));
+    let reputers = plan.reputers.iter().map(|r| (Role::Reputer, r.topic_id));
+    Router::new(workers.chain(reputers))
 }
 
 async fn worker(
     w: &WorkerPlan,
     env: &ActorEnv,
     loader: &dyn AdapterLoader,
+    wake: Wakeups,
     metrics: &Metrics,
 ) -> Option<Task> {
     use allora_sandbox::Role as R;
@@ -167,6 +180,7 @@ async fn worker(
     Some(Task {
         task: "worker",
         topic: topic_id.to_string(),
+        wake,
         make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
     })
 }
@@ -175,6 +189,7 @@ async fn reputer(
     r: &ReputerPlan,
     env: &ActorEnv,
     loader: &dyn AdapterLoader,
+    wake: Wakeups,
     metrics: &Metrics,
 ) -> Option<Task> {
     use allora_sandbox::Role as R;
@@ -208,6 +223,7 @@ async fn reputer(
     Some(Task {
         task: "reputer",
         topic: topic_id.to_string(),
+        wake,
         make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
     })
 }
@@ -242,16 +258,16 @@ pub async fn run<L: AdapterLoader>(
     if env.dry_run {
         tracing::warn!(address = %address, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
     }
-    let mut loading = actors(plan, &env, &loader, &metrics);
+    let router = Arc::new(router(plan));
+    let mut loading = actors(plan, &env, &loader, &router, &metrics);
     // Run as soon as one topic is ready; the others join as their adapters load.
     let first = tokio::select! {
         _ = shutdown.cancelled() => return Ok(()),
         first = first_ready(&mut loading) => first.ok_or(SupervisorError::NothingToRun)?,
     };
     let mut started = 1;
-    let (signals, _) = broadcast::channel::<WindowSignal>(256);
     let policy = plan.node.restart;
-    let mut watch = Watch::new(signals.clone(), policy, metrics.clone(), shutdown.clone());
+    let mut watch = Watch::new(policy, metrics.clone(), shutdown.clone());
     watch.start(first);
     let gauges = gauges::Gauges {
         chain: wiring.chain.clone(),
@@ -264,6 +280,7 @@ pub async fn run<L: AdapterLoader>(
     watch.start(Task {
         task: "gauges",
         topic: "-".into(),
+        wake: Wakeups::new(),
         make: Arc::new(move |_| gauges.clone().run(stop.clone()).boxed()),
     });
 
@@ -271,15 +288,20 @@ pub async fn run<L: AdapterLoader>(
     // ends the actors keep polling.
     let mut events = JoinSet::new();
     if let Some(mut stream) = wiring.events {
-        let signals = signals.clone();
+        let router = router.clone();
+        let clock = env.clock.clone();
         let stop = shutdown.clone();
         events.spawn(async move {
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     ev = stream.next() => match ev {
-                        // Send fails only when no actor listens; nothing to do then.
-                        Some(sig) => { let _ = signals.send(sig); }
+                        Some(ChainSignal::Window(sig)) => {
+                            if !router.route(sig) {
+                                tracing::debug!(topic_id = sig.topic_id, role = sig.role.as_str(), nonce = sig.nonce, "window event for no configured actor");
+                            }
+                        }
+                        Some(ChainSignal::Block(height)) => clock.observe(height, std::time::Instant::now()),
                         None => {
                             tracing::warn!("window event stream ended; actors keep polling");
                             break;

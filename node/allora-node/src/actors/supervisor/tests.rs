@@ -1,5 +1,6 @@
 //! Supervision tests over in-memory ports: a panicking actor is restarted (and counted), a
-//! dead tx actor makes `/ready` false until it is replaced.
+//! dead tx actor makes `/ready` false until it is replaced; window events wake only their
+//! own actor and block heartbeats spare the actors their height queries ([`routing`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -166,18 +167,18 @@ async fn a_task_that_ends_before_shutdown_is_restarted_with_backoff() {
     use futures::FutureExt;
     let metrics = crate::metrics::Metrics::new().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    let (signals, _) = tokio::sync::broadcast::channel(4);
     let policy = RestartPolicy {
         initial: Duration::from_millis(10),
         max: Duration::from_secs(60),
         watch: Duration::from_millis(10),
     };
-    let mut watch = Watch::new(signals, policy, metrics.clone(), stop.clone());
+    let mut watch = Watch::new(policy, metrics.clone(), stop.clone());
     let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let counter = runs.clone();
     watch.start(Task {
         task: "worker",
         topic: "9".into(),
+        wake: crate::actors::wakeup::Wakeups::new(),
         make: Arc::new(move |_| {
             let counter = counter.clone();
             async move {
@@ -208,3 +209,5 @@ async fn a_task_that_ends_before_shutdown_is_restarted_with_backoff() {
     }
     assert!(watch.set.is_empty());
 }
+
+mod routing;

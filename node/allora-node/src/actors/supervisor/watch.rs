@@ -9,18 +9,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use tokio::sync::broadcast;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::actors::WindowSignal;
 use crate::actors::ports::TxPort;
+use crate::actors::wakeup::Wakeups;
 use crate::config::RestartPolicy;
 use crate::metrics::{Health, Metrics};
 
-/// Builds one run of a task from a fresh subscription to the window signals.
-pub(super) type Make =
-    Arc<dyn Fn(broadcast::Receiver<WindowSignal>) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Builds one run of a task from its mailbox (the same one for every run, so signals that
+/// arrive while it restarts wait for it).
+pub(super) type Make = Arc<dyn Fn(Wakeups) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// A restartable task.
 pub(super) struct Task {
@@ -28,6 +27,8 @@ pub(super) struct Task {
     pub task: &'static str,
     /// The topic id, or `-` for per-wallet tasks (metric label).
     pub topic: String,
+    /// Where the window signals for this task's topic and role are left.
+    pub wake: Wakeups,
     pub make: Make,
 }
 
@@ -37,25 +38,18 @@ pub(super) struct Watch {
     failures: Vec<u32>,
     running: HashMap<Id, (usize, Instant)>,
     pub set: JoinSet<()>,
-    signals: broadcast::Sender<WindowSignal>,
     policy: RestartPolicy,
     metrics: Metrics,
     shutdown: CancellationToken,
 }
 
 impl Watch {
-    pub fn new(
-        signals: broadcast::Sender<WindowSignal>,
-        policy: RestartPolicy,
-        metrics: Metrics,
-        shutdown: CancellationToken,
-    ) -> Self {
+    pub fn new(policy: RestartPolicy, metrics: Metrics, shutdown: CancellationToken) -> Self {
         Self {
             tasks: Vec::new(),
             failures: Vec::new(),
             running: HashMap::new(),
             set: JoinSet::new(),
-            signals,
             policy,
             metrics,
             shutdown,
@@ -70,7 +64,7 @@ impl Watch {
     }
 
     fn spawn(&mut self, idx: usize, delay: Duration) {
-        let run = (self.tasks[idx].make)(self.signals.subscribe());
+        let run = (self.tasks[idx].make)(self.tasks[idx].wake.clone());
         let stop = self.shutdown.clone();
         let handle = self.set.spawn(async move {
             if !delay.is_zero() {

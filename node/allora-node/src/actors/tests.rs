@@ -441,12 +441,12 @@ async fn supervisor_isolates_topics_with_real_adapters() {
             end_time: None,
         }];
     }
-    let wiring = super::supervisor::Wiring {
-        chain: Arc::new(r.chain.clone()),
-        tx: Arc::new(r.tx.clone()),
-        signer: Arc::new(FakeSigner),
-        events: None,
-    };
+    let wiring = super::supervisor::Wiring::single(
+        Arc::new(r.chain.clone()),
+        Arc::new(r.tx.clone()),
+        Arc::new(FakeSigner),
+        None,
+    );
     let rt = allora_sandbox::AdapterRuntime::new(allora_sandbox::RuntimeConfig::default()).unwrap();
     let metrics = r.env.metrics.clone();
     let health = Arc::new(crate::metrics::Health::default());

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actors::WindowSignal;
 use crate::actors::ports::{ChainPort, Role, TxPort};
-use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
+use crate::actors::supervisor::{self, SignalStream, SupervisorError, WalletPorts, Wiring};
 use crate::config::Plan;
 use crate::config::defaults as d;
 use crate::metrics::{Health, Metrics};
@@ -188,20 +188,42 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         }
         Err(err) => tracing::warn!(address = %address, error = %err, "cannot read balance"),
     }
-    let signer = Arc::new(WalletSigner::new(wallet.clone(), version));
-    let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
-        Arc::new(TxSlot::live(
-            client.clone(),
-            wallet,
-            tx_config(&plan.wallet, chain_id),
-        ))
-    } else {
-        Arc::new(NoBroadcast)
-    };
+    let mut wallets = Vec::with_capacity(plan.wallets.len());
+    for (i, sp) in plan.wallets.iter().enumerate() {
+        // The default wallet is loaded above (its balance is logged at connect).
+        let w = if i == 0 {
+            wallet.clone()
+        } else {
+            load_wallet(&sp.key)?
+        };
+        let address = w.address().to_string();
+        if i > 0 {
+            match client.balance(&address).await {
+                Ok(b) => {
+                    tracing::info!(wallet = %address, name = %sp.name, balance_uallo = b, fee_granter = ?sp.fee_granter, "wallet loaded")
+                }
+                Err(err) => {
+                    tracing::warn!(wallet = %address, name = %sp.name, error = %err, "cannot read balance")
+                }
+            }
+        }
+        let signer = Arc::new(WalletSigner::new(w.clone(), version));
+        let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
+            let mut cfg = tx_config(&plan.wallet, chain_id.clone());
+            cfg.fee_granter = sp.fee_granter.clone();
+            Arc::new(TxSlot::live(client.clone(), w, cfg))
+        } else {
+            Arc::new(NoBroadcast)
+        };
+        wallets.push(WalletPorts {
+            name: sp.name.clone(),
+            chain: Arc::new(LiveChain::new(client.clone(), address)),
+            tx,
+            signer,
+        });
+    }
     Ok(Wiring {
-        chain: Arc::new(LiveChain::new(client, address.clone())),
-        tx,
-        signer,
+        wallets,
         events: events(plan, version, metrics),
     })
 }

@@ -10,6 +10,7 @@
 mod gauges;
 mod watch;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::clock::WindowClock;
 use super::ledger::Ledger;
@@ -35,14 +37,43 @@ use watch::{Task, TxWatch, Watch};
 /// A stream of window-open signals (from the chain's websocket events).
 pub type SignalStream = Pin<Box<dyn Stream<Item = WindowSignal> + Send>>;
 
-/// The live mechanism the actors run on.
-pub struct Wiring {
+/// One wallet's ports: its queries (window status is per address), its tx actor and its key.
+#[derive(Clone)]
+pub struct WalletPorts {
+    /// [`crate::config::DEFAULT_WALLET`] or a `wallets[].name`.
+    pub name: String,
     pub chain: Arc<dyn ChainPort>,
     /// The wallet's tx actor; the supervisor restarts it through this port when it dies.
     pub tx: Arc<dyn TxPort>,
     pub signer: Arc<dyn SignPort>,
+}
+
+/// The live mechanism the actors run on.
+pub struct Wiring {
+    /// Every wallet, the default one first; one tx actor each.
+    pub wallets: Vec<WalletPorts>,
     /// Window events; `None` means polling only.
     pub events: Option<SignalStream>,
+}
+
+impl Wiring {
+    /// One wallet (the default) and its ports.
+    pub fn single(
+        chain: Arc<dyn ChainPort>,
+        tx: Arc<dyn TxPort>,
+        signer: Arc<dyn SignPort>,
+        events: Option<SignalStream>,
+    ) -> Self {
+        Self {
+            wallets: vec![WalletPorts {
+                name: crate::config::DEFAULT_WALLET.to_string(),
+                chain,
+                tx,
+                signer,
+            }],
+            events,
+        }
+    }
 }
 
 /// Why the node could not start any work.
@@ -56,30 +87,51 @@ pub enum SupervisorError {
     Ledger(#[from] super::ledger::LedgerError),
 }
 
-async fn env(
+/// Every wallet's actor environment, by wallet name. Each wallet has its own ledger file
+/// (`ledger-<address>.json`), so two wallets never share a submission or intent record.
+async fn envs(
     plan: &Plan,
-    (chain, tx, signer): (Arc<dyn ChainPort>, Arc<dyn TxPort>, Arc<dyn SignPort>),
+    wallets: &[WalletPorts],
     metrics: &Metrics,
     shutdown: &CancellationToken,
-) -> Result<ActorEnv, SupervisorError> {
+) -> Result<BTreeMap<String, ActorEnv>, SupervisorError> {
+    let mut out = BTreeMap::new();
+    let mut chain_id = None;
+    for w in wallets {
+        let ledger = if plan.wallet.submit_tx {
+            let id = match &chain_id {
+                Some(id) => id,
+                None => chain_id.insert(w.chain.chain_id().await?),
+            };
+            Ledger::open(&plan.node.ledger_dir, id, w.signer.address()).await?
+        } else {
+            Ledger::in_memory()
+        };
+        let env = env(plan, w, ledger, metrics, shutdown);
+        out.insert(w.name.clone(), env);
+    }
+    Ok(out)
+}
+
+fn env(
+    plan: &Plan,
+    w: &WalletPorts,
+    ledger: Ledger,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> ActorEnv {
     let dry_run = !plan.wallet.submit_tx;
-    let ledger = if dry_run {
-        Ledger::in_memory()
-    } else {
-        let chain_id = chain.chain_id().await?;
-        Ledger::open(&plan.node.ledger_dir, &chain_id, signer.address()).await?
-    };
-    Ok(ActorEnv {
-        chain,
-        tx,
-        signer,
+    ActorEnv {
+        chain: w.chain.clone(),
+        tx: w.tx.clone(),
+        signer: w.signer.clone(),
         metrics: metrics.clone(),
         ledger,
         clock: WindowClock::new(d::BLOCK_TIME_ESTIMATE),
         dry_run,
         retry: plan.wallet.retry,
         shutdown: shutdown.clone(),
-    })
+    }
 }
 
 /// Loads one adapter; on failure counts it (`kind="load"`) and disables the topic's role.
@@ -116,18 +168,42 @@ type PendingActor<'a> = Pin<Box<dyn Future<Output = Option<Task>> + Send + 'a>>;
 /// bounds how many compiles run at once; cached adapters need no compile.
 fn actors<'a>(
     plan: &'a Plan,
-    env: &'a ActorEnv,
+    envs: &'a BTreeMap<String, ActorEnv>,
     loader: &'a dyn AdapterLoader,
     metrics: &'a Metrics,
 ) -> FuturesUnordered<PendingActor<'a>> {
     let pending = FuturesUnordered::new();
     for w in &plan.workers {
-        pending.push(Box::pin(worker(w, env, loader, metrics)) as PendingActor<'a>);
+        if let Some(env) = wallet_env(envs, &w.wallet, w.topic_id, "worker") {
+            pending.push(Box::pin(worker(w, env, loader, metrics)) as PendingActor<'a>);
+        }
     }
     for r in &plan.reputers {
-        pending.push(Box::pin(reputer(r, env, loader, metrics)) as PendingActor<'a>);
+        if let Some(env) = wallet_env(envs, &r.wallet, r.topic_id, "reputer") {
+            pending.push(Box::pin(reputer(r, env, loader, metrics)) as PendingActor<'a>);
+        }
     }
     pending
+}
+
+/// The environment of the wallet a topic's role is assigned to. Validation guarantees the
+/// name exists; a miss is logged and only that topic's role is disabled.
+fn wallet_env<'a>(
+    envs: &'a BTreeMap<String, ActorEnv>,
+    wallet: &str,
+    topic_id: u64,
+    role: &str,
+) -> Option<&'a ActorEnv> {
+    let env = envs.get(wallet);
+    if env.is_none() {
+        tracing::error!(
+            topic_id,
+            role,
+            wallet,
+            "no such wallet; this topic's {role} is disabled"
+        );
+    }
+    env
 }
 
 async fn worker(
@@ -164,10 +240,11 @@ async fn worker(
             .map(|f| f.params.clone())
             .unwrap_or_default(),
     };
+    let span = tracing::info_span!("worker", wallet = %env.address());
     Some(Task {
         task: "worker",
         topic: topic_id.to_string(),
-        make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+        make: Arc::new(move |rx| actor.clone().run(rx).instrument(span.clone()).boxed()),
     })
 }
 
@@ -205,10 +282,11 @@ async fn reputer(
         ground_truth_params: r.ground_truth.params.clone(),
         loss,
     };
+    let span = tracing::info_span!("reputer", wallet = %env.address());
     Some(Task {
         task: "reputer",
         topic: topic_id.to_string(),
-        make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+        make: Arc::new(move |rx| actor.clone().run(rx).instrument(span.clone()).boxed()),
     })
 }
 
@@ -232,17 +310,19 @@ pub async fn run<L: AdapterLoader>(
     health: Arc<Health>,
     shutdown: CancellationToken,
 ) -> Result<(), SupervisorError> {
-    let address = wiring.signer.address().to_string();
-    let ports = (
-        wiring.chain.clone(),
-        wiring.tx.clone(),
-        wiring.signer.clone(),
-    );
-    let env = env(plan, ports, &metrics, &shutdown).await?;
-    if env.dry_run {
-        tracing::warn!(address = %address, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
+    let addresses: Vec<String> = wiring
+        .wallets
+        .iter()
+        .map(|w| w.signer.address().to_string())
+        .collect();
+    let Some(first_wallet) = wiring.wallets.first().cloned() else {
+        return Err(SupervisorError::NothingToRun);
+    };
+    let envs = envs(plan, &wiring.wallets, &metrics, &shutdown).await?;
+    if !plan.wallet.submit_tx {
+        tracing::warn!(wallets = ?addresses, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
     }
-    let mut loading = actors(plan, &env, &loader, &metrics);
+    let mut loading = actors(plan, &envs, &loader, &metrics);
     // Run as soon as one topic is ready; the others join as their adapters load.
     let first = tokio::select! {
         _ = shutdown.cancelled() => return Ok(()),
@@ -254,8 +334,8 @@ pub async fn run<L: AdapterLoader>(
     let mut watch = Watch::new(signals.clone(), policy, metrics.clone(), shutdown.clone());
     watch.start(first);
     let gauges = gauges::Gauges {
-        chain: wiring.chain.clone(),
-        address: address.clone(),
+        chain: first_wallet.chain.clone(),
+        addresses: addresses.clone(),
         grpc: plan.wallet.grpc_urls.clone(),
         rpc: plan.wallet.rpc_urls.clone(),
         metrics: metrics.clone(),
@@ -289,10 +369,15 @@ pub async fn run<L: AdapterLoader>(
             }
         });
     }
-    let mut tx_watch = TxWatch::new(wiring.tx.clone(), address.clone());
+    let mut tx_watch = TxWatch::new(
+        wiring
+            .wallets
+            .iter()
+            .map(|w| (w.tx.clone(), w.signer.address().to_string()))
+            .collect(),
+    );
     tx_watch.check(&policy, &metrics, &health);
-    health.set_ready(!wiring.tx.is_stopped());
-    tracing::info!(actors = started, loading = loading.len(), address = %address, "node running");
+    tracing::info!(actors = started, loading = loading.len(), wallets = addresses.len(), address = %first_wallet.signer.address(), "node running");
 
     let mut tick = tokio::time::interval(policy.watch);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -292,3 +292,5 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wallets_tests;

@@ -74,7 +74,7 @@ fn unique(
         cx.err(
             format!("{path}.topicId"),
             format!("topic {topic_id} is already configured in {role}[{prev}]"),
-            format!("keep one {role} entry per topic"),
+            format!("keep one {role} entry per topic (one wallet signs each topic's {role})"),
         );
     }
 }

@@ -186,10 +186,10 @@ async fn worker_failed_nonce_stays_open_and_is_retried_after_backoff() {
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
     assert!(text.contains(
-        "allora_tx_errors_total{code=\"32\",kind=\"sequence\",msg=\"worker_payload\"} 1"
+        "allora_tx_errors_total{code=\"32\",kind=\"sequence\",msg=\"worker_payload\",wallet=\"allo1me\"} 1"
     ));
     assert!(text.contains(
-        "allora_tx_errors_total{code=\"none\",kind=\"transport\",msg=\"worker_payload\"} 1"
+        "allora_tx_errors_total{code=\"none\",kind=\"transport\",msg=\"worker_payload\",wallet=\"allo1me\"} 1"
     ));
     assert!(text.contains("outcome=\"failed\""));
     // The failed nonce is not settled: it stays open, backing off.

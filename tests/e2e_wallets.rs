@@ -341,6 +341,15 @@ async fn one_granter_pays_for_every_wallet_and_an_override_pays_for_its_own() {
         out.contains(&address_of(g_own)),
         "validate names the override granter:\n{out}"
     );
+    // `doctor` checks every wallet's allowance against the granter that pays for it.
+    let out = cli(&["doctor"], &config);
+    assert!(
+        out.contains(&format!("wallet own: address {}", addr[2]))
+            && out.contains(&format!("fees paid by {}", address_of(g_own)))
+            && out.contains(&format!("fees paid by {}", address_of(g_all))),
+        "{out}"
+    );
+    assert!(!out.contains("no fee allowance"), "{out}");
     let node = NodeProc::start(&config, None);
 
     wait_for(

@@ -91,6 +91,18 @@ pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), App
     ))
 }
 
+/// Every configured wallet's name, address and fee granter (the default wallet first), for
+/// `doctor`. Loads each key; the keys themselves stay here.
+pub fn wallet_addresses(plan: &Plan) -> Result<Vec<(String, String, Option<String>)>, AppError> {
+    plan.wallets
+        .iter()
+        .map(|sp| {
+            let address = load_wallet(&sp.key)?.address().to_string();
+            Ok((sp.name.clone(), address, sp.fee_granter.clone()))
+        })
+        .collect()
+}
+
 /// The emissions version the chain serves, retrying while the chain cannot be reached;
 /// a chain serving no supported version is an error at once.
 async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppError> {

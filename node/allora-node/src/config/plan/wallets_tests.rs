@@ -96,14 +96,12 @@ fn go_node_single_wallet_form_is_one_default_wallet() {
 fn unknown_wallet_reference_names_the_known_ones() {
     let (dir, env) = setup();
     let wallets = format!(r#"[{{ "name": "w2", "addressRestoreMnemonic": "{M2}" }}]"#);
-    let reputers = format!(
-        r#"[{{ "topicId": 1, "wallet": "nope", "groundTruthEntrypointName": "api-worker-reputer",
+    let reputers = r#"[{ "topicId": 1, "wallet": "nope", "groundTruthEntrypointName": "api-worker-reputer",
              "lossFunctionEntrypointName": "api-worker-reputer",
-             "groundTruthParameters": {{ "GroundTruthEndpoint": "http://s:8000/{{Token}}", "Token": "ETH" }},
-             "lossFunctionParameters": {{ "LossMethodOptions": {{ "loss_method": "sqe" }} }} }}]"#
-    );
+             "groundTruthParameters": { "GroundTruthEndpoint": "http://s:8000/{Token}", "Token": "ETH" },
+             "lossFunctionParameters": { "LossMethodOptions": { "loss_method": "sqe" } } }]"#;
     let issues = check(
-        &config(None, &wallets, &[Some("w9")], &reputers),
+        &config(None, &wallets, &[Some("w9")], reputers),
         dir.path(),
         &env,
     )

@@ -48,6 +48,16 @@ pub enum AppError {
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
+    /// Two wallets load to one account (keystore entries `config validate` could not read
+    /// yet): they would clash on its sequence.
+    #[error(
+        "{second} signs with {address}, the same account as {first}: give every wallet its own key"
+    )]
+    SameAccount {
+        first: String,
+        second: String,
+        address: String,
+    },
 }
 
 fn client(plan: &Plan) -> Result<ChainClient, AppError> {
@@ -201,6 +211,7 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         Err(err) => tracing::warn!(address = %address, error = %err, "cannot read balance"),
     }
     let mut wallets = Vec::with_capacity(plan.wallets.len());
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (i, sp) in plan.wallets.iter().enumerate() {
         // The default wallet is loaded above (its balance is logged at connect).
         let w = if i == 0 {
@@ -209,6 +220,13 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
             load_wallet(&sp.key)?
         };
         let address = w.address().to_string();
+        if let Some(first) = seen.insert(address.clone(), sp.path.clone()) {
+            return Err(AppError::SameAccount {
+                first,
+                second: sp.path.clone(),
+                address,
+            });
+        }
         if i > 0 {
             match client.balance(&address).await {
                 Ok(b) => {

@@ -57,17 +57,18 @@ pub struct Metrics {
     pub adapter_call_seconds: HistogramVec,
     /// Adapter failures, labels `topic`, `role`, `kind` ([`AdapterError::label`]).
     pub adapter_failures: IntCounterVec,
-    /// Window open → inclusion, labels `topic`, `role`.
+    /// Window open → inclusion, labels `topic`, `role`, `wallet` (the signing address).
     pub submission_latency_seconds: HistogramVec,
     /// Tx failures, labels `kind` ([`TxErrorKind`]), `code` (ABCI code or `none`), `msg`
-    /// (register/add_stake/worker_payload/reputer_payload).
+    /// (register/add_stake/worker_payload/reputer_payload), `wallet` (the signing address).
     pub tx_errors: IntCounterVec,
     /// Restarts of dead tasks, labels `task` (worker/reputer/tx_actor/gauges), `topic` (`-`
     /// for per-wallet tasks), `reason` (panic/ended/stopped).
     pub task_restarts: IntCounterVec,
     /// 1 while the wallet's tx actor runs, 0 while it is down, label `address`.
     pub tx_actor_up: GaugeVec,
-    /// Outcome of each nonce's attempt, labels `topic`, `role`, `outcome`.
+    /// Outcome of each nonce's attempt, labels `topic`, `role`, `outcome`, `wallet` (the
+    /// signing address).
     pub submissions: IntCounterVec,
     /// Wallet balance in uallo, label `address`.
     pub wallet_balance: GaugeVec,
@@ -118,7 +119,7 @@ impl Metrics {
             .buckets(vec![
                 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
             ]),
-            &["topic", "role"],
+            &["topic", "role", "wallet"],
         )?;
         r.register(Box::new(submission_latency_seconds.clone()))?;
         let tx_errors = IntCounterVec::new(
@@ -126,7 +127,7 @@ impl Metrics {
                 "allora_tx_errors_total",
                 "Transaction failures by error kind and ABCI code",
             ),
-            &["kind", "code", "msg"],
+            &["kind", "code", "msg", "wallet"],
         )?;
         r.register(Box::new(tx_errors.clone()))?;
         let task_restarts = IntCounterVec::new(
@@ -150,7 +151,7 @@ impl Metrics {
                 "allora_submissions_total",
                 "Per-nonce submission outcomes (included, already_submitted, failed, skipped_closed, dry_run)",
             ),
-            &["topic", "role", "outcome"],
+            &["topic", "role", "outcome", "wallet"],
         )?;
         r.register(Box::new(submissions.clone()))?;
         let wallet_balance = GaugeVec::new(
@@ -233,10 +234,10 @@ impl Metrics {
         })
     }
 
-    /// Counts a tx failure under its typed kind and ABCI code.
-    pub fn tx_error(&self, failure: &TxFailure, msg: &str) {
+    /// Counts a tx failure of `wallet` (its address) under its typed kind and ABCI code.
+    pub fn tx_error(&self, wallet: &str, failure: &TxFailure, msg: &str) {
         self.tx_errors
-            .with_label_values(&[failure.kind.as_str(), &failure.code_label(), msg])
+            .with_label_values(&[failure.kind.as_str(), &failure.code_label(), msg, wallet])
             .inc();
     }
 
@@ -406,9 +407,10 @@ mod tests {
             .with_label_values(&["1", "inference", "timeout"])
             .inc();
         m.submission_latency_seconds
-            .with_label_values(&["1", "worker"])
+            .with_label_values(&["1", "worker", "allo1xyz"])
             .observe(3.0);
         m.tx_error(
+            "allo1xyz",
             &TxFailure::new(TxErrorKind::Rejected, Some(13), "insufficient fee"),
             "worker_payload",
         );

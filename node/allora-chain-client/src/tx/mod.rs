@@ -85,7 +85,9 @@ impl<C: TxChain> TxActor<C> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let address = wallet.address().to_owned();
         let actor = TxActor::new(chain, wallet, cfg);
-        tokio::spawn(actor.run(rx));
+        // Every log line of this actor names the wallet it signs for (one actor per wallet).
+        let span = tracing::info_span!("tx_actor", wallet = %address);
+        tokio::spawn(tracing::Instrument::instrument(actor.run(rx), span));
         TxHandle { tx, address }
     }
 }

@@ -148,7 +148,7 @@ pub(crate) async fn submit_payload(
                 .inc();
             env.metrics
                 .submission_latency_seconds
-                .with_label_values(&[&topic, role_name])
+                .with_label_values(&[&topic, role_name, env.address()])
                 .observe(seen.elapsed().as_secs_f64());
             tracing::info!(topic_id, role = role_name, nonce, tx_hash = %inc.tx_hash, height = inc.height, "{kind} included");
             Ok(worker::Outcome::Included)
@@ -158,7 +158,7 @@ pub(crate) async fn submit_payload(
             Ok(worker::Outcome::AlreadySubmitted)
         }
         Err(e) => {
-            env.metrics.tx_error(&e, kind);
+            env.metrics.tx_error(env.address(), &e, kind);
             if e.kind == ports::TxErrorKind::WindowClosed {
                 tracing::info!(topic_id, role = role_name, nonce, error = %e, "window closed before inclusion");
                 return Ok(worker::Outcome::SkippedClosed);

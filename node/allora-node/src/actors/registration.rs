@@ -146,7 +146,7 @@ async fn step(
             Ok(Step::Recheck)
         }
         Err(intent::IntentError::Tx(e)) => {
-            env.metrics.tx_error(&e, "register");
+            env.metrics.tx_error(env.address(), &e, "register");
             Err(format!("register tx failed: {e}"))
         }
         Err(e) => Err(format!("register not sent: {e}")),
@@ -243,7 +243,7 @@ pub async fn top_up_stake(env: &ActorEnv, topic_id: u64, min_stake: u128) -> boo
             true
         }
         Err(intent::IntentError::Tx(e)) => {
-            env.metrics.tx_error(&e, "add_stake");
+            env.metrics.tx_error(env.address(), &e, "add_stake");
             tracing::warn!(topic_id, role = "reputer", amount, error = %e, "add stake failed");
             false
         }

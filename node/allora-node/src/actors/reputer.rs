@@ -140,7 +140,12 @@ impl ReputerActor {
             self.env
                 .metrics
                 .submissions
-                .with_label_values(&[&topic_id.to_string(), ROLE, outcome.label()])
+                .with_label_values(&[
+                    &topic_id.to_string(),
+                    ROLE,
+                    outcome.label(),
+                    self.env.address(),
+                ])
                 .inc();
             self.env
                 .ledger

@@ -186,10 +186,10 @@ async fn worker_failed_nonce_stays_open_and_is_retried_after_backoff() {
     assert!(sent(&r).is_empty());
     let text = r.env.metrics.render();
     assert!(text.contains(
-        "allora_tx_errors_total{code=\"32\",kind=\"sequence\",msg=\"worker_payload\"} 1"
+        "allora_tx_errors_total{code=\"32\",kind=\"sequence\",msg=\"worker_payload\",wallet=\"allo1me\"} 1"
     ));
     assert!(text.contains(
-        "allora_tx_errors_total{code=\"none\",kind=\"transport\",msg=\"worker_payload\"} 1"
+        "allora_tx_errors_total{code=\"none\",kind=\"transport\",msg=\"worker_payload\",wallet=\"allo1me\"} 1"
     ));
     assert!(text.contains("outcome=\"failed\""));
     // The failed nonce is not settled: it stays open, backing off.
@@ -440,12 +440,12 @@ async fn supervisor_isolates_topics_with_real_adapters() {
             end_time: None,
         }];
     }
-    let wiring = super::supervisor::Wiring {
-        chain: Arc::new(r.chain.clone()),
-        tx: Arc::new(r.tx.clone()),
-        signer: Arc::new(FakeSigner),
-        events: None,
-    };
+    let wiring = super::supervisor::Wiring::single(
+        Arc::new(r.chain.clone()),
+        Arc::new(r.tx.clone()),
+        Arc::new(FakeSigner),
+        None,
+    );
     let rt = allora_sandbox::AdapterRuntime::new(allora_sandbox::RuntimeConfig::default()).unwrap();
     let metrics = r.env.metrics.clone();
     let health = Arc::new(crate::metrics::Health::default());

@@ -104,7 +104,7 @@ impl WorkerActor {
             self.env
                 .metrics
                 .submissions
-                .with_label_values(&[&topic_id.to_string(), ROLE, label])
+                .with_label_values(&[&topic_id.to_string(), ROLE, label, self.env.address()])
                 .inc();
             match outcome {
                 Some(_) => {

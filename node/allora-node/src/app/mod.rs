@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::actors::ports::{ChainPort, Role, TxPort};
-use crate::actors::supervisor::{self, SignalStream, SupervisorError, Wiring};
+use crate::actors::supervisor::{self, SignalStream, SupervisorError, WalletPorts, Wiring};
 use crate::actors::{ChainSignal, WindowSignal};
 use crate::config::Plan;
 use crate::config::defaults as d;
@@ -48,6 +48,16 @@ pub enum AppError {
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
+    /// Two wallets load to one account (keystore entries `config validate` could not read
+    /// yet): they would clash on its sequence.
+    #[error(
+        "{second} signs with {address}, the same account as {first}: give every wallet its own key"
+    )]
+    SameAccount {
+        first: String,
+        second: String,
+        address: String,
+    },
 }
 
 fn client(plan: &Plan) -> Result<ChainClient, AppError> {
@@ -89,6 +99,18 @@ pub async fn query_port(plan: &Plan) -> Result<(Arc<dyn ChainPort>, String), App
         Arc::new(LiveChain::new(client, w.address().to_string())),
         w.address().to_string(),
     ))
+}
+
+/// Every configured wallet's name, address and fee granter (the default wallet first), for
+/// `doctor`. Loads each key; the keys themselves stay here.
+pub fn wallet_addresses(plan: &Plan) -> Result<Vec<(String, String, Option<String>)>, AppError> {
+    plan.wallets
+        .iter()
+        .map(|sp| {
+            let address = load_wallet(&sp.key)?.address().to_string();
+            Ok((sp.name.clone(), address, sp.fee_granter.clone()))
+        })
+        .collect()
 }
 
 /// The emissions version the chain serves, retrying while the chain cannot be reached;
@@ -205,20 +227,50 @@ pub async fn connect(plan: &Plan, metrics: &Metrics) -> Result<Wiring, AppError>
         }
         Err(err) => tracing::warn!(address = %address, error = %err, "cannot read balance"),
     }
-    let signer = Arc::new(WalletSigner::new(wallet.clone(), version));
-    let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
-        Arc::new(TxSlot::live(
-            client.clone(),
-            wallet,
-            tx_config(&plan.wallet, chain_id),
-        ))
-    } else {
-        Arc::new(NoBroadcast)
-    };
+    let mut wallets = Vec::with_capacity(plan.wallets.len());
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for (i, sp) in plan.wallets.iter().enumerate() {
+        // The default wallet is loaded above (its balance is logged at connect).
+        let w = if i == 0 {
+            wallet.clone()
+        } else {
+            load_wallet(&sp.key)?
+        };
+        let address = w.address().to_string();
+        if let Some(first) = seen.insert(address.clone(), sp.path.clone()) {
+            return Err(AppError::SameAccount {
+                first,
+                second: sp.path.clone(),
+                address,
+            });
+        }
+        if i > 0 {
+            match client.balance(&address).await {
+                Ok(b) => {
+                    tracing::info!(wallet = %address, name = %sp.name, balance_uallo = b, fee_granter = ?sp.fee_granter, "wallet loaded")
+                }
+                Err(err) => {
+                    tracing::warn!(wallet = %address, name = %sp.name, error = %err, "cannot read balance")
+                }
+            }
+        }
+        let signer = Arc::new(WalletSigner::new(w.clone(), version));
+        let tx: Arc<dyn TxPort> = if plan.wallet.submit_tx {
+            let mut cfg = tx_config(&plan.wallet, chain_id.clone());
+            cfg.fee_granter = sp.fee_granter.clone();
+            Arc::new(TxSlot::live(client.clone(), w, cfg))
+        } else {
+            Arc::new(NoBroadcast)
+        };
+        wallets.push(WalletPorts {
+            name: sp.name.clone(),
+            chain: Arc::new(LiveChain::new(client.clone(), address)),
+            tx,
+            signer,
+        });
+    }
     Ok(Wiring {
-        chain: Arc::new(LiveChain::new(client, address.clone())),
-        tx,
-        signer,
+        wallets,
         events: events(plan, version, metrics),
     })
 }

@@ -80,10 +80,23 @@ pub fn summary(plan: &Plan) -> String {
                 .unwrap_or_else(|| "the wallet".to_string())
         ),
     ];
+    // Extra wallets (`wallets[]`): their keys and who pays their fees.
+    for sp in plan.wallets.iter().skip(1) {
+        out.push(format!(
+            "  wallet {}: key: {}; fees paid by: {}",
+            sp.name,
+            sp.key.describe(),
+            sp.fee_granter
+                .as_deref()
+                .map(|g| format!("fee granter {g}"))
+                .unwrap_or_else(|| "the wallet".to_string())
+        ));
+    }
     for wk in &plan.workers {
         out.push(format!(
-            "  worker topic={} every={}s inference={} ({}) forecast={}",
+            "  worker topic={} wallet={} every={}s inference={} ({}) forecast={}",
             wk.topic_id,
+            wk.wallet,
             wk.loop_interval.as_secs(),
             wk.inference.name,
             wk.inference.wasm.display(),
@@ -100,8 +113,9 @@ pub fn summary(plan: &Plan) -> String {
             LossPlan::Adapter(a) => format!("adapter {}", a.name),
         };
         out.push(format!(
-            "  reputer topic={} every={}s ground-truth={} loss={} minStake={}",
+            "  reputer topic={} wallet={} every={}s ground-truth={} loss={} minStake={}",
             r.topic_id,
+            r.wallet,
             r.loop_interval.as_secs(),
             r.ground_truth.name,
             loss,

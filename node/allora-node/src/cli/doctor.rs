@@ -136,13 +136,54 @@ async fn chain(plan: &Plan, r: &mut Report) {
             None
         }
     };
-    if let Some(granter) = &plan.wallet.fee_granter {
-        fee_grant(&*chain, granter, &address, r).await;
+    // Every wallet (the default one first): its key, who pays its fees, its balance, and the
+    // registration and stake of the topics assigned to it.
+    let wallets = match app::wallet_addresses(plan) {
+        Ok(w) => w,
+        Err(err) => {
+            r.warn(&format!("cannot load every wallet: {err}"));
+            vec![(
+                config::DEFAULT_WALLET.to_string(),
+                address,
+                plan.wallet.fee_granter.clone(),
+            )]
+        }
+    };
+    for (name, address, granter) in wallets {
+        if plan.wallets.len() > 1 {
+            r.ok(&format!("wallet {name}: address {address}"));
+        }
+        let w = Wallet {
+            name: &name,
+            address: &address,
+            granter: granter.as_deref(),
+        };
+        wallet(plan, &*chain, w, params.as_ref(), r).await;
     }
-    match chain.balance(&address).await {
+}
+
+/// One wallet as `doctor` checks it.
+struct Wallet<'a> {
+    name: &'a str,
+    address: &'a str,
+    granter: Option<&'a str>,
+}
+
+async fn wallet(
+    plan: &Plan,
+    chain: &dyn ChainPort,
+    w: Wallet<'_>,
+    params: Option<&crate::actors::ports::ChainParams>,
+    r: &mut Report,
+) {
+    let address = w.address;
+    if let Some(granter) = w.granter {
+        fee_grant(chain, granter, address, r).await;
+    }
+    match chain.balance(address).await {
         Ok(b) => {
-            let fee = params.as_ref().map(|p| p.registration_fee).unwrap_or(0);
-            if b == 0 && plan.wallet.fee_granter.is_some() && fee == 0 {
+            let fee = params.map(|p| p.registration_fee).unwrap_or(0);
+            if b == 0 && w.granter.is_some() && fee == 0 {
                 r.ok("balance 0 uallo (tx fees are paid by the fee granter)");
             } else if b == 0 {
                 r.warn(&format!("balance is 0 uallo: fund {address}"));
@@ -159,10 +200,12 @@ async fn chain(plan: &Plan, r: &mut Report) {
     let roles = plan
         .workers
         .iter()
-        .map(|w| (w.topic_id, Role::Worker, 0u128))
+        .filter(|x| x.wallet == w.name)
+        .map(|x| (x.topic_id, Role::Worker, 0u128))
         .chain(
             plan.reputers
                 .iter()
+                .filter(|x| x.wallet == w.name)
                 .map(|p| (p.topic_id, Role::Reputer, p.min_stake)),
         );
     for (topic, role, min_stake) in roles {
@@ -179,7 +222,7 @@ async fn chain(plan: &Plan, r: &mut Report) {
                 continue;
             }
         }
-        match chain.is_registered(topic, &address, role).await {
+        match chain.is_registered(topic, address, role).await {
             Ok(true) => r.ok(&format!("topic {topic}: registered as {rs}")),
             Ok(false) => r.warn(&format!(
                 "topic {topic}: not registered as {rs} (run registers it when the balance covers the fee)"
@@ -187,12 +230,9 @@ async fn chain(plan: &Plan, r: &mut Report) {
             Err(err) => r.warn(&format!("topic {topic}: cannot check {rs} registration: {err}")),
         }
         if role == Role::Reputer {
-            match chain.stake_in_self(topic, &address).await {
+            match chain.stake_in_self(topic, address).await {
                 Ok(s) => {
-                    let required = params
-                        .as_ref()
-                        .map(|p| p.required_minimum_stake)
-                        .unwrap_or(0);
+                    let required = params.map(|p| p.required_minimum_stake).unwrap_or(0);
                     if s < required.max(min_stake) {
                         r.warn(&format!(
                             "topic {topic}: self stake {s} uallo is below max(minStake {min_stake}, chain minimum {required})"

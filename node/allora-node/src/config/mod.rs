@@ -12,8 +12,9 @@ use std::fmt;
 use std::path::Path;
 
 pub use plan::{
-    AdapterPlan, BatchPolicy, FeePlan, GasLimit, GasPrice, HostAllowlist, KeySource, LossOptions,
-    LossPlan, NodePlan, Plan, ReputerPlan, RestartPolicy, RetryPolicy, WalletPlan, WorkerPlan,
+    AdapterPlan, BatchPolicy, DEFAULT_WALLET, FeePlan, GasLimit, GasPrice, HostAllowlist,
+    KeySource, LossOptions, LossPlan, NodePlan, Plan, ReputerPlan, RestartPolicy, RetryPolicy,
+    SignerPlan, WalletPlan, WorkerPlan,
 };
 pub use source::{ConfigSource, ENV_CONFIG_FILE, ENV_CONFIG_JSON, ENV_MNEMONIC};
 

@@ -13,6 +13,8 @@ use super::ConfigIssue;
 #[derive(Debug, Clone, Default)]
 pub struct RawConfig {
     pub wallet: RawWallet,
+    /// Extra signing keys (`wallets[]`); the `wallet` block is the default wallet.
+    pub wallets: Vec<RawNamedWallet>,
     pub worker: Vec<RawWorker>,
     pub reputer: Vec<RawReputer>,
     pub node: RawNode,
@@ -73,6 +75,25 @@ pub struct RawWallet {
     pub timeout_rpc_seconds_registration: Option<serde_json::Value>,
 }
 
+/// One `wallets[]` entry: an extra signing key. Chain, gas, fee and retry settings are the
+/// `wallet` block's, shared by every wallet; only the key and the fee granter are its own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNamedWallet {
+    /// What `worker[].wallet` / `reputer[].wallet` refer to.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub address_key_name: Option<String>,
+    #[serde(default)]
+    pub address_restore_mnemonic: Option<String>,
+    #[serde(default)]
+    pub mnemonic_file: Option<String>,
+    /// Overrides `wallet.feeGranterAddress` for this wallet.
+    #[serde(default)]
+    pub fee_granter_address: Option<String>,
+}
+
 /// One `worker[]` entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -91,6 +112,9 @@ pub struct RawWorker {
     pub inference_adapter: Option<RawAdapter>,
     #[serde(default)]
     pub forecast_adapter: Option<RawAdapter>,
+    /// Name of the `wallets[]` entry that signs for this worker; absent = the default wallet.
+    #[serde(default)]
+    pub wallet: Option<String>,
 }
 
 /// One `reputer[]` entry.
@@ -118,6 +142,9 @@ pub struct RawReputer {
     /// Built-in loss method name (overrides `LossMethodOptions.loss_method`).
     #[serde(default)]
     pub loss_method: Option<String>,
+    /// Name of the `wallets[]` entry that signs for this reputer; absent = the default wallet.
+    #[serde(default)]
+    pub wallet: Option<String>,
 }
 
 /// Go node `lossFunctionParameters`.
@@ -195,7 +222,7 @@ pub struct RawNode {
     pub event_watchdog_blocks: Option<i64>,
 }
 
-const TOP_LEVEL: &[&str] = &["wallet", "worker", "reputer", "node"];
+const TOP_LEVEL: &[&str] = &["wallet", "wallets", "worker", "reputer", "node"];
 
 /// Parses the JSON text section by section, collecting every structural error.
 pub fn parse(text: &str) -> Result<RawConfig, Vec<ConfigIssue>> {
@@ -236,6 +263,7 @@ pub fn parse(text: &str) -> Result<RawConfig, Vec<ConfigIssue>> {
             "add a \"wallet\" object with at least the key and the node endpoints",
         )),
     }
+    raw.wallets = list("wallets", obj.get("wallets"), &mut issues);
     raw.worker = list("worker", obj.get("worker"), &mut issues);
     raw.reputer = list("reputer", obj.get("reputer"), &mut issues);
     if let Some(v) = obj.get("node")

@@ -13,7 +13,8 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub(super) struct Gauges {
     pub chain: Arc<dyn ChainPort>,
-    pub address: String,
+    /// Every wallet's address (balance gauge per wallet).
+    pub addresses: Vec<String>,
     pub grpc: Vec<String>,
     pub rpc: Vec<String>,
     pub metrics: Metrics,
@@ -34,11 +35,13 @@ impl Gauges {
 
     async fn refresh(&self) {
         let metrics = &self.metrics;
-        if let Ok(b) = self.chain.balance(&self.address).await {
-            metrics
-                .wallet_balance
-                .with_label_values(&[&self.address])
-                .set(b as f64);
+        for address in &self.addresses {
+            if let Ok(b) = self.chain.balance(address).await {
+                metrics
+                    .wallet_balance
+                    .with_label_values(&[address])
+                    .set(b as f64);
+            }
         }
         // gRPC: the client's own scoring (what queries actually saw), else a TCP probe.
         let mut states = self.chain.grpc_health();

@@ -12,6 +12,7 @@
 mod gauges;
 mod watch;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, Stream, StreamExt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::clock::WindowClock;
 use super::ledger::Ledger;
@@ -37,14 +39,43 @@ use watch::{Task, TxWatch, Watch};
 /// A stream of window-open signals and block heartbeats (from the chain's websocket).
 pub type SignalStream = Pin<Box<dyn Stream<Item = ChainSignal> + Send>>;
 
-/// The live mechanism the actors run on.
-pub struct Wiring {
+/// One wallet's ports: its queries (window status is per address), its tx actor and its key.
+#[derive(Clone)]
+pub struct WalletPorts {
+    /// [`crate::config::DEFAULT_WALLET`] or a `wallets[].name`.
+    pub name: String,
     pub chain: Arc<dyn ChainPort>,
     /// The wallet's tx actor; the supervisor restarts it through this port when it dies.
     pub tx: Arc<dyn TxPort>,
     pub signer: Arc<dyn SignPort>,
+}
+
+/// The live mechanism the actors run on.
+pub struct Wiring {
+    /// Every wallet, the default one first; one tx actor each.
+    pub wallets: Vec<WalletPorts>,
     /// Window events and block heights; `None` means polling only.
     pub events: Option<SignalStream>,
+}
+
+impl Wiring {
+    /// One wallet (the default) and its ports.
+    pub fn single(
+        chain: Arc<dyn ChainPort>,
+        tx: Arc<dyn TxPort>,
+        signer: Arc<dyn SignPort>,
+        events: Option<SignalStream>,
+    ) -> Self {
+        Self {
+            wallets: vec![WalletPorts {
+                name: crate::config::DEFAULT_WALLET.to_string(),
+                chain,
+                tx,
+                signer,
+            }],
+            events,
+        }
+    }
 }
 
 /// Why the node could not start any work.
@@ -58,30 +89,53 @@ pub enum SupervisorError {
     Ledger(#[from] super::ledger::LedgerError),
 }
 
-async fn env(
+/// Every wallet's actor environment, by wallet name. Each wallet has its own ledger file
+/// (`ledger-<address>.json`), so two wallets never share a submission or intent record.
+async fn envs(
     plan: &Plan,
-    (chain, tx, signer): (Arc<dyn ChainPort>, Arc<dyn TxPort>, Arc<dyn SignPort>),
+    wallets: &[WalletPorts],
+    clock: &WindowClock,
     metrics: &Metrics,
     shutdown: &CancellationToken,
-) -> Result<ActorEnv, SupervisorError> {
+) -> Result<BTreeMap<String, ActorEnv>, SupervisorError> {
+    let mut out = BTreeMap::new();
+    let mut chain_id = None;
+    for w in wallets {
+        let ledger = if plan.wallet.submit_tx {
+            let id = match &chain_id {
+                Some(id) => id,
+                None => chain_id.insert(w.chain.chain_id().await?),
+            };
+            Ledger::open(&plan.node.ledger_dir, id, w.signer.address()).await?
+        } else {
+            Ledger::in_memory()
+        };
+        let env = env(plan, w, ledger, clock.clone(), metrics, shutdown);
+        out.insert(w.name.clone(), env);
+    }
+    Ok(out)
+}
+
+fn env(
+    plan: &Plan,
+    w: &WalletPorts,
+    ledger: Ledger,
+    clock: WindowClock,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> ActorEnv {
     let dry_run = !plan.wallet.submit_tx;
-    let ledger = if dry_run {
-        Ledger::in_memory()
-    } else {
-        let chain_id = chain.chain_id().await?;
-        Ledger::open(&plan.node.ledger_dir, &chain_id, signer.address()).await?
-    };
-    Ok(ActorEnv {
-        chain,
-        tx,
-        signer,
+    ActorEnv {
+        chain: w.chain.clone(),
+        tx: w.tx.clone(),
+        signer: w.signer.clone(),
         metrics: metrics.clone(),
         ledger,
-        clock: WindowClock::new(d::BLOCK_TIME_ESTIMATE),
+        clock,
         dry_run,
         retry: plan.wallet.retry,
         shutdown: shutdown.clone(),
-    })
+    }
 }
 
 /// Loads one adapter; on failure counts it (`kind="load"`) and disables the topic's role.
@@ -118,19 +172,23 @@ type PendingActor<'a> = Pin<Box<dyn Future<Output = Option<Task>> + Send + 'a>>;
 /// bounds how many compiles run at once; cached adapters need no compile.
 fn actors<'a>(
     plan: &'a Plan,
-    env: &'a ActorEnv,
+    envs: &'a BTreeMap<String, ActorEnv>,
     loader: &'a dyn AdapterLoader,
     router: &Router,
     metrics: &'a Metrics,
 ) -> FuturesUnordered<PendingActor<'a>> {
     let pending = FuturesUnordered::new();
     for w in &plan.workers {
-        let wake = router.mailbox(Role::Worker, w.topic_id);
-        pending.push(Box::pin(worker(w, env, loader, wake, metrics)) as PendingActor<'a>);
+        if let Some(env) = wallet_env(envs, &w.wallet, w.topic_id, "worker") {
+            let wake = router.mailbox(Role::Worker, w.topic_id);
+            pending.push(Box::pin(worker(w, env, loader, wake, metrics)) as PendingActor<'a>);
+        }
     }
     for r in &plan.reputers {
-        let wake = router.mailbox(Role::Reputer, r.topic_id);
-        pending.push(Box::pin(reputer(r, env, loader, wake, metrics)) as PendingActor<'a>);
+        if let Some(env) = wallet_env(envs, &r.wallet, r.topic_id, "reputer") {
+            let wake = router.mailbox(Role::Reputer, r.topic_id);
+            pending.push(Box::pin(reputer(r, env, loader, wake, metrics)) as PendingActor<'a>);
+        }
     }
     pending
 }
@@ -140,6 +198,26 @@ fn router(plan: &Plan) -> Router {
     let workers = plan.workers.iter().map(|w| (Role::Worker, w.topic_id));
     let reputers = plan.reputers.iter().map(|r| (Role::Reputer, r.topic_id));
     Router::new(workers.chain(reputers))
+}
+
+/// The environment of the wallet a topic's role is assigned to. Validation guarantees the
+/// name exists; a miss is logged and only that topic's role is disabled.
+fn wallet_env<'a>(
+    envs: &'a BTreeMap<String, ActorEnv>,
+    wallet: &str,
+    topic_id: u64,
+    role: &str,
+) -> Option<&'a ActorEnv> {
+    let env = envs.get(wallet);
+    if env.is_none() {
+        tracing::error!(
+            topic_id,
+            role,
+            wallet,
+            "no such wallet; this topic's {role} is disabled"
+        );
+    }
+    env
 }
 
 async fn worker(
@@ -177,11 +255,12 @@ async fn worker(
             .map(|f| f.params.clone())
             .unwrap_or_default(),
     };
+    let span = tracing::info_span!("worker", wallet = %env.address());
     Some(Task {
         task: "worker",
         topic: topic_id.to_string(),
         wake,
-        make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+        make: Arc::new(move |rx| actor.clone().run(rx).instrument(span.clone()).boxed()),
     })
 }
 
@@ -220,11 +299,12 @@ async fn reputer(
         ground_truth_params: r.ground_truth.params.clone(),
         loss,
     };
+    let span = tracing::info_span!("reputer", wallet = %env.address());
     Some(Task {
         task: "reputer",
         topic: topic_id.to_string(),
         wake,
-        make: Arc::new(move |rx| actor.clone().run(rx).boxed()),
+        make: Arc::new(move |rx| actor.clone().run(rx).instrument(span.clone()).boxed()),
     })
 }
 
@@ -248,18 +328,22 @@ pub async fn run<L: AdapterLoader>(
     health: Arc<Health>,
     shutdown: CancellationToken,
 ) -> Result<(), SupervisorError> {
-    let address = wiring.signer.address().to_string();
-    let ports = (
-        wiring.chain.clone(),
-        wiring.tx.clone(),
-        wiring.signer.clone(),
-    );
-    let env = env(plan, ports, &metrics, &shutdown).await?;
-    if env.dry_run {
-        tracing::warn!(address = %address, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
+    let addresses: Vec<String> = wiring
+        .wallets
+        .iter()
+        .map(|w| w.signer.address().to_string())
+        .collect();
+    let Some(first_wallet) = wiring.wallets.first().cloned() else {
+        return Err(SupervisorError::NothingToRun);
+    };
+    // One clock for every wallet: the height and block time are the chain's, not a wallet's.
+    let clock = WindowClock::new(d::BLOCK_TIME_ESTIMATE);
+    let envs = envs(plan, &wiring.wallets, &clock, &metrics, &shutdown).await?;
+    if !plan.wallet.submit_tx {
+        tracing::warn!(wallets = ?addresses, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
     }
     let router = Arc::new(router(plan));
-    let mut loading = actors(plan, &env, &loader, &router, &metrics);
+    let mut loading = actors(plan, &envs, &loader, &router, &metrics);
     // Run as soon as one topic is ready; the others join as their adapters load.
     let first = tokio::select! {
         _ = shutdown.cancelled() => return Ok(()),
@@ -270,8 +354,8 @@ pub async fn run<L: AdapterLoader>(
     let mut watch = Watch::new(policy, metrics.clone(), shutdown.clone());
     watch.start(first);
     let gauges = gauges::Gauges {
-        chain: wiring.chain.clone(),
-        address: address.clone(),
+        chain: first_wallet.chain.clone(),
+        addresses: addresses.clone(),
         grpc: plan.wallet.grpc_urls.clone(),
         rpc: plan.wallet.rpc_urls.clone(),
         metrics: metrics.clone(),
@@ -289,7 +373,7 @@ pub async fn run<L: AdapterLoader>(
     let mut events = JoinSet::new();
     if let Some(mut stream) = wiring.events {
         let router = router.clone();
-        let clock = env.clock.clone();
+        let clock = clock.clone();
         let stop = shutdown.clone();
         events.spawn(async move {
             loop {
@@ -311,10 +395,15 @@ pub async fn run<L: AdapterLoader>(
             }
         });
     }
-    let mut tx_watch = TxWatch::new(wiring.tx.clone(), address.clone());
+    let mut tx_watch = TxWatch::new(
+        wiring
+            .wallets
+            .iter()
+            .map(|w| (w.tx.clone(), w.signer.address().to_string()))
+            .collect(),
+    );
     tx_watch.check(&policy, &metrics, &health);
-    health.set_ready(!wiring.tx.is_stopped());
-    tracing::info!(actors = started, loading = loading.len(), address = %address, "node running");
+    tracing::info!(actors = started, loading = loading.len(), wallets = addresses.len(), address = %first_wallet.signer.address(), "node running");
 
     let mut tick = tokio::time::interval(policy.watch);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -78,12 +78,12 @@ fn start(adapter: FakeAdapter) -> Running {
             end_time: None,
         }];
     }
-    let wiring = Wiring {
-        chain: Arc::new(rig.chain.clone()),
-        tx: Arc::new(rig.tx.clone()),
-        signer: Arc::new(FakeSigner),
-        events: None,
-    };
+    let wiring = Wiring::single(
+        Arc::new(rig.chain.clone()),
+        Arc::new(rig.tx.clone()),
+        Arc::new(FakeSigner),
+        None,
+    );
     let health = Arc::new(Health::default());
     let (metrics, h, stop) = (
         rig.env.metrics.clone(),

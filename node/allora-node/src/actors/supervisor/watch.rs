@@ -1,7 +1,7 @@
 //! Watching every task: each actor (and the gauges task) runs from a factory, so when its
 //! task panics or ends before shutdown it is logged, counted
-//! (`allora_task_restarts_total`) and started again after a doubling backoff. The wallet's
-//! tx actor is watched through [`TxPort::is_stopped`]: while it is down `/ready` is false;
+//! (`allora_task_restarts_total`) and started again after a doubling backoff. Each wallet's
+//! tx actor is watched through [`TxPort::is_stopped`]: while any is down `/ready` is false;
 //! it is replaced with [`TxPort::restart`] after the same backoff.
 
 use std::collections::HashMap;
@@ -115,8 +115,8 @@ impl Watch {
     }
 }
 
-/// Liveness of the wallet's tx actor as the supervisor last saw it.
-pub(super) struct TxWatch {
+/// Liveness of one wallet's tx actor as the supervisor last saw it.
+struct OneTx {
     tx: Arc<dyn TxPort>,
     address: String,
     down: bool,
@@ -125,40 +125,61 @@ pub(super) struct TxWatch {
     next_restart: Option<Instant>,
 }
 
+/// Every wallet's tx actor. The node is ready only while all of them run: a topic whose
+/// wallet cannot submit is not served, whatever the other wallets do.
+pub(super) struct TxWatch {
+    wallets: Vec<OneTx>,
+}
+
 impl TxWatch {
-    pub fn new(tx: Arc<dyn TxPort>, address: String) -> Self {
+    /// One entry per wallet: its tx port and its address (metric label and log field).
+    pub fn new(wallets: Vec<(Arc<dyn TxPort>, String)>) -> Self {
         Self {
-            tx,
-            address,
-            down: false,
-            failures: 0,
-            up_since: Instant::now(),
-            next_restart: None,
+            wallets: wallets
+                .into_iter()
+                .map(|(tx, address)| OneTx {
+                    tx,
+                    address,
+                    down: false,
+                    failures: 0,
+                    up_since: Instant::now(),
+                    next_restart: None,
+                })
+                .collect(),
         }
     }
 
-    /// One look at the tx actor: flips readiness and restarts it when due.
+    /// One look at every tx actor: restarts those that are due, then sets readiness.
     pub fn check(&mut self, policy: &RestartPolicy, metrics: &Metrics, health: &Health) {
+        let mut all_up = true;
+        for w in &mut self.wallets {
+            all_up &= w.check(policy, metrics);
+        }
+        health.set_ready(all_up);
+    }
+}
+
+impl OneTx {
+    /// Returns whether the actor runs; schedules and performs its restart when it does not.
+    fn check(&mut self, policy: &RestartPolicy, metrics: &Metrics) -> bool {
         let up_gauge = metrics.tx_actor_up.with_label_values(&[&self.address]);
         if !self.tx.is_stopped() {
             if self.down {
                 self.down = false;
                 self.up_since = Instant::now();
                 self.next_restart = None;
-                health.set_ready(true);
-                tracing::info!(address = %self.address, "tx actor running again; ready");
+                tracing::info!(wallet = %self.address, "tx actor running again");
             }
             up_gauge.set(1.0);
-            return;
+            return true;
         }
         if !self.down {
             self.down = true;
-            health.set_ready(false);
             up_gauge.set(0.0);
             if self.up_since.elapsed() > policy.max {
                 self.failures = 0;
             }
-            tracing::error!(address = %self.address, "tx actor is down; not ready");
+            tracing::error!(wallet = %self.address, "tx actor is down; not ready");
         }
         let now = Instant::now();
         match self.next_restart {
@@ -166,7 +187,7 @@ impl TxWatch {
                 self.failures += 1;
                 let delay = policy.backoff(self.failures);
                 self.next_restart = Some(now + delay);
-                tracing::warn!(address = %self.address, failures = self.failures, restart_in_ms = delay.as_millis() as u64, "tx actor restart scheduled");
+                tracing::warn!(wallet = %self.address, failures = self.failures, restart_in_ms = delay.as_millis() as u64, "tx actor restart scheduled");
             }
             Some(at) if now >= at => {
                 self.next_restart = None;
@@ -174,10 +195,11 @@ impl TxWatch {
                     .task_restarts
                     .with_label_values(&["tx_actor", "-", "stopped"])
                     .inc();
-                tracing::warn!(address = %self.address, "restarting the tx actor");
+                tracing::warn!(wallet = %self.address, "restarting the tx actor");
                 self.tx.restart();
             }
             Some(_) => {}
         }
+        false
     }
 }

@@ -13,6 +13,7 @@ pub mod policy;
 mod roles;
 pub mod topics;
 pub mod wallet;
+pub mod wallets;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use policy::{
 };
 pub use topics::{ReputerPlan, WorkerPlan};
 pub use wallet::{KeySource, WalletPlan};
+pub use wallets::{DEFAULT_WALLET, SignerPlan};
 
 /// The Go node's only entrypoint; we serve it with the shipped `http-source` adapter.
 pub const GO_ENTRYPOINT: &str = "api-worker-reputer";
@@ -40,7 +42,11 @@ pub const ENV_ADAPTERS_DIR: &str = "ALLORA_NODE_ADAPTERS_DIR";
 /// Everything the node runs, validated.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The `wallet` block: the default key plus the chain, gas, fee and retry settings every
+    /// wallet shares.
     pub wallet: WalletPlan,
+    /// Every signing key, the default wallet first; one tx actor runs per entry.
+    pub wallets: Vec<SignerPlan>,
     pub workers: Vec<WorkerPlan>,
     pub reputers: Vec<ReputerPlan>,
     pub node: NodePlan,
@@ -128,6 +134,7 @@ pub fn validate(raw: &RawConfig, base_dir: &Path, env: &Env) -> Result<Plan, Vec
     };
     cx.adapters_dir = find_adapters_dir(raw, &cx);
     let wallet = wallet::wallet(&raw.wallet, &mut cx);
+    let wallets = wallets::signers(raw, wallet.as_ref(), &mut cx);
     let workers = topics::workers(&raw.worker, &mut cx);
     let reputers = topics::reputers(&raw.reputer, &mut cx);
     let node = node(raw, wallet.as_ref().map(|w| w.home_dir.as_path()), &mut cx);
@@ -144,6 +151,7 @@ pub fn validate(raw: &RawConfig, base_dir: &Path, env: &Env) -> Result<Plan, Vec
     match (wallet, node) {
         (Some(wallet), Some(node)) => Ok(Plan {
             wallet,
+            wallets,
             workers,
             reputers,
             node,
@@ -284,3 +292,5 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wallets_tests;

@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::raw;
 
-const MNEMONIC: &str =
+pub(super) const MNEMONIC: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
 /// A component whose export section names the interfaces of `roles` (enough for the static
@@ -24,7 +24,7 @@ fn component_exporting(roles: &[allora_sandbox::Role]) -> Vec<u8> {
     c.finish()
 }
 
-fn setup() -> (tempfile::TempDir, Env) {
+pub(super) fn setup() -> (tempfile::TempDir, Env) {
     let dir = tempfile::tempdir().unwrap();
     let all = component_exporting(&allora_sandbox::Role::ALL);
     std::fs::create_dir_all(dir.path().join("adapters")).unwrap();
@@ -38,7 +38,7 @@ fn setup() -> (tempfile::TempDir, Env) {
     (dir, env)
 }
 
-fn check(text: &str, dir: &Path, env: &Env) -> Result<Plan, Vec<ConfigIssue>> {
+pub(super) fn check(text: &str, dir: &Path, env: &Env) -> Result<Plan, Vec<ConfigIssue>> {
     let raw = raw::parse(text).expect("raw parse");
     validate(&raw, dir, env)
 }

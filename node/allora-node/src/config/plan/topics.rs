@@ -17,6 +17,8 @@ use super::{Ctx, GO_ENTRYPOINT};
 #[derive(Debug, Clone)]
 pub struct WorkerPlan {
     pub topic_id: u64,
+    /// The wallet that signs for it ([`super::DEFAULT_WALLET`] or a `wallets[].name`).
+    pub wallet: String,
     pub loop_interval: Duration,
     pub inference: AdapterPlan,
     pub forecast: Option<AdapterPlan>,
@@ -26,6 +28,8 @@ pub struct WorkerPlan {
 #[derive(Debug, Clone)]
 pub struct ReputerPlan {
     pub topic_id: u64,
+    /// The wallet that signs for it ([`super::DEFAULT_WALLET`] or a `wallets[].name`).
+    pub wallet: String,
     pub loop_interval: Duration,
     /// Self-stake target in uallo (0 disables top-ups).
     pub min_stake: u128,
@@ -70,7 +74,7 @@ fn unique(
         cx.err(
             format!("{path}.topicId"),
             format!("topic {topic_id} is already configured in {role}[{prev}]"),
-            format!("keep one {role} entry per topic"),
+            format!("keep one {role} entry per topic (one wallet signs each topic's {role})"),
         );
     }
 }
@@ -196,6 +200,7 @@ pub(super) fn workers(list: &[RawWorker], cx: &mut Ctx<'_>) -> Vec<WorkerPlan> {
         if let Some(inference) = inference {
             out.push(WorkerPlan {
                 topic_id,
+                wallet: super::wallets::wallet_name(w.wallet.as_deref()),
                 loop_interval,
                 inference,
                 forecast,
@@ -332,6 +337,7 @@ pub(super) fn reputers(list: &[RawReputer], cx: &mut Ctx<'_>) -> Vec<ReputerPlan
         if let (Some(ground_truth), Some(loss)) = (ground_truth, loss) {
             out.push(ReputerPlan {
                 topic_id,
+                wallet: super::wallets::wallet_name(r.wallet.as_deref()),
                 loop_interval,
                 min_stake,
                 ground_truth,

@@ -67,46 +67,65 @@ fn url_ok(s: &str, schemes: &[&str]) -> bool {
         .unwrap_or(false)
 }
 
-fn key_source(w: &RawWallet, home_dir: &std::path::Path, cx: &mut Ctx<'_>) -> Option<KeySource> {
-    let key_name = w.address_key_name.clone().filter(|s| !s.is_empty());
-    if let Some(m) = w
-        .address_restore_mnemonic
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-    {
+/// The key fields of the `wallet` block or of one `wallets[]` entry.
+pub(super) struct KeyFields<'a> {
+    /// JSON path of the block (`wallet`, `wallets[2]`), prefixed to every issue.
+    pub prefix: &'a str,
+    pub key_name: Option<&'a str>,
+    pub mnemonic: Option<&'a str>,
+    pub mnemonic_file: Option<&'a str>,
+    /// Only the default wallet falls back to the mnemonic env var.
+    pub env_fallback: bool,
+}
+
+/// The key source of one wallet: mnemonic > mnemonic file > (env, default wallet only) >
+/// keystore name; `None` after recording why.
+pub(super) fn key_source(
+    k: KeyFields<'_>,
+    home_dir: &std::path::Path,
+    cx: &mut Ctx<'_>,
+) -> Option<KeySource> {
+    let prefix = k.prefix;
+    let key_name = k.key_name.filter(|s| !s.is_empty());
+    if let Some(m) = k.mnemonic.filter(|s| !s.trim().is_empty()) {
         let words = m.split_whitespace().count();
         if ![12, 15, 18, 21, 24].contains(&words) {
             cx.err(
-                "wallet.addressRestoreMnemonic",
+                format!("{prefix}.addressRestoreMnemonic"),
                 format!("a BIP-39 mnemonic has 12–24 words, this one has {words}"),
                 "paste the full mnemonic phrase, words separated by spaces",
             );
         }
         Some(KeySource::Mnemonic(m.trim().to_string()))
-    } else if let Some(f) = w.mnemonic_file.as_deref().filter(|s| !s.is_empty()) {
+    } else if let Some(f) = k.mnemonic_file.filter(|s| !s.is_empty()) {
         let path = cx.resolve(f);
         if !path.is_file() {
             cx.err(
-                "wallet.mnemonicFile",
+                format!("{prefix}.mnemonicFile"),
                 format!("file {} does not exist", path.display()),
                 "create the file with the mnemonic, or point mnemonicFile at it",
             );
         }
         Some(KeySource::MnemonicFile(path))
-    } else if let Some(m) = cx.env.mnemonic.clone() {
+    } else if let Some(m) = cx.env.mnemonic.clone().filter(|_| k.env_fallback) {
         Some(KeySource::Mnemonic(m.trim().to_string()))
     } else if let Some(name) = key_name {
         Some(KeySource::Keystore {
-            name,
+            name: name.to_string(),
             home: home_dir.to_path_buf(),
         })
     } else {
+        let env = if k.env_fallback {
+            format!(", or ${ENV_MNEMONIC}")
+        } else {
+            String::new()
+        };
         cx.err(
-            "wallet.addressKeyName",
+            format!("{prefix}.addressKeyName"),
             "no signing key configured",
             format!(
-                "set wallet.addressKeyName to a key from `allora-node keys add`, or \
-                 wallet.addressRestoreMnemonic, wallet.mnemonicFile, or ${ENV_MNEMONIC}"
+                "set {prefix}.addressKeyName to a key from `allora-node keys add`, or \
+                 {prefix}.addressRestoreMnemonic or {prefix}.mnemonicFile{env}"
             ),
         );
         None
@@ -268,7 +287,17 @@ pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
             .unwrap_or_else(|| PathBuf::from("."))
             .join(d::HOME_SUBDIR),
     };
-    let key = key_source(w, &home_dir, cx);
+    let key = key_source(
+        KeyFields {
+            prefix: "wallet",
+            key_name: w.address_key_name.as_deref(),
+            mnemonic: w.address_restore_mnemonic.as_deref(),
+            mnemonic_file: w.mnemonic_file.as_deref(),
+            env_fallback: true,
+        },
+        &home_dir,
+        cx,
+    );
     let fees = fees(w, cx);
     let retry = retry(w, cx);
     let (rpc_urls, grpc_urls) = endpoints(w, cx);
@@ -293,7 +322,11 @@ pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
             ));
         }
     }
-    let fee_granter = fee_granter(w, cx);
+    let fee_granter = fee_granter(
+        w.fee_granter_address.as_deref(),
+        "wallet.feeGranterAddress",
+        cx,
+    );
     key.map(|key| WalletPlan {
         key,
         home_dir,
@@ -308,15 +341,16 @@ pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
     })
 }
 
-/// `wallet.feeGranterAddress`: empty or absent = none; otherwise a bech32 `allo1…` account.
-fn fee_granter(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<String> {
-    let g = w.fee_granter_address.as_deref().map(str::trim)?;
+/// A `feeGranterAddress` field at `path`: empty or absent = none; otherwise a bech32
+/// `allo1…` account.
+pub(super) fn fee_granter(value: Option<&str>, path: &str, cx: &mut Ctx<'_>) -> Option<String> {
+    let g = value.map(str::trim)?;
     if g.is_empty() {
         return None;
     }
     if !allora_protocol::account::is_valid_address(g) {
         cx.err(
-            "wallet.feeGranterAddress",
+            path,
             format!("'{g}' is not a bech32 allo1… account address"),
             "use the granter's address as `allorad keys show <granter> -a` prints it, \
              or remove the field to let the wallet pay its own fees",

@@ -51,12 +51,12 @@ async fn start_routed(topics: std::ops::RangeInclusive<u64>) -> Routed {
             .push((t, Role::Worker));
     }
     let (events, rx) = mpsc::unbounded();
-    let wiring = Wiring {
-        chain: Arc::new(rig.chain.clone()),
-        tx: Arc::new(rig.tx.clone()),
-        signer: Arc::new(FakeSigner),
-        events: Some(Box::pin(rx)),
-    };
+    let wiring = Wiring::single(
+        Arc::new(rig.chain.clone()),
+        Arc::new(rig.tx.clone()),
+        Arc::new(FakeSigner),
+        Some(Box::pin(rx)),
+    );
     let health = Arc::new(Health::default());
     let (metrics, h, stop) = (
         rig.env.metrics.clone(),

@@ -36,8 +36,10 @@ type Script = (&'static str, u32, &'static str);
 struct State {
     height: i64,
     account_number: u64,
-    /// The chain's next expected sequence.
+    /// The chain's next expected sequence (its check state: CheckTx advances it).
     sequence: u64,
+    /// Accepted txs not yet included: `account()` (committed state) lags by these.
+    in_mempool: u64,
     /// `account()` answers these sequences first (a stale node), then the real one.
     stale_reads: VecDeque<u64>,
     no_account: bool,
@@ -121,7 +123,10 @@ impl TxChain for Fake {
             if s.no_account {
                 return Err(ChainError::AccountNotFound("allo1stranger".into()));
             }
-            let sequence = s.stale_reads.pop_front().unwrap_or(s.sequence);
+            let sequence = s
+                .stale_reads
+                .pop_front()
+                .unwrap_or(s.sequence - s.in_mempool);
             Ok(AccountInfo {
                 account_number: s.account_number,
                 sequence,
@@ -164,6 +169,8 @@ impl TxChain for Fake {
                 r.txhash = hash.clone();
                 r.height = s.height + 1;
                 s.included.insert(hash.clone(), r);
+            } else {
+                s.in_mempool += 1;
             }
             if std::mem::take(&mut s.lose_next_answer) {
                 return Err(unreachable("BroadcastTx"));
@@ -202,6 +209,8 @@ fn config() -> TxConfig {
         fixed_gas: None,
         max_msgs_per_tx: 100,
         max_gas_per_tx: 10_000_000,
+        max_tx_bytes: 512 * 1024,
+        max_in_flight: 8,
         batch_window: Duration::from_millis(50),
         confirm_timeout: Duration::from_secs(5),
         poll_interval: Duration::from_millis(100),

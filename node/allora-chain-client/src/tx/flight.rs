@@ -93,7 +93,14 @@ impl<C: TxChain> TxActor<C> {
                 // again.
                 let superseded = matches!(found, Confirm::Superseded);
                 tracing::warn!(tx_hash = %hash, sequence = f.sequence, timeout_height = f.timeout_height, superseded, "tx dropped without inclusion; sending its messages again");
-                self.sequence.rewind(f.sequence);
+                if superseded {
+                    // Another tx took its sequence: the committed value is the best guess
+                    // (a later tx of ours may still be pending; CheckTx then says
+                    // "expected N" and that is adopted).
+                    self.sequence.forget();
+                } else {
+                    self.sequence.rewind(f.sequence);
+                }
                 let last = AttemptFailure::Expired {
                     tx_hash: hash,
                     timeout_height: f.timeout_height,

@@ -54,6 +54,10 @@ struct State {
     height_failures: u32,
     included: HashMap<String, TxResponse>,
     sent: Vec<Sent>,
+    /// Accepted, not included (with `include = false`), oldest first.
+    mempool: Vec<(String, TxResponse)>,
+    /// A tx carrying a message with this value fails CheckTx without a message index.
+    poison: Option<Vec<u8>>,
 }
 
 /// The in-memory chain. Clones share the state, so a test keeps a view of it.
@@ -87,7 +91,21 @@ impl Fake {
     fn sent(&self) -> Vec<Sent> {
         self.with(|s| s.sent.clone())
     }
+
+    /// Commits one block holding every tx in the mempool.
+    fn commit(&self) {
+        self.with(|s| {
+            s.height += 1;
+            for (hash, mut r) in std::mem::take(&mut s.mempool) {
+                r.height = s.height;
+                s.included.insert(hash, r);
+            }
+            s.in_mempool = 0;
+        })
+    }
 }
+
+mod pipeline;
 
 fn decode(bytes: &[u8]) -> (u64, usize, u64) {
     let raw = TxRaw::decode(bytes).expect("tx raw");
@@ -95,6 +113,13 @@ fn decode(bytes: &[u8]) -> (u64, usize, u64) {
     let auth = AuthInfo::decode(raw.auth_info_bytes.as_slice()).expect("auth info");
     let gas = auth.fee.map(|f| f.gas_limit).unwrap_or_default();
     (auth.signer_infos[0].sequence, body.messages.len(), gas)
+}
+
+/// Whether the tx carries a message whose value is `value`.
+fn carries(bytes: &[u8], value: &[u8]) -> bool {
+    let raw = TxRaw::decode(bytes).expect("tx raw");
+    let body = TxBody::decode(raw.body_bytes.as_slice()).expect("body");
+    body.messages.iter().any(|m| m.value == value)
 }
 
 fn chain_answer((codespace, code, log): Script) -> TxResponse {
@@ -147,6 +172,11 @@ impl TxChain for Fake {
             if let Some(f) = s.check_failures.pop_front() {
                 return Ok(chain_answer(f));
             }
+            if let Some(p) = &s.poison
+                && carries(&tx_bytes, p)
+            {
+                return Ok(chain_answer(("emissions", 83, "not permitted to submit")));
+            }
             if sequence != s.sequence {
                 let log = format!(
                     "account sequence mismatch, expected {}, got {sequence}: incorrect account sequence",
@@ -171,6 +201,11 @@ impl TxChain for Fake {
                 s.included.insert(hash.clone(), r);
             } else {
                 s.in_mempool += 1;
+                let r = TxResponse {
+                    txhash: hash.clone(),
+                    ..TxResponse::default()
+                };
+                s.mempool.push((hash.clone(), r));
             }
             if std::mem::take(&mut s.lose_next_answer) {
                 return Err(unreachable("BroadcastTx"));

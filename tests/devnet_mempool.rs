@@ -12,7 +12,12 @@ use devnet_client::*;
 
 async fn setup() -> (allora_devnet::DevnetHandle, Client, TestWallet) {
     let devnet = start(
-        test_genesis(vec![fast_topic(1), fast_topic(2), fast_topic(3), fast_topic(4)]),
+        test_genesis(vec![
+            fast_topic(1),
+            fast_topic(2),
+            fast_topic(3),
+            fast_topic(4),
+        ]),
         200,
     )
     .await;
@@ -22,7 +27,13 @@ async fn setup() -> (allora_devnet::DevnetHandle, Client, TestWallet) {
 }
 
 /// A register tx for `topic` signed with `sequence` (and `timeout_height`, 0 = none).
-async fn reg(c: &Client, w: &TestWallet, topic: u64, sequence: u64, timeout_height: u32) -> Vec<u8> {
+async fn reg(
+    c: &Client,
+    w: &TestWallet,
+    topic: u64,
+    sequence: u64,
+    timeout_height: u32,
+) -> Vec<u8> {
     let opts = TxOpts {
         sequence: Some(sequence),
         timeout_height,
@@ -50,7 +61,10 @@ async fn consecutive_sequences_are_accepted_before_a_block_and_land_in_one_in_or
     );
     assert_eq!(devnet.mempool(), hashes);
     let block = devnet.produce_block();
-    assert_eq!(block.block.tx_hashes, hashes, "one block, in sequence order");
+    assert_eq!(
+        block.block.tx_hashes, hashes,
+        "one block, in sequence order"
+    );
     assert!(block.txs.iter().all(|t| t.accepted()));
     assert_eq!(c.account(&w.address).await.1, 3);
     assert!(devnet.mempool().is_empty());

@@ -17,8 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use allora_devnet::{
-    Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, GenesisTopic, Msg,
-    TEST_MNEMONICS,
+    Devnet, DevnetConfig, DevnetHandle, Genesis, GenesisAccount, GenesisTopic, Msg, TEST_MNEMONICS,
 };
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{AuthInfo, TxRaw};
 use harness::*;
@@ -50,7 +49,9 @@ fn record(dn: &DevnetHandle) -> Arc<Mutex<Vec<Landed>>> {
     tokio::spawn(async move {
         while let Ok(notice) = rx.recv().await {
             for tx in &notice.txs {
-                let Some(contents) = tx.contents() else { continue };
+                let Some(contents) = tx.contents() else {
+                    continue;
+                };
                 let sequence = TxRaw::decode(tx.tx.as_slice())
                     .ok()
                     .and_then(|raw| AuthInfo::decode(raw.auth_info_bytes.as_slice()).ok())
@@ -149,10 +150,14 @@ async fn one_wallet_lands_many_txs_per_block_with_consecutive_sequences() {
 
     // The first window may be partly missed while the node registers; the next two must
     // be complete.
-    let nonces = wait_for("three complete worker windows", Duration::from_secs(120), || {
-        let n = complete_nonces(&landed.lock().unwrap(), &topics);
-        async move { (n.len() >= 3).then_some(n) }
-    })
+    let nonces = wait_for(
+        "three complete worker windows",
+        Duration::from_secs(120),
+        || {
+            let n = complete_nonces(&landed.lock().unwrap(), &topics);
+            async move { (n.len() >= 3).then_some(n) }
+        },
+    )
     .await;
     let landed = landed.lock().unwrap().clone();
     node.terminate();
@@ -211,15 +216,21 @@ async fn a_rejected_payload_is_isolated_and_the_others_land() {
     let all: Vec<u64> = good.iter().copied().chain([bad]).collect();
     let mut node = NodeProc::start(&config(&dn, &src, &all), None);
 
-    let nonces = wait_for("two complete worker windows", Duration::from_secs(120), || {
-        let n = complete_nonces(&landed.lock().unwrap(), &good);
-        async move { (n.len() >= 2).then_some(n) }
-    })
+    let nonces = wait_for(
+        "two complete worker windows",
+        Duration::from_secs(120),
+        || {
+            let n = complete_nonces(&landed.lock().unwrap(), &good);
+            async move { (n.len() >= 2).then_some(n) }
+        },
+    )
     .await;
     let landed = landed.lock().unwrap().clone();
     node.terminate();
     assert!(
-        landed.iter().all(|l| !l.payloads.iter().any(|p| p.0 == bad)),
+        landed
+            .iter()
+            .all(|l| !l.payloads.iter().any(|p| p.0 == bad)),
         "the rejected topic's payload never lands"
     );
     for n in &nonces {

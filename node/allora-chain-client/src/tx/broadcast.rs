@@ -71,7 +71,8 @@ pub(super) async fn confirm_tx<C: TxChain>(
         };
         polls += 1;
         if polls.is_multiple_of(HEIGHT_CHECK_EVERY) {
-            let expired = matches!(chain.latest_height().await, Ok(h) if h > w.timeout_height as i64);
+            let expired =
+                matches!(chain.latest_height().await, Ok(h) if h > w.timeout_height as i64);
             let superseded = match w.sequence {
                 Some(s) => matches!(chain.account(w.address).await, Ok(a) if a.sequence > s),
                 None => false,

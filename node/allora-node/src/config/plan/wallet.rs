@@ -198,8 +198,9 @@ fn retry(w: &RawWallet, cx: &mut Ctx<'_>) -> RetryPolicy {
 
 /// `wallet.maxMsgsPerTx`, `wallet.maxTxBytes`, `wallet.maxTxsInFlight` over the defaults.
 fn batch(w: &RawWallet, cx: &mut Ctx<'_>) -> BatchPolicy {
-    let mut bounded = |v: Option<i64>, field: &str, range: std::ops::RangeInclusive<i64>, default: usize| {
-        match v {
+    let mut bounded =
+        |v: Option<i64>, field: &str, range: std::ops::RangeInclusive<i64>, default: usize| match v
+        {
             None => default,
             Some(n) if range.contains(&n) => n as usize,
             Some(n) => {
@@ -210,12 +211,26 @@ fn batch(w: &RawWallet, cx: &mut Ctx<'_>) -> BatchPolicy {
                 );
                 default
             }
-        }
-    };
+        };
     BatchPolicy {
-        max_msgs_per_tx: bounded(w.max_msgs_per_tx, "maxMsgsPerTx", d::MAX_MSGS_PER_TX_RANGE, d::MAX_MSGS_PER_TX),
-        max_tx_bytes: bounded(w.max_tx_bytes, "maxTxBytes", d::MAX_TX_BYTES_RANGE, d::MAX_TX_BYTES),
-        max_in_flight: bounded(w.max_txs_in_flight, "maxTxsInFlight", d::MAX_TXS_IN_FLIGHT_RANGE, d::MAX_TXS_IN_FLIGHT),
+        max_msgs_per_tx: bounded(
+            w.max_msgs_per_tx,
+            "maxMsgsPerTx",
+            d::MAX_MSGS_PER_TX_RANGE,
+            d::MAX_MSGS_PER_TX,
+        ),
+        max_tx_bytes: bounded(
+            w.max_tx_bytes,
+            "maxTxBytes",
+            d::MAX_TX_BYTES_RANGE,
+            d::MAX_TX_BYTES,
+        ),
+        max_in_flight: bounded(
+            w.max_txs_in_flight,
+            "maxTxsInFlight",
+            d::MAX_TXS_IN_FLIGHT_RANGE,
+            d::MAX_TXS_IN_FLIGHT,
+        ),
         ..BatchPolicy::default()
     }
 }

@@ -442,7 +442,11 @@ fn tx_batching_caps_are_configurable_and_bounded() {
     )
     .unwrap_err();
     let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
-    for p in ["wallet.maxTxsInFlight", "wallet.maxMsgsPerTx", "wallet.maxTxBytes"] {
+    for p in [
+        "wallet.maxTxsInFlight",
+        "wallet.maxMsgsPerTx",
+        "wallet.maxTxBytes",
+    ] {
         assert!(paths.contains(&p), "{p} in {paths:?}");
     }
 }

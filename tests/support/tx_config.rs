@@ -19,6 +19,8 @@ pub fn tx_config(chain_id: &str) -> TxConfig {
         fixed_gas: None,
         max_msgs_per_tx: 100,
         max_gas_per_tx: 10_000_000,
+        max_tx_bytes: 512 * 1024,
+        max_in_flight: 8,
         batch_window: Duration::from_millis(200),
         confirm_timeout: Duration::from_secs(30),
         poll_interval: Duration::from_millis(500),

@@ -49,7 +49,13 @@ struct Inner {
     /// `(on, epoch)`: while on, websocket sessions opened before `epoch` began deliver no
     /// events (they stay open and keep answering requests and pings).
     deaf: watch::Sender<(bool, u64)>,
+    /// Consensus `block.max_bytes`: the proposer reaps mempool txs in order until the next
+    /// one would exceed it (CometBFT's `ReapMaxBytesMaxGas`); the rest wait for later blocks.
+    block_max_bytes: AtomicU64,
 }
+
+/// CometBFT's default consensus `block.max_bytes` (21 MiB), which allorad keeps.
+pub const DEFAULT_BLOCK_MAX_BYTES: u64 = 22_020_096;
 
 /// Shared fault switches. All default to "no fault".
 #[derive(Debug, Clone)]
@@ -78,6 +84,7 @@ impl Default for Faults {
                 reject_until_height: AtomicI64::new(0),
                 rejected: AtomicU64::new(0),
                 deaf: watch::channel((false, 0)).0,
+                block_max_bytes: AtomicU64::new(DEFAULT_BLOCK_MAX_BYTES),
             }),
         }
     }
@@ -150,6 +157,18 @@ impl Faults {
         self.drop_broadcast_responses(0);
         self.reject_broadcasts_until_height(0);
         self.set_events_deaf(false);
+        self.set_block_max_bytes(DEFAULT_BLOCK_MAX_BYTES);
+    }
+
+    /// Sets the consensus `block.max_bytes` (sum of raw tx bytes a block may carry): a
+    /// smaller value leaves txs in the mempool for later blocks, where they are rechecked.
+    pub fn set_block_max_bytes(&self, bytes: u64) {
+        self.inner.block_max_bytes.store(bytes, Ordering::SeqCst);
+    }
+
+    /// The consensus `block.max_bytes` in force.
+    pub fn block_max_bytes(&self) -> u64 {
+        self.inner.block_max_bytes.load(Ordering::SeqCst)
     }
 
     /// Applies latency and forced errors to one request.

@@ -107,6 +107,16 @@ impl DevnetHandle {
         self.node.produce_block()
     }
 
+    /// Hashes of the txs waiting in the mempool, in the order a block would take them.
+    pub fn mempool(&self) -> Vec<String> {
+        self.node
+            .lock()
+            .mempool
+            .iter()
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+
     /// Committed uallo balance of `addr` (0 for an unknown account).
     pub fn balance(&self, addr: &str) -> u128 {
         self.node.lock().committed.balance(addr)

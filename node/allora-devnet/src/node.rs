@@ -190,7 +190,7 @@ impl Node {
         let mut chain = self.lock();
         let height = chain.committed.height + 1;
         chain.committed.block_time_nanos = nanos;
-        let pending = std::mem::take(&mut chain.mempool);
+        let pending = reap(&mut chain.mempool, self.faults.block_max_bytes());
         let mut records = Vec::new();
         for (index, (_, bytes)) in pending.iter().enumerate() {
             let rec = deliver(&mut chain.committed, bytes, height, index as u32, &time);
@@ -226,6 +226,7 @@ impl Node {
         }
         chain.blocks.push(block.clone());
         chain.check = chain.committed.clone();
+        recheck(&mut chain, height);
         drop(chain);
         let notice = Arc::new(BlockNotice {
             block,
@@ -233,6 +234,39 @@ impl Node {
         });
         let _ = self.bus.send(notice.clone());
         notice
+    }
+}
+
+/// CometBFT's `ReapMaxBytesMaxGas`: takes txs from the front of the mempool, in arrival
+/// order, until the next one would push the block past `max_bytes`; the rest stay.
+fn reap(mempool: &mut Vec<(String, Vec<u8>)>, max_bytes: u64) -> Vec<(String, Vec<u8>)> {
+    let mut used: u64 = 0;
+    let fit = mempool
+        .iter()
+        .take_while(|(_, b)| {
+            used += b.len() as u64;
+            used <= max_bytes
+        })
+        .count();
+    let rest = mempool.split_off(fit);
+    std::mem::replace(mempool, rest)
+}
+
+/// CometBFT's recheck after a commit: every tx left in the mempool runs the ante again, in
+/// order, against the fresh check state (a copy of the committed one). A tx that now fails
+/// — its sequence was used by a tx in the block, its `timeout_height` passed, its fee can no
+/// longer be paid — is evicted; the survivors advance the check state's sequences again.
+fn recheck(chain: &mut Chain, height: i64) {
+    let waiting = std::mem::take(&mut chain.mempool);
+    for (hash, bytes) in waiting {
+        let outcome = ante::decode(&bytes)
+            .and_then(|tx| ante::run(&mut chain.check, &tx, Mode::Check, height).map(|_| ()));
+        match outcome {
+            Ok(()) => chain.mempool.push((hash, bytes)),
+            Err(e) => {
+                tracing::debug!(tx_hash = %hash, height, code = e.code, log = %e.log, "devnet recheck evicted tx");
+            }
+        }
     }
 }
 

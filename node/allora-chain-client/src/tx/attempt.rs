@@ -1,14 +1,15 @@
-//! One build → simulate → broadcast → confirm round of a batch, and what each chain failure
-//! means for it ([`ErrorClass`], classified once from the chain's answer): resync the
+//! One build → simulate → broadcast round of a batch (confirmation follows in `flight`), and
+//! what each chain failure means for it ([`ErrorClass`], classified once from the chain's answer): resync the
 //! sequence, reprice, bump gas, wait, treat as done, give up on one message or the batch.
 
 use cosmos_sdk_proto::Any as CosmosAny;
 
-use super::broadcast::{Confirm, Step};
+use super::broadcast::Step;
+use super::flight::Flight;
 use super::handle::{Pending, announce_signed, answer_all};
 use super::in_doubt::InDoubt;
 use super::sign::{TxParams, build_signed_tx};
-use super::{AttemptFailure, TxActor, TxChain, TxError, TxOutcome, Unfunded, WindowClosed};
+use super::{AttemptFailure, TxActor, TxChain, TxError, Unfunded, WindowClosed};
 use crate::errors::{ErrorClass, parse_message_index};
 use crate::{AbciFailure, ChainError};
 
@@ -46,7 +47,8 @@ impl<C: TxChain> TxActor<C> {
         Step::Retry
     }
 
-    /// One round. `Err(batch)` asks the caller to retry the messages one by one.
+    /// One round, up to CheckTx (`Step::Sent` hands the tx over to confirmation).
+    /// `Err(batch)`: a multi-message failure without a message index; the caller bisects.
     pub(super) async fn attempt(
         &mut self,
         pending: &mut Vec<Pending>,
@@ -69,7 +71,7 @@ impl<C: TxChain> TxActor<C> {
         }
         let account = match self
             .sequence
-            .ensure(&self.chain, self.wallet.address())
+            .ensure(&*self.chain, self.wallet.address(), self.flying > 0)
             .await
         {
             Ok(a) => a,
@@ -121,7 +123,7 @@ impl<C: TxChain> TxActor<C> {
         if gas > self.cfg.max_gas_per_tx && pending.len() > 1 {
             return Ok(Step::Halve(std::mem::take(pending)));
         }
-        let price = self.fees.price(&self.chain, &self.cfg.fee).await;
+        let price = self.fees.price(&*self.chain, &self.cfg.fee).await;
         let fee = match self.cfg.fee.fee(gas, price) {
             Ok(f) => f,
             Err(source) => {
@@ -165,70 +167,23 @@ impl<C: TxChain> TxActor<C> {
                     .await;
             }
         }
-        // Accepted into the mempool (or already there): this sequence is used.
+        // Accepted into the mempool (or already there): this sequence is used, and the
+        // messages await inclusion while the actor goes on with the next batch.
         self.sequence.mark_used(params.sequence);
-        match self.confirm(&hash, timeout_height).await {
-            Ok(Confirm::Included(r)) if r.code == 0 => {
-                let outcome = TxOutcome {
-                    tx_hash: hash,
-                    height: r.height,
-                    dry_run: false,
-                };
-                self.fees.reset_gas_bump();
-                answer_all(std::mem::take(pending), |_| Ok(outcome.clone()));
-                Ok(Step::Done)
-            }
-            Ok(Confirm::Included(r)) => {
-                // DeliverTx failed: the tx was included (sequence used, fee paid) but
-                // none of its messages applied.
-                let r = *r;
-                let failure = AbciFailure::new(r.codespace, r.code, r.raw_log);
-                let class = ErrorClass::of(&failure);
-                *last = AttemptFailure::Chain {
-                    class: class.clone(),
-                    failure: failure.clone(),
-                };
-                self.on_failure(pending, class, failure, Some((gas, price)), true)
-                    .await
-            }
-            Ok(Confirm::Expired) => {
-                // Never included and now invalid: the sequence was not consumed on chain.
-                // Messages past their deadline are answered "window closed" by the next
-                // round; the others go again.
-                tracing::warn!(tx_hash = %hash, timeout_height, "tx expired without inclusion");
-                *last = AttemptFailure::Expired {
-                    tx_hash: hash,
-                    timeout_height,
-                };
-                self.sequence.forget();
-                Ok(Step::Retry)
-            }
-            Ok(Confirm::NotSeen) => {
-                self.sequence.forget();
-                // It may still land: looked up before its messages go again.
-                self.remember(sent);
-                let err = TxError::Timeout {
-                    tx_hash: hash,
-                    waited: self.cfg.confirm_timeout,
-                };
-                answer_all(std::mem::take(pending), |_| Err(err.clone()));
-                Ok(Step::Done)
-            }
-            Err(source) => {
-                self.sequence.forget();
-                self.remember(sent);
-                let err = TxError::Unconfirmed {
-                    tx_hash: hash,
-                    source: Box::new(source),
-                };
-                answer_all(std::mem::take(pending), |_| Err(err.clone()));
-                Ok(Step::Done)
-            }
-        }
+        Ok(Step::Sent(Box::new(Flight {
+            pending: std::mem::take(pending),
+            hash,
+            sequence: params.sequence,
+            timeout_height,
+            priced: (gas, price),
+            sent,
+            attempts: 0,
+            last: AttemptFailure::None,
+        })))
     }
 
     /// Acts on a failed simulate / CheckTx / DeliverTx, by its class.
-    async fn on_failure(
+    pub(super) async fn on_failure(
         &mut self,
         pending: &mut Vec<Pending>,
         class: ErrorClass,
@@ -248,7 +203,7 @@ impl<C: TxChain> TxActor<C> {
                     Some(p) => p,
                     None => (
                         self.cfg.max_gas_per_tx,
-                        self.fees.price(&self.chain, &self.cfg.fee).await,
+                        self.fees.price(&*self.chain, &self.cfg.fee).await,
                     ),
                 };
                 match self.fees.reprice(&self.cfg.fee, gas, price, required) {

@@ -17,6 +17,12 @@ pub struct TxConfig {
     pub fixed_gas: Option<u64>,
     pub max_msgs_per_tx: usize,
     pub max_gas_per_tx: u64,
+    /// Upper bound of a tx's encoded size: a batch stops growing before its messages would
+    /// pass it (kept well under CometBFT's mempool `max_tx_bytes` and block `max_bytes`).
+    pub max_tx_bytes: usize,
+    /// Txs broadcast (CheckTx accepted) and not yet confirmed, at most: the actor signs the
+    /// next batch with the next sequence while earlier ones await inclusion.
+    pub max_in_flight: usize,
     /// How long to wait for more messages after the first one of a batch.
     pub batch_window: Duration,
     pub confirm_timeout: Duration,

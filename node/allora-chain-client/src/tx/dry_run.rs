@@ -18,7 +18,7 @@ impl<C: TxChain> TxActor<C> {
         // An account the chain does not know yet (never funded) still gets a signed tx.
         let account = match self
             .sequence
-            .ensure(&self.chain, self.wallet.address())
+            .ensure(&*self.chain, self.wallet.address(), self.flying > 0)
             .await
         {
             Ok(a) => a,
@@ -35,7 +35,7 @@ impl<C: TxChain> TxActor<C> {
             .cfg
             .fixed_gas
             .unwrap_or(DRY_RUN_GAS_PER_MSG.saturating_mul(msgs.len() as u64));
-        let price = self.fees.price(&self.chain, &self.cfg.fee).await;
+        let price = self.fees.price(&*self.chain, &self.cfg.fee).await;
         let fee = self.cfg.fee.fee(gas, price).unwrap_or(self.cfg.fee.max_fee);
         let timeout_height = timeout_height(pending, height, self.cfg.default_timeout_blocks);
         let params = TxParams {

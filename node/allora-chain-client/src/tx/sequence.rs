@@ -1,7 +1,8 @@
 //! The account sequence as the tx actor believes it (DESIGN.md, chain-client lessons): it
 //! advances only when CheckTx accepted a tx; a mismatch adopts the chain's "expected N";
 //! any doubt (timeouts, transport failures, a lost broadcast) forgets it so the next attempt
-//! re-reads it; and it is re-read at least every `resync_interval`.
+//! re-reads it; and it is re-read at least every `resync_interval` — but never while txs are
+//! in flight, since the committed sequence lags the mempool by exactly those txs.
 
 use std::time::Duration;
 
@@ -59,14 +60,18 @@ impl SequenceTracker {
     }
 
     /// The account to sign with: the local one while fresh, else re-read from the chain.
+    /// While txs are in flight (`busy`) a known local value is never replaced by the
+    /// chain's committed one, which lags the mempool by exactly those txs.
     pub(super) async fn ensure(
         &mut self,
         chain: &impl TxChain,
         address: &str,
+        busy: bool,
     ) -> Result<AccountInfo, ChainError> {
-        let stale = self
-            .synced_at
-            .is_none_or(|t| t.elapsed() > self.resync_interval);
+        let stale = !busy
+            && self
+                .synced_at
+                .is_none_or(|t| t.elapsed() > self.resync_interval);
         match self.account {
             Some(a) if !stale => Ok(a),
             _ => {
@@ -91,6 +96,17 @@ impl SequenceTracker {
     pub(super) fn mark_used(&mut self, sequence: u64) {
         if let Some(a) = self.account.as_mut() {
             a.sequence = sequence + 1;
+        }
+    }
+
+    /// A tx signed with `sequence` can never land (expired, or evicted from the mempool):
+    /// the sequence was not consumed, and every later one in flight is dead with it (the
+    /// mempool's recheck evicts a sender's txs above a gap), so signing resumes there.
+    pub(super) fn rewind(&mut self, sequence: u64) {
+        match self.account.as_mut() {
+            Some(a) if a.sequence > sequence => a.sequence = sequence,
+            Some(_) => {}
+            None => {}
         }
     }
 

@@ -36,8 +36,10 @@ type Script = (&'static str, u32, &'static str);
 struct State {
     height: i64,
     account_number: u64,
-    /// The chain's next expected sequence.
+    /// The chain's next expected sequence (its check state: CheckTx advances it).
     sequence: u64,
+    /// Accepted txs not yet included: `account()` (committed state) lags by these.
+    in_mempool: u64,
     /// `account()` answers these sequences first (a stale node), then the real one.
     stale_reads: VecDeque<u64>,
     no_account: bool,
@@ -52,6 +54,10 @@ struct State {
     height_failures: u32,
     included: HashMap<String, TxResponse>,
     sent: Vec<Sent>,
+    /// Accepted, not included (with `include = false`), oldest first.
+    mempool: Vec<(String, TxResponse)>,
+    /// A tx carrying a message with this value fails CheckTx without a message index.
+    poison: Option<Vec<u8>>,
 }
 
 /// The in-memory chain. Clones share the state, so a test keeps a view of it.
@@ -85,7 +91,21 @@ impl Fake {
     fn sent(&self) -> Vec<Sent> {
         self.with(|s| s.sent.clone())
     }
+
+    /// Commits one block holding every tx in the mempool.
+    fn commit(&self) {
+        self.with(|s| {
+            s.height += 1;
+            for (hash, mut r) in std::mem::take(&mut s.mempool) {
+                r.height = s.height;
+                s.included.insert(hash, r);
+            }
+            s.in_mempool = 0;
+        })
+    }
 }
+
+mod pipeline;
 
 fn decode(bytes: &[u8]) -> (u64, usize, u64) {
     let raw = TxRaw::decode(bytes).expect("tx raw");
@@ -93,6 +113,13 @@ fn decode(bytes: &[u8]) -> (u64, usize, u64) {
     let auth = AuthInfo::decode(raw.auth_info_bytes.as_slice()).expect("auth info");
     let gas = auth.fee.map(|f| f.gas_limit).unwrap_or_default();
     (auth.signer_infos[0].sequence, body.messages.len(), gas)
+}
+
+/// Whether the tx carries a message whose value is `value`.
+fn carries(bytes: &[u8], value: &[u8]) -> bool {
+    let raw = TxRaw::decode(bytes).expect("tx raw");
+    let body = TxBody::decode(raw.body_bytes.as_slice()).expect("body");
+    body.messages.iter().any(|m| m.value == value)
 }
 
 fn chain_answer((codespace, code, log): Script) -> TxResponse {
@@ -121,7 +148,10 @@ impl TxChain for Fake {
             if s.no_account {
                 return Err(ChainError::AccountNotFound("allo1stranger".into()));
             }
-            let sequence = s.stale_reads.pop_front().unwrap_or(s.sequence);
+            let sequence = s
+                .stale_reads
+                .pop_front()
+                .unwrap_or(s.sequence - s.in_mempool);
             Ok(AccountInfo {
                 account_number: s.account_number,
                 sequence,
@@ -141,6 +171,11 @@ impl TxChain for Fake {
             s.sent.push(Sent { sequence, msgs, gas });
             if let Some(f) = s.check_failures.pop_front() {
                 return Ok(chain_answer(f));
+            }
+            if let Some(p) = &s.poison
+                && carries(&tx_bytes, p)
+            {
+                return Ok(chain_answer(("emissions", 83, "not permitted to submit")));
             }
             if sequence != s.sequence {
                 let log = format!(
@@ -164,6 +199,13 @@ impl TxChain for Fake {
                 r.txhash = hash.clone();
                 r.height = s.height + 1;
                 s.included.insert(hash.clone(), r);
+            } else {
+                s.in_mempool += 1;
+                let r = TxResponse {
+                    txhash: hash.clone(),
+                    ..TxResponse::default()
+                };
+                s.mempool.push((hash.clone(), r));
             }
             if std::mem::take(&mut s.lose_next_answer) {
                 return Err(unreachable("BroadcastTx"));
@@ -202,6 +244,8 @@ fn config() -> TxConfig {
         fixed_gas: None,
         max_msgs_per_tx: 100,
         max_gas_per_tx: 10_000_000,
+        max_tx_bytes: 512 * 1024,
+        max_in_flight: 8,
         batch_window: Duration::from_millis(50),
         confirm_timeout: Duration::from_secs(5),
         poll_interval: Duration::from_millis(100),

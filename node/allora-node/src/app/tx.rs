@@ -37,6 +37,8 @@ pub fn tx_config(w: &WalletPlan, chain_id: String) -> TxConfig {
         },
         max_msgs_per_tx: w.batch.max_msgs_per_tx,
         max_gas_per_tx: w.batch.max_gas_per_tx,
+        max_tx_bytes: w.batch.max_tx_bytes,
+        max_in_flight: w.batch.max_in_flight,
         batch_window: w.batch.batch_window,
         confirm_timeout: w.batch.confirm_timeout,
         poll_interval: w.batch.confirm_poll,

@@ -45,10 +45,22 @@ pub const SUBMIT_TX: bool = true;
 /// Keystore directory under `$HOME` when `wallet.alloraHomeDir` is unset.
 pub const HOME_SUBDIR: &str = ".allora-node";
 
-// ── tx actor batching (not configurable) ────────────────────────────────────────────────
+// ── tx actor batching ───────────────────────────────────────────────────────────────────
 
-/// Messages per tx: well under the chain's tx size limit for payload messages.
+/// `wallet.maxMsgsPerTx`: well under the chain's tx size limit for payload messages.
 pub const MAX_MSGS_PER_TX: usize = 100;
+/// Valid range of `wallet.maxMsgsPerTx`.
+pub const MAX_MSGS_PER_TX_RANGE: std::ops::RangeInclusive<i64> = 1..=1_000;
+/// `wallet.maxTxBytes`: a quarter of CometBFT's default mempool `max_tx_bytes` (1 MiB)
+/// and a small fraction of its default block `max_bytes` (21 MiB), so many txs fit a block.
+pub const MAX_TX_BYTES: usize = 256 * 1024;
+/// Valid range of `wallet.maxTxBytes`.
+pub const MAX_TX_BYTES_RANGE: std::ops::RangeInclusive<i64> = 4_096..=1_048_576;
+/// `wallet.maxTxsInFlight`: 32 txs × 100 messages — 1,000 topics' payloads fit in flight
+/// at once, so they can all land in the block after their window opens.
+pub const MAX_TXS_IN_FLIGHT: usize = 32;
+/// Valid range of `wallet.maxTxsInFlight` (1 = one tx at a time, as before pipelining).
+pub const MAX_TXS_IN_FLIGHT_RANGE: std::ops::RangeInclusive<i64> = 1..=256;
 /// Gas per tx before a batch is split: a fraction of a block's gas.
 pub const MAX_GAS_PER_TX: u64 = 10_000_000;
 /// How long the tx actor waits for more messages after the first of a batch: topics whose

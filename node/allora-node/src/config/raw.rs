@@ -61,6 +61,15 @@ pub struct RawWallet {
     /// Go node PR #128: an `allo1…` account whose x/feegrant allowance pays every tx's fee.
     #[serde(default)]
     pub fee_granter_address: Option<String>,
+    /// Txs the wallet's tx actor keeps in flight (broadcast, awaiting inclusion) at once.
+    #[serde(default)]
+    pub max_txs_in_flight: Option<i64>,
+    /// Messages per tx at most.
+    #[serde(default)]
+    pub max_msgs_per_tx: Option<i64>,
+    /// Encoded bytes per tx at most.
+    #[serde(default)]
+    pub max_tx_bytes: Option<i64>,
     // Later Go-node releases added these timing knobs; we accept them so such configs run
     // unchanged, and ignore them (our timing comes from the chain's window queries/events).
     #[serde(default)]

@@ -77,10 +77,13 @@ impl Default for RetryPolicy {
     }
 }
 
-/// How the tx actor groups messages into txs and confirms them (not configurable).
+/// How the tx actor groups messages into txs and confirms them (`wallet.maxMsgsPerTx`,
+/// `wallet.maxTxBytes` and `wallet.maxTxsInFlight` are configurable; the rest is not).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchPolicy {
     pub max_msgs_per_tx: usize,
+    pub max_tx_bytes: usize,
+    pub max_in_flight: usize,
     pub max_gas_per_tx: u64,
     pub batch_window: Duration,
     pub confirm_timeout: Duration,
@@ -93,6 +96,8 @@ impl Default for BatchPolicy {
     fn default() -> Self {
         Self {
             max_msgs_per_tx: d::MAX_MSGS_PER_TX,
+            max_tx_bytes: d::MAX_TX_BYTES,
+            max_in_flight: d::MAX_TXS_IN_FLIGHT,
             max_gas_per_tx: d::MAX_GAS_PER_TX,
             batch_window: d::BATCH_WINDOW,
             confirm_timeout: d::CONFIRM_TIMEOUT,

@@ -414,3 +414,39 @@ fn adapter_files_are_validated_and_resolved_against_the_config_dir() {
     assert_eq!(at(5, "host"), "missing");
     assert!(at(5, "maxMb").contains("outside"));
 }
+
+#[test]
+fn tx_batching_caps_are_configurable_and_bounded() {
+    let (dir, env) = setup();
+    let text = |extra: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]{extra}}},
+               "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm"}}}}]}}"#
+        )
+    };
+    let plan = check(
+        &text(r#", "maxTxsInFlight": 4, "maxMsgsPerTx": 3, "maxTxBytes": 65536"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    let b = &plan.wallet.batch;
+    assert_eq!(
+        (b.max_in_flight, b.max_msgs_per_tx, b.max_tx_bytes),
+        (4, 3, 65_536)
+    );
+    let issues = check(
+        &text(r#", "maxTxsInFlight": 0, "maxMsgsPerTx": 5000, "maxTxBytes": 2000000"#),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    for p in [
+        "wallet.maxTxsInFlight",
+        "wallet.maxMsgsPerTx",
+        "wallet.maxTxBytes",
+    ] {
+        assert!(paths.contains(&p), "{p} in {paths:?}");
+    }
+}

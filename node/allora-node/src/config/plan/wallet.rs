@@ -215,6 +215,45 @@ fn retry(w: &RawWallet, cx: &mut Ctx<'_>) -> RetryPolicy {
     }
 }
 
+/// `wallet.maxMsgsPerTx`, `wallet.maxTxBytes`, `wallet.maxTxsInFlight` over the defaults.
+fn batch(w: &RawWallet, cx: &mut Ctx<'_>) -> BatchPolicy {
+    let mut bounded =
+        |v: Option<i64>, field: &str, range: std::ops::RangeInclusive<i64>, default: usize| match v
+        {
+            None => default,
+            Some(n) if range.contains(&n) => n as usize,
+            Some(n) => {
+                cx.err(
+                    format!("wallet.{field}"),
+                    format!("{n} is outside {}–{}", range.start(), range.end()),
+                    format!("use a value in that range (default {default})"),
+                );
+                default
+            }
+        };
+    BatchPolicy {
+        max_msgs_per_tx: bounded(
+            w.max_msgs_per_tx,
+            "maxMsgsPerTx",
+            d::MAX_MSGS_PER_TX_RANGE,
+            d::MAX_MSGS_PER_TX,
+        ),
+        max_tx_bytes: bounded(
+            w.max_tx_bytes,
+            "maxTxBytes",
+            d::MAX_TX_BYTES_RANGE,
+            d::MAX_TX_BYTES,
+        ),
+        max_in_flight: bounded(
+            w.max_txs_in_flight,
+            "maxTxsInFlight",
+            d::MAX_TXS_IN_FLIGHT_RANGE,
+            d::MAX_TXS_IN_FLIGHT,
+        ),
+        ..BatchPolicy::default()
+    }
+}
+
 /// CometBFT RPC URLs (`nodeRpc` first, then `nodeRpcs`, deduplicated) and gRPC URLs.
 fn endpoints(w: &RawWallet, cx: &mut Ctx<'_>) -> (Vec<String>, Vec<String>) {
     let mut rpc_urls: Vec<String> = Vec::new();
@@ -334,7 +373,7 @@ pub(super) fn wallet(w: &RawWallet, cx: &mut Ctx<'_>) -> Option<WalletPlan> {
         grpc_urls,
         fees,
         retry,
-        batch: BatchPolicy::default(),
+        batch: batch(w, cx),
         submit_tx: w.submit_tx.unwrap_or(d::SUBMIT_TX),
         chain_id,
         fee_granter,

@@ -35,16 +35,21 @@ use allora_sandbox::{AdapterRuntime, AdapterSpec, CallContext, Role, RuntimeConf
 use prost::Message;
 
 mod chain;
+mod config;
 mod loss;
 mod procfs;
 mod report;
 mod run;
+mod sample;
+mod sidebyside;
 
 use chain::*;
 use loss::*;
 use procfs::*;
 use report::*;
 use run::*;
+use sample::*;
+use sidebyside::*;
 
 struct Opts {
     topics: Vec<usize>,
@@ -55,6 +60,16 @@ struct Opts {
     max_minutes: u64,
     scale: bool,
     loss: bool,
+    /// One wallet per this many topics (`None`: one wallet for everything).
+    wallets_per_topics: Option<usize>,
+    /// One funded granter pays every wallet's fees through genesis fee grants.
+    fee_granter: bool,
+    /// Blocks reserved for registration + stake before the first window (`None`: by topics).
+    setup_blocks: Option<i64>,
+    /// Blocks without any window between setup and the first epoch (idle CPU phase).
+    idle_blocks: i64,
+    /// Side-by-side with allora-sdk-py at these topic counts instead of the scale rows.
+    sdk: Option<Vec<usize>>,
 }
 
 fn parse_args() -> Opts {
@@ -67,6 +82,11 @@ fn parse_args() -> Opts {
         max_minutes: 10,
         scale: true,
         loss: true,
+        wallets_per_topics: None,
+        fee_granter: false,
+        setup_blocks: None,
+        idle_blocks: 30,
+        sdk: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -111,14 +131,33 @@ fn parse_args() -> Opts {
                 o.max_minutes = num(val(i), "--max-minutes");
                 i += 1;
             }
+            "--wallets-per-topics" => {
+                o.wallets_per_topics = Some(num(val(i), "--wallets-per-topics").max(1) as usize);
+                i += 1;
+            }
+            "--setup-blocks" => {
+                o.setup_blocks = Some(num(val(i), "--setup-blocks") as i64);
+                i += 1;
+            }
+            "--idle-blocks" => {
+                o.idle_blocks = num(val(i), "--idle-blocks") as i64;
+                i += 1;
+            }
+            "--fee-granter" => o.fee_granter = true,
+            "--sdk" => {
+                o.sdk = Some(val(i).split(',').map(|s| num(s, "--sdk") as usize).collect());
+                i += 1;
+            }
             "--loss-only" => o.scale = false,
             "--scale-only" => o.loss = false,
             // `cargo bench` passes `--bench` to harness-less benches.
             "--bench" => {}
             other => {
                 eprintln!(
-                    "unknown argument {other}; use --topics 10,100,1000 --epochs 3 --block-ms 1000 \
-                     --epoch-length 10 --window 5 --max-minutes 10 [--loss-only|--scale-only]"
+                    "unknown argument {other}; use --topics 10,100,1000,5000 --epochs 3 --block-ms 1000 \
+                     --epoch-length 10 --window 5 --max-minutes 10 [--wallets-per-topics K] \
+                     [--fee-granter] [--setup-blocks B] [--idle-blocks 30] [--loss-only|--scale-only] \
+                     [--sdk 5,50]"
                 );
                 std::process::exit(2);
             }
@@ -148,6 +187,17 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
+        if let Some(ns) = &o.sdk {
+            let mut rows = Vec::new();
+            for n in ns {
+                for sdk in [true, false] {
+                    eprintln!("[side-by-side {n} topics] {}", if sdk { "allora-sdk-py" } else { "allora-node" });
+                    rows.push(run_side(*n, &o, sdk).await);
+                }
+            }
+            print_side(&rows, &o);
+            return;
+        }
         if o.scale {
             let mut rows = Vec::new();
             for n in &o.topics {

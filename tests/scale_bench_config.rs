@@ -12,7 +12,10 @@ use std::path::PathBuf;
 fn one_wallet_config_loads_in_the_node() {
     let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../adapters-wasm/dist");
     let (worker, truth) = (dist.join("trivial.wasm"), dist.join("http_source.wasm"));
-    assert!(worker.exists() && truth.exists(), "run adapters-wasm/build.sh");
+    assert!(
+        worker.exists() && truth.exists(),
+        "run adapters-wasm/build.sh"
+    );
     let home = tempfile::tempdir().unwrap();
     let spec = config::NodeSpec {
         topics: 4,

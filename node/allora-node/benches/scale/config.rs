@@ -219,11 +219,19 @@ mod tests {
         assert_eq!(c["wallet"]["addressRestoreMnemonic"], M0);
         assert_eq!(c["worker"].as_array().unwrap().len(), 3);
         assert_eq!(c["reputer"].as_array().unwrap().len(), 3);
-        for e in c["worker"].as_array().unwrap().iter().chain(c["reputer"].as_array().unwrap()) {
+        for e in c["worker"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(c["reputer"].as_array().unwrap())
+        {
             assert!(e.get("wallet").is_none(), "{e}");
         }
         assert_eq!(c["reputer"][2]["topicId"], 3);
-        assert_eq!(c["reputer"][0]["groundTruthAdapter"]["allowedHosts"][0], "127.0.0.1:3");
+        assert_eq!(
+            c["reputer"][0]["groundTruthAdapter"]["allowedHosts"][0],
+            "127.0.0.1:3"
+        );
     }
 
     #[test]

@@ -1,17 +1,23 @@
-//! Scale benchmark (issue 6 §4), printed as the markdown tables that go into
-//! `docs/BENCHMARKS.md`.
+//! Scale benchmark (issues 6 and 11), printed as the markdown tables that go into
+//! `docs/BENCHMARKS.md` (commands and column meanings there, section "Scale").
 //!
 //! Run: `adapters-wasm/build.sh && cargo bench -p allora-node --bench scale -- --topics 10,100`
-//! (`--profile dev` to reuse the dev build). For each topic count it starts the devnet
-//! in-process with N topics and funded test wallets, a loopback ground-truth source, and the
-//! real `allora-node run` binary with a worker (`trivial.wasm`) and a reputer (`http_source.wasm`
-//! ground truth, the topic's built-in loss) on every topic, all on one wallet. After every
-//! topic is registered and staked it measures a few epochs:
-//! - node RSS (peak of `/proc/<pid>/status` VmRSS sampled every 250 ms, and VmHWM);
-//! - node CPU (utime + stime from `/proc/<pid>/stat`) per epoch;
+//! (the bench profile, i.e. release, for the bench and the node binary it runs; `--profile dev`
+//! to reuse a dev build). For each topic count it starts the devnet in-process with N topics and
+//! funded wallets, a loopback ground-truth source, and the real `allora-node run` binary with a
+//! worker (`trivial.wasm`) and a reputer (`http_source.wasm` ground truth, the topic's built-in
+//! loss) on every topic — on one wallet, or one wallet per `--wallets-per-topics K` topics
+//! (`config.rs`). Phases (`run.rs`): setup (the node registers and stakes), idle (blocks with
+//! no window: idle CPU), then a few measured epochs:
+//! - node RSS (peak of `/proc/<pid>/status` VmRSS sampled every 250 ms, and VmHWM) and the
+//!   adapter linear-memory gauges from the node's `/metrics` when it exports them (`sample.rs`);
+//! - node CPU (utime + stime from `/proc/<pid>/stat`) per epoch and over the idle phase;
 //! - the share of worker / reputer nonces whose payload landed in the first block of its window
 //!   (from the devnet's delivered blocks: worker nonce N → block N+1, reputer → N+lag);
-//! - txs and messages per block (one wallet, so per block = per block per wallet).
+//! - txs and messages per block, and payload txs per block per wallet.
+//!
+//! `--sdk 5,50` instead runs the side-by-side with allora-sdk-py's worker runner
+//! (`sidebyside.rs`, `sdk_runner.py`).
 //!
 //! Then a reputer micro-benchmark: the losses of one value bundle for 500 workers with the
 //! built-in loss vs the `custom_loss.wasm` adapter, through the node's own scoring functions.
@@ -145,7 +151,12 @@ fn parse_args() -> Opts {
             }
             "--fee-granter" => o.fee_granter = true,
             "--sdk" => {
-                o.sdk = Some(val(i).split(',').map(|s| num(s, "--sdk") as usize).collect());
+                o.sdk = Some(
+                    val(i)
+                        .split(',')
+                        .map(|s| num(s, "--sdk") as usize)
+                        .collect(),
+                );
                 i += 1;
             }
             "--loss-only" => o.scale = false,
@@ -191,7 +202,10 @@ fn main() {
             let mut rows = Vec::new();
             for n in ns {
                 for sdk in [true, false] {
-                    eprintln!("[side-by-side {n} topics] {}", if sdk { "allora-sdk-py" } else { "allora-node" });
+                    eprintln!(
+                        "[side-by-side {n} topics] {}",
+                        if sdk { "allora-sdk-py" } else { "allora-node" }
+                    );
                     rows.push(run_side(*n, &o, sdk).await);
                 }
             }

@@ -19,12 +19,18 @@ pub(crate) fn print_scale(rows: &[Row], o: &Opts) {
         o.window,
         o.epoch_length,
         o.idle_blocks,
-        if cfg!(debug_assertions) { "dev" } else { "release" }
+        if cfg!(debug_assertions) {
+            "dev"
+        } else {
+            "release"
+        }
     );
     println!(
         "| topics | wallets | setup (register+stake) | measured epochs | RSS at start | peak RSS | VmHWM | adapter linear memory peak (instances) | CPU / epoch | CPU share | idle CPU (blocks) | worker first-block | worker included | reputer first-block | reputer included | median blocks late (worker / reputer) | blocks with txs | txs/block mean / max | txs/block/wallet mean / max | msgs/tx | failed txs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for r in rows {
         println!(
             "| {} | {}{} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {:.2} s | {:.0} % | {} | {} ({}/{}) | {} | {} ({}/{}) | {} | {} / {} | {}/{} | {:.2} / {} | {:.2} / {} | {:.2} | {} |",

@@ -7,9 +7,9 @@
 //! 3. measured — `--epochs` epochs from the first nonce after setup: RSS, adapter gauges, CPU,
 //!    and which block each worker / reputer payload landed in.
 
+use super::config::{BenchWallet, NodeSpec};
 #[allow(unused_imports)]
 use super::*;
-use config::{BenchWallet, NodeSpec};
 
 // ---------------------------------------------------------------- one scale run
 
@@ -82,10 +82,24 @@ impl Drop for Node {
 /// Blocks the setup phase gets before the first window: measured ~34 blocks for 1,000 topics
 /// on one wallet, so ~5 per 100 topics plus slack.
 pub(crate) fn setup_allowance(n: usize, o: &Opts) -> i64 {
-    o.setup_blocks.unwrap_or(30 + (n as i64 * 50).div_ceil(1000))
+    o.setup_blocks.unwrap_or(30 + (n as i64 * 50 + 999) / 1000)
 }
 
-pub(crate) fn genesis_for(n: usize, o: &Opts, ws: &[BenchWallet], granter: Option<&str>) -> Genesis {
+/// The first nonce (`first + k·epoch`) strictly after height `h`.
+pub(crate) fn first_nonce_after(h: i64, first: i64, epoch: i64) -> i64 {
+    if h < first {
+        first
+    } else {
+        first + ((h - first) / epoch + 1) * epoch
+    }
+}
+
+pub(crate) fn genesis_for(
+    n: usize,
+    o: &Opts,
+    ws: &[BenchWallet],
+    granter: Option<&str>,
+) -> Genesis {
     let first = setup_allowance(n, o) + o.idle_blocks;
     let mut genesis = Genesis::default_devnet();
     genesis.topics = (1..=n as u64)
@@ -101,7 +115,9 @@ pub(crate) fn genesis_for(n: usize, o: &Opts, ws: &[BenchWallet], granter: Optio
         .accounts
         .extend(ws.iter().skip(1).map(|w| fund(&w.mnemonic)));
     if let Some(g) = granter {
-        genesis.accounts.push(fund(&config::derived_mnemonic("granter")));
+        genesis
+            .accounts
+            .push(fund(&config::derived_mnemonic("granter")));
         genesis.fee_grants = ws
             .iter()
             .map(|w| allora_devnet::GenesisFeeGrant {
@@ -127,7 +143,11 @@ pub(crate) async fn run_scale(n: usize, o: &Opts) -> Row {
         .fee_granter
         .then(|| address_of_mnemonic(&config::derived_mnemonic("granter")));
     let genesis = genesis_for(n, o, &ws, granter.as_deref());
-    let first = genesis.topics.first().and_then(|t| t.first_epoch_block).unwrap_or(epoch);
+    let first = genesis
+        .topics
+        .first()
+        .and_then(|t| t.first_epoch_block)
+        .unwrap_or(epoch);
     let min_stake = genesis.params.required_minimum_stake.max(1);
     let dn = Devnet::start(DevnetConfig {
         block_time: Duration::from_millis(o.block_ms),
@@ -139,7 +159,10 @@ pub(crate) async fn run_scale(n: usize, o: &Opts) -> Row {
     let delivered = record(&dn);
     let src = truth_source().await;
     let host = src.to_string();
-    let addrs: Vec<String> = ws.iter().map(|w| address_of_mnemonic(&w.mnemonic)).collect();
+    let addrs: Vec<String> = ws
+        .iter()
+        .map(|w| address_of_mnemonic(&w.mnemonic))
+        .collect();
 
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
@@ -266,11 +289,7 @@ pub(crate) async fn run_scale(n: usize, o: &Opts) -> Row {
     }
 
     // Phase 3: measure from the first nonce after setup.
-    let h0 = if h_ready < first {
-        first
-    } else {
-        first + (h_ready + 1 - first).div_ceil(epoch) * epoch
-    };
+    let h0 = first_nonce_after(h_ready, first, epoch);
     let h_end_cpu = h0 + o.epochs * epoch;
     let last_nonce = h0 + (o.epochs - 1) * epoch;
     let h_end = last_nonce + 2 * lag + 1;

@@ -27,8 +27,7 @@ fn sdk_python() -> PathBuf {
     std::env::var_os("SCALE_SDK_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/bench-sdk-venv/bin/python")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-sdk-venv/bin/python")
         })
 }
 
@@ -37,7 +36,11 @@ pub(crate) async fn run_side(n: usize, o: &Opts, sdk: bool) -> SideRow {
     let deadline = Instant::now() + Duration::from_secs(o.max_minutes * 60);
     let ws = config::wallets(1, TEST_MNEMONICS[0]);
     let genesis = genesis_for(n, o, &ws, None);
-    let first = genesis.topics.first().and_then(|t| t.first_epoch_block).unwrap_or(epoch);
+    let first = genesis
+        .topics
+        .first()
+        .and_then(|t| t.first_epoch_block)
+        .unwrap_or(epoch);
     let dn = Devnet::start(DevnetConfig {
         block_time: Duration::from_millis(o.block_ms),
         genesis,
@@ -61,7 +64,10 @@ pub(crate) async fn run_side(n: usize, o: &Opts, sdk: bool) -> SideRow {
         let mut c = Command::new(py);
         c.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/scale/sdk_runner.py"))
             .env("SDK_CHAIN_ID", dn.chain_id())
-            .env("SDK_GRPC_URL", dn.grpc_url().replace("http://", "grpc+http://"))
+            .env(
+                "SDK_GRPC_URL",
+                dn.grpc_url().replace("http://", "grpc+http://"),
+            )
             .env("SDK_WS_URL", dn.ws_url())
             .env("SDK_MNEMONIC", TEST_MNEMONICS[0])
             .env("SDK_TOPICS", n.to_string());
@@ -146,11 +152,7 @@ pub(crate) async fn run_side(n: usize, o: &Opts, sdk: bool) -> SideRow {
     }
     let h_ready = dn.height();
     row.setup = format!("{:.0} s", t0.elapsed().as_secs_f64());
-    let h0 = if h_ready < first {
-        first
-    } else {
-        first + (h_ready + 1 - first).div_ceil(epoch) * epoch
-    };
+    let h0 = first_nonce_after(h_ready, first, epoch);
     let budget = deadline.saturating_duration_since(Instant::now());
     let _ = dn.wait_for_height(h0, budget).await;
     let c0 = cpu_ticks(pid).unwrap_or(0);
@@ -196,7 +198,11 @@ pub(crate) fn print_side(rows: &[SideRow], o: &Opts) {
         o.block_ms,
         o.epoch_length,
         o.window,
-        if cfg!(debug_assertions) { "dev" } else { "release" }
+        if cfg!(debug_assertions) {
+            "dev"
+        } else {
+            "release"
+        }
     );
     println!(
         "| runner | topics | setup | RSS at start | peak RSS | peak RSS / topic | CPU / epoch | CPU share | CPU / topic / epoch | worker first-block | worker included |"

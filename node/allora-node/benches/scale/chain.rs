@@ -3,7 +3,9 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(crate) fn topic(id: u64, epoch: i64, window: i64) -> GenesisTopic {
+/// A scale topic; its first nonce is at `first` (all topics share the schedule, so every
+/// window opens in the same block and the blocks before `first` have no window at all).
+pub(crate) fn topic(id: u64, epoch: i64, window: i64, first: i64) -> GenesisTopic {
     GenesisTopic {
         id,
         metadata: format!("scale topic {id}"),
@@ -12,7 +14,7 @@ pub(crate) fn topic(id: u64, epoch: i64, window: i64) -> GenesisTopic {
         ground_truth_lag: epoch,
         worker_submission_window: window,
         allow_negative: false,
-        first_epoch_block: None,
+        first_epoch_block: Some(first),
         worker_whitelist: None,
         reputer_whitelist: None,
         label_whitelist: Vec::new(),
@@ -30,6 +32,8 @@ pub(crate) struct Delivered {
     /// (topic, nonce) → first height a reputer payload was included
     pub(crate) reputer: HashMap<(u64, i64), i64>,
     pub(crate) lagged: u64,
+    /// height → signer (sender of the tx's first payload message) → ok payload txs
+    pub(crate) wallet_txs: BTreeMap<i64, HashMap<String, u32>>,
 }
 
 pub(crate) fn record(dn: &DevnetHandle) -> Arc<Mutex<Delivered>> {
@@ -50,6 +54,7 @@ pub(crate) fn record(dn: &DevnetHandle) -> Arc<Mutex<Delivered>> {
             let h = notice.block.height;
             let mut d = rec.lock().unwrap();
             let (mut txs, mut ok, mut msgs) = (0, 0, 0);
+            let mut by_wallet: HashMap<String, u32> = HashMap::new();
             for tx in &notice.txs {
                 txs += 1;
                 if tx.code != 0 {
@@ -66,6 +71,7 @@ pub(crate) fn record(dn: &DevnetHandle) -> Arc<Mutex<Delivered>> {
                 ) else {
                     continue;
                 };
+                let mut signer: Option<String> = None;
                 for any in body.messages {
                     msgs += 1;
                     if any.type_url.ends_with("InsertWorkerPayloadRequest") {
@@ -73,6 +79,7 @@ pub(crate) fn record(dn: &DevnetHandle) -> Arc<Mutex<Delivered>> {
                             v10::InsertWorkerPayloadRequest::decode(any.value.as_slice())
                                 .ok()
                                 .and_then(|m| {
+                                    signer.get_or_insert(m.sender);
                                     let b = m.worker_data_bundle?;
                                     Some((b.topic_id, b.nonce?.block_height))
                                 })
@@ -84,6 +91,7 @@ pub(crate) fn record(dn: &DevnetHandle) -> Arc<Mutex<Delivered>> {
                             v10::InsertReputerPayloadRequest::decode(any.value.as_slice())
                                 .ok()
                                 .and_then(|m| {
+                                    signer.get_or_insert(m.sender);
                                     let vb = m.reputer_value_bundle?.value_bundle?;
                                     Some((
                                         vb.topic_id,
@@ -94,8 +102,14 @@ pub(crate) fn record(dn: &DevnetHandle) -> Arc<Mutex<Delivered>> {
                         d.reputer.entry((t, n)).or_insert(h);
                     }
                 }
+                if let Some(w) = signer {
+                    *by_wallet.entry(w).or_default() += 1;
+                }
             }
             d.blocks.insert(h, (txs, ok, msgs));
+            if !by_wallet.is_empty() {
+                d.wallet_txs.insert(h, by_wallet);
+            }
         }
     });
     out
@@ -125,8 +139,8 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-pub(crate) fn address_of(i: usize) -> String {
-    allora_chain_client::keys::Wallet::from_mnemonic(TEST_MNEMONICS[i])
+pub(crate) fn address_of_mnemonic(m: &str) -> String {
+    allora_chain_client::keys::Wallet::from_mnemonic(m)
         .unwrap()
         .address()
         .to_string()

@@ -1,17 +1,23 @@
-//! Scale benchmark (issue 6 §4), printed as the markdown tables that go into
-//! `docs/BENCHMARKS.md`.
+//! Scale benchmark (issues 6 and 11), printed as the markdown tables that go into
+//! `docs/BENCHMARKS.md` (commands and column meanings there, section "Scale").
 //!
 //! Run: `adapters-wasm/build.sh && cargo bench -p allora-node --bench scale -- --topics 10,100`
-//! (`--profile dev` to reuse the dev build). For each topic count it starts the devnet
-//! in-process with N topics and funded test wallets, a loopback ground-truth source, and the
-//! real `allora-node run` binary with a worker (`trivial.wasm`) and a reputer (`http_source.wasm`
-//! ground truth, the topic's built-in loss) on every topic, all on one wallet. After every
-//! topic is registered and staked it measures a few epochs:
-//! - node RSS (peak of `/proc/<pid>/status` VmRSS sampled every 250 ms, and VmHWM);
-//! - node CPU (utime + stime from `/proc/<pid>/stat`) per epoch;
+//! (the bench profile, i.e. release, for the bench and the node binary it runs; `--profile dev`
+//! to reuse a dev build). For each topic count it starts the devnet in-process with N topics and
+//! funded wallets, a loopback ground-truth source, and the real `allora-node run` binary with a
+//! worker (`trivial.wasm`) and a reputer (`http_source.wasm` ground truth, the topic's built-in
+//! loss) on every topic — on one wallet, or one wallet per `--wallets-per-topics K` topics
+//! (`config.rs`). Phases (`run.rs`): setup (the node registers and stakes), idle (blocks with
+//! no window: idle CPU), then a few measured epochs:
+//! - node RSS (peak of `/proc/<pid>/status` VmRSS sampled every 250 ms, and VmHWM) and the
+//!   adapter linear-memory gauges from the node's `/metrics` when it exports them (`sample.rs`);
+//! - node CPU (utime + stime from `/proc/<pid>/stat`) per epoch and over the idle phase;
 //! - the share of worker / reputer nonces whose payload landed in the first block of its window
 //!   (from the devnet's delivered blocks: worker nonce N → block N+1, reputer → N+lag);
-//! - txs and messages per block (one wallet, so per block = per block per wallet).
+//! - txs and messages per block, and payload txs per block per wallet.
+//!
+//! `--sdk 5,50` instead runs the side-by-side with allora-sdk-py's worker runner
+//! (`sidebyside.rs`, `sdk_runner.py`).
 //!
 //! Then a reputer micro-benchmark: the losses of one value bundle for 500 workers with the
 //! built-in loss vs the `custom_loss.wasm` adapter, through the node's own scoring functions.
@@ -35,16 +41,21 @@ use allora_sandbox::{AdapterRuntime, AdapterSpec, CallContext, Role, RuntimeConf
 use prost::Message;
 
 mod chain;
+mod config;
 mod loss;
 mod procfs;
 mod report;
 mod run;
+mod sample;
+mod sidebyside;
 
 use chain::*;
 use loss::*;
 use procfs::*;
 use report::*;
 use run::*;
+use sample::*;
+use sidebyside::*;
 
 struct Opts {
     topics: Vec<usize>,
@@ -55,6 +66,16 @@ struct Opts {
     max_minutes: u64,
     scale: bool,
     loss: bool,
+    /// One wallet per this many topics (`None`: one wallet for everything).
+    wallets_per_topics: Option<usize>,
+    /// One funded granter pays every wallet's fees through genesis fee grants.
+    fee_granter: bool,
+    /// Blocks reserved for registration + stake before the first window (`None`: by topics).
+    setup_blocks: Option<i64>,
+    /// Blocks without any window between setup and the first epoch (idle CPU phase).
+    idle_blocks: i64,
+    /// Side-by-side with allora-sdk-py at these topic counts instead of the scale rows.
+    sdk: Option<Vec<usize>>,
 }
 
 fn parse_args() -> Opts {
@@ -67,6 +88,11 @@ fn parse_args() -> Opts {
         max_minutes: 10,
         scale: true,
         loss: true,
+        wallets_per_topics: None,
+        fee_granter: false,
+        setup_blocks: None,
+        idle_blocks: 30,
+        sdk: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -111,14 +137,38 @@ fn parse_args() -> Opts {
                 o.max_minutes = num(val(i), "--max-minutes");
                 i += 1;
             }
+            "--wallets-per-topics" => {
+                o.wallets_per_topics = Some(num(val(i), "--wallets-per-topics").max(1) as usize);
+                i += 1;
+            }
+            "--setup-blocks" => {
+                o.setup_blocks = Some(num(val(i), "--setup-blocks") as i64);
+                i += 1;
+            }
+            "--idle-blocks" => {
+                o.idle_blocks = num(val(i), "--idle-blocks") as i64;
+                i += 1;
+            }
+            "--fee-granter" => o.fee_granter = true,
+            "--sdk" => {
+                o.sdk = Some(
+                    val(i)
+                        .split(',')
+                        .map(|s| num(s, "--sdk") as usize)
+                        .collect(),
+                );
+                i += 1;
+            }
             "--loss-only" => o.scale = false,
             "--scale-only" => o.loss = false,
             // `cargo bench` passes `--bench` to harness-less benches.
             "--bench" => {}
             other => {
                 eprintln!(
-                    "unknown argument {other}; use --topics 10,100,1000 --epochs 3 --block-ms 1000 \
-                     --epoch-length 10 --window 5 --max-minutes 10 [--loss-only|--scale-only]"
+                    "unknown argument {other}; use --topics 10,100,1000,5000 --epochs 3 --block-ms 1000 \
+                     --epoch-length 10 --window 5 --max-minutes 10 [--wallets-per-topics K] \
+                     [--fee-granter] [--setup-blocks B] [--idle-blocks 30] [--loss-only|--scale-only] \
+                     [--sdk 5,50]"
                 );
                 std::process::exit(2);
             }
@@ -148,6 +198,20 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
+        if let Some(ns) = &o.sdk {
+            let mut rows = Vec::new();
+            for n in ns {
+                for sdk in [true, false] {
+                    eprintln!(
+                        "[side-by-side {n} topics] {}",
+                        if sdk { "allora-sdk-py" } else { "allora-node" }
+                    );
+                    rows.push(run_side(*n, &o, sdk).await);
+                }
+            }
+            print_side(&rows, &o);
+            return;
+        }
         if o.scale {
             let mut rows = Vec::new();
             for n in &o.topics {

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::SignalStream;
 use crate::actors::ChainSignal;
 use crate::actors::clock::WindowClock;
-use crate::actors::trigger::{StreamHealth, StreamState};
+use crate::actors::trigger::StreamHealth;
 use crate::actors::wakeup::Router;
 
 pub(super) struct Pump {
@@ -81,6 +81,7 @@ mod tests {
     use futures::channel::mpsc;
 
     use super::*;
+    use crate::actors::trigger::StreamState;
 
     fn pump() -> (Pump, StreamHealth) {
         let health = StreamHealth::new(Duration::from_secs(300));

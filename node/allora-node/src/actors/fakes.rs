@@ -304,6 +304,7 @@ pub fn rig(dry_run: bool) -> Rig {
         metrics: Metrics::new().unwrap(),
         ledger: Ledger::in_memory(),
         clock: WindowClock::new(Duration::from_millis(100)),
+        stream: crate::actors::trigger::StreamHealth::new(Duration::from_secs(300)),
         dry_run,
         retry: RetryPolicy {
             max_retries: 1,

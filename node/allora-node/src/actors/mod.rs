@@ -2,7 +2,8 @@
 //! independent tokio task, so a slow adapter, a failing endpoint or a rejected tx only ever
 //! affects its own topic and role. The supervisor spawns them, restarts any that die, routes
 //! each window event to the one actor it concerns ([`wakeup`]), shares one current height
-//! ([`clock`]) and bounds shutdown. Policy lives here; mechanism is behind
+//! ([`clock`]), lets actors stop tick-polling while the event stream is healthy
+//! ([`trigger`]) and bounds shutdown. Policy lives here; mechanism is behind
 //! `ports`, implemented in [`crate::app`].
 
 pub mod call;
@@ -15,6 +16,7 @@ pub mod registration;
 pub mod reputer;
 pub mod scoring;
 pub mod supervisor;
+pub mod trigger;
 pub mod values;
 pub mod wakeup;
 pub mod worker;
@@ -29,7 +31,7 @@ use crate::metrics::Metrics;
 use clock::WindowClock;
 use ledger::Ledger;
 use ports::{ChainPort, Role, SignPort, TxPort};
-use wakeup::Wakeups;
+use trigger::StreamHealth;
 
 /// A window opened (from chain events), routed by the supervisor to its actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +47,11 @@ pub struct WindowSignal {
 pub enum ChainSignal {
     /// A window opened: wakes the one actor of its role and topic.
     Window(WindowSignal),
-    /// A block heartbeat at this height: feeds the shared height, wakes nobody.
+    /// A block heartbeat at this height: feeds the shared height and the stream's health,
+    /// wakes nobody.
     Block(i64),
+    /// The websocket was replaced (deaf or lost): every actor polls once.
+    Resubscribed,
 }
 
 /// What every actor shares: ports, metrics, ledger, clock, policy, shutdown.
@@ -58,6 +63,8 @@ pub struct ActorEnv {
     pub metrics: Metrics,
     pub ledger: Ledger,
     pub clock: WindowClock,
+    /// Whether the event stream can be trusted to announce windows ([`trigger`]).
+    pub stream: StreamHealth,
     /// `submitTx: false`: build, sign, validate and log; broadcast nothing.
     pub dry_run: bool,
     /// Attempts per nonce and the wait between them.
@@ -75,29 +82,6 @@ impl ActorEnv {
         tokio::select! {
             _ = self.shutdown.cancelled() => false,
             _ = tokio::time::sleep(d) => true,
-        }
-    }
-}
-
-/// Waits for the next reason to look at the chain: signals routed to this actor, or the
-/// polling tick. Returns `None` on shutdown, else the signals (oldest nonce first; empty on
-/// a tick) that woke us. Only this actor's own signals ever wake it.
-pub(crate) async fn next_trigger(
-    env: &ActorEnv,
-    wake: &Wakeups,
-    tick: &mut tokio::time::Interval,
-) -> Option<Vec<WindowSignal>> {
-    loop {
-        let sigs = wake.take();
-        if !sigs.is_empty() {
-            return Some(sigs);
-        }
-        tokio::select! {
-            _ = env.shutdown.cancelled() => return None,
-            _ = tick.tick() => return Some(Vec::new()),
-            // A permit left by signals already taken wakes us once with nothing to take:
-            // loop and wait again.
-            _ = wake.pushed() => {}
         }
     }
 }

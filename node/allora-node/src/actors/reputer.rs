@@ -14,9 +14,10 @@ use super::pending::Pending;
 use super::ports::{AdapterError, AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered, top_up_stake};
 use super::scoring;
+use super::trigger::Trigger;
 use super::wakeup::Wakeups;
 use super::worker::Outcome;
-use super::{ActorEnv, WindowSignal, next_trigger};
+use super::{ActorEnv, WindowSignal};
 use crate::config::LossOptions;
 use allora_protocol::loss::LossMethod;
 
@@ -63,20 +64,31 @@ impl ReputerActor {
             return;
         }
         let mut staked = top_up_stake(&self.env, topic_id, self.min_stake).await;
-        let mut tick = tokio::time::interval(self.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut trigger = Trigger::new(&self.env, self.interval);
         let mut pending = Pending::new();
-        while let Some(sigs) = next_trigger(&self.env, &wake, &mut tick).await {
+        // Unfinished setup or an unsettled nonce keeps the actor polling every
+        // `loopSeconds`; otherwise window events wake it.
+        let mut setup_done = true;
+        while let Some(sigs) = trigger
+            .next(
+                &self.env,
+                &wake,
+                !setup_done || !staked || !pending.is_empty(),
+            )
+            .await
+        {
             for sig in &sigs {
                 pending.seen(sig.nonce, Instant::now());
             }
             if !staked {
                 staked = top_up_stake(&self.env, topic_id, self.min_stake).await;
             }
+            setup_done = false;
             if let Err(err) = self.resolve_loss().await {
                 tracing::error!(topic_id, role = ROLE, error = %err, "no usable loss method; will retry");
                 continue;
             }
+            setup_done = true;
             self.poll(&sigs, &mut pending).await;
         }
         tracing::info!(topic_id, role = ROLE, "reputer actor stopped");

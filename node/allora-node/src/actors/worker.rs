@@ -1,5 +1,6 @@
 //! The worker actor for one topic: register (idempotently), then for every open worker
-//! nonce — woken by window events, with polling every `loopSeconds` as the fallback — ask
+//! nonce — woken by window events, polling every `loopSeconds` only when the stream is unhealthy
+//! or a nonce is unsettled ([`super::trigger`]) — ask
 //! the inference adapter (and the forecast adapter, if configured) with a deadline inside
 //! the window, build and sign the bundle, and hand it to the tx actor. A nonce is settled
 //! (written to the ledger, which survives restarts) only when its payload was included, the
@@ -13,8 +14,9 @@ use super::call::timed;
 use super::pending::Pending;
 use super::ports::{AdapterPort, Call, OpenWindow, Role};
 use super::registration::{Registered, ensure_registered};
+use super::trigger::Trigger;
 use super::wakeup::Wakeups;
-use super::{ActorEnv, WindowSignal, next_trigger};
+use super::{ActorEnv, WindowSignal};
 
 const ROLE: &str = "worker";
 
@@ -62,10 +64,10 @@ impl WorkerActor {
         {
             return;
         }
-        let mut tick = tokio::time::interval(self.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut trigger = Trigger::new(&self.env, self.interval);
         let mut pending = Pending::new();
-        while let Some(sigs) = next_trigger(&self.env, &wake, &mut tick).await {
+        // An unsettled nonce keeps the actor polling every `loopSeconds` for its retries.
+        while let Some(sigs) = trigger.next(&self.env, &wake, !pending.is_empty()).await {
             for sig in &sigs {
                 pending.seen(sig.nonce, Instant::now());
             }

@@ -133,7 +133,8 @@ async fn detect_version(client: &ChainClient) -> Result<EmissionsVersion, AppErr
 /// Window-open events from the CometBFT websocket (the `version` package's typed events), as
 /// supervisor signals, merged with the height of every block heartbeat the same connection
 /// already receives (the one shared height the actors use). The stream's deafness watchdog
-/// comes from the plan; each resubscription is counted by reason.
+/// comes from the plan; each resubscription is counted by reason and signalled (every actor
+/// then polls once).
 fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<SignalStream> {
     let mut topics: Vec<u64> = plan
         .workers
@@ -147,11 +148,14 @@ fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<S
         let counter = metrics.event_resubscribes.clone();
         // Latest height only: a consumer that falls behind needs no heights in between.
         let (height_tx, height_rx) = tokio::sync::watch::channel(0i64);
+        // Resubscriptions coalesce too: one poll per actor covers any number of them.
+        let (resub_tx, resub_rx) = tokio::sync::watch::channel(0u64);
         let watchdog = Watchdog {
             deaf_after_blocks: plan.node.event_watchdog_blocks,
             block_time_estimate: d::BLOCK_TIME_ESTIMATE,
             on_resubscribe: Some(Arc::new(move |why: Resubscribe| {
                 counter.with_label_values(&[why.as_str()]).inc();
+                resub_tx.send_modify(|n| *n += 1);
             })),
             on_block: Some(Arc::new(move |h: i64| {
                 height_tx.send_if_modified(|cur| {
@@ -168,6 +172,11 @@ fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<S
             let h = *rx.borrow_and_update();
             Some((ChainSignal::Block(h), rx))
         });
+        let resubscribes = futures::stream::unfold(resub_rx, |mut rx| async move {
+            rx.changed().await.ok()?;
+            rx.borrow_and_update();
+            Some((ChainSignal::Resubscribed, rx))
+        });
         let stream = subscribe_watched(plan.wallet.rpc_urls.clone(), topics, version, watchdog)
             .filter_map(|e| async move {
                 let role = match e.kind {
@@ -183,7 +192,8 @@ fn events(plan: &Plan, version: EmissionsVersion, metrics: &Metrics) -> Option<S
                     end_block: e.window_end_block.filter(|b| *b > 0),
                 }))
             });
-        Box::pin(futures::stream::select(stream, heights)) as SignalStream
+        let control = futures::stream::select(heights, resubscribes);
+        Box::pin(futures::stream::select(stream, control)) as SignalStream
     })
 }
 

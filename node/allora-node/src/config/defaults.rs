@@ -141,6 +141,14 @@ pub const BLOCK_TIME_ESTIMATE: Duration = Duration::from_secs(5);
 pub const EVENT_WATCHDOG_BLOCKS: u32 = 5;
 /// Valid range of `node.eventWatchdogBlocks`.
 pub const EVENT_WATCHDOG_BLOCKS_RANGE: std::ops::RangeInclusive<i64> = 2..=1000;
+/// `node.safetyPollSeconds`: while block heartbeats are fresh, window events wake the
+/// actors and `loopSeconds` polling is suspended; each actor still polls this often, which
+/// bounds how long an event lost on a live connection goes unnoticed at a cost of
+/// (actors / 120) queries a second (~17/s at 1,000 topics, against ~2,000/s at 1 s
+/// `loopSeconds`).
+pub const SAFETY_POLL_SECS: u64 = 120;
+/// Valid range of `node.safetyPollSeconds`.
+pub const SAFETY_POLL_RANGE: std::ops::RangeInclusive<i64> = 1..=86_400;
 /// Refresh interval of the wallet-balance and endpoint-health gauges.
 pub const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
 /// Wait between attempts to reach the chain at startup.

@@ -229,6 +229,9 @@ pub struct RawNode {
     /// Event websocket deafness watchdog, in expected block times.
     #[serde(default)]
     pub event_watchdog_blocks: Option<i64>,
+    /// Longest an actor goes without polling while the event stream is healthy, in seconds.
+    #[serde(default)]
+    pub safety_poll_seconds: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "wallets", "worker", "reputer", "node"];

@@ -4,11 +4,13 @@
 //! role; the node runs once one topic is ready), opens
 //! the submission ledger, routes each chain window event to the one actor it concerns
 //! ([`Router`]: O(1) per event, whatever the number of actors), feeds every block
-//! heartbeat into the one shared height ([`WindowClock`]), watches every task
+//! heartbeat into the one shared height ([`WindowClock`]) and the stream's health
+//! ([`StreamHealth`]: actors stop tick-polling while it is healthy), watches every task
 //! (a panicked or ended actor is restarted with backoff; a dead tx actor makes `/ready`
 //! false until it is replaced — see [`watch`]), keeps the gauges fresh, and on shutdown
 //! gives actors a bounded time to finish.
 
+mod events;
 mod gauges;
 mod watch;
 
@@ -23,13 +25,15 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::ActorEnv;
+use super::ChainSignal;
 use super::clock::WindowClock;
 use super::ledger::Ledger;
 use super::ports::{AdapterLoader, AdapterPort, ChainPort, Role, SignPort, TxPort};
 use super::reputer::{LossSource, ReputerActor};
+use super::trigger::StreamHealth;
 use super::wakeup::{Router, Wakeups};
 use super::worker::WorkerActor;
-use super::{ActorEnv, ChainSignal};
 use crate::config::defaults as d;
 use crate::config::{AdapterPlan, LossPlan, Plan, ReputerPlan, WorkerPlan};
 use crate::metrics::{Health, Metrics};
@@ -95,6 +99,7 @@ async fn envs(
     plan: &Plan,
     wallets: &[WalletPorts],
     clock: &WindowClock,
+    stream: &StreamHealth,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<BTreeMap<String, ActorEnv>, SupervisorError> {
@@ -110,7 +115,15 @@ async fn envs(
         } else {
             Ledger::in_memory()
         };
-        let env = env(plan, w, ledger, clock.clone(), metrics, shutdown);
+        let env = env(
+            plan,
+            w,
+            ledger,
+            clock.clone(),
+            stream.clone(),
+            metrics,
+            shutdown,
+        );
         out.insert(w.name.clone(), env);
     }
     Ok(out)
@@ -121,6 +134,7 @@ fn env(
     w: &WalletPorts,
     ledger: Ledger,
     clock: WindowClock,
+    stream: StreamHealth,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> ActorEnv {
@@ -132,6 +146,7 @@ fn env(
         metrics: metrics.clone(),
         ledger,
         clock,
+        stream,
         dry_run,
         retry: plan.wallet.retry,
         shutdown: shutdown.clone(),
@@ -338,7 +353,16 @@ pub async fn run<L: AdapterLoader>(
     };
     // One clock for every wallet: the height and block time are the chain's, not a wallet's.
     let clock = WindowClock::new(d::BLOCK_TIME_ESTIMATE);
-    let envs = envs(plan, &wiring.wallets, &clock, &metrics, &shutdown).await?;
+    let stream_health = StreamHealth::new(plan.node.safety_poll);
+    let envs = envs(
+        plan,
+        &wiring.wallets,
+        &clock,
+        &stream_health,
+        &metrics,
+        &shutdown,
+    )
+    .await?;
     if !plan.wallet.submit_tx {
         tracing::warn!(wallets = ?addresses, "dry run (submitTx: false): payloads are built, signed and logged, nothing is broadcast");
     }
@@ -371,29 +395,14 @@ pub async fn run<L: AdapterLoader>(
     // The event stream cannot be restarted (the client reconnects inside it); when it
     // ends the actors keep polling.
     let mut events = JoinSet::new();
-    if let Some(mut stream) = wiring.events {
-        let router = router.clone();
-        let clock = clock.clone();
-        let stop = shutdown.clone();
-        events.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    ev = stream.next() => match ev {
-                        Some(ChainSignal::Window(sig)) => {
-                            if !router.route(sig) {
-                                tracing::debug!(topic_id = sig.topic_id, role = sig.role.as_str(), nonce = sig.nonce, "window event for no configured actor");
-                            }
-                        }
-                        Some(ChainSignal::Block(height)) => clock.observe(height, std::time::Instant::now()),
-                        None => {
-                            tracing::warn!("window event stream ended; actors keep polling");
-                            break;
-                        }
-                    }
-                }
-            }
-        });
+    if let Some(stream) = wiring.events {
+        let pump = events::Pump {
+            router: router.clone(),
+            clock: clock.clone(),
+            health: stream_health.clone(),
+            deaf_after_blocks: plan.node.event_watchdog_blocks,
+        };
+        events.spawn(pump.run(stream, shutdown.clone()));
     }
     let mut tx_watch = TxWatch::new(
         wiring
@@ -419,6 +428,8 @@ pub async fn run<L: AdapterLoader>(
             }
             Some(res) = watch.set.join_next_with_id() => watch.on_exit(res),
             Some(res) = events.join_next() => {
+                // However the pump ended, nothing announces windows any more: poll.
+                stream_health.deaf();
                 if let Err(err) = res {
                     tracing::error!(error = %err, "window event task failed; actors keep polling");
                 }

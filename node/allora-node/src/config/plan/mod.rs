@@ -65,6 +65,9 @@ pub struct NodePlan {
     /// Resubscribe the event websocket after this many expected block times without a block
     /// heartbeat (`node.eventWatchdogBlocks`).
     pub event_watchdog_blocks: u32,
+    /// `node.safetyPollSeconds`: the longest an actor goes without polling while the event
+    /// stream is healthy (it does not tick-poll at `loopSeconds` then).
+    pub safety_poll: Duration,
     /// Restart backoff of dead actors and tx actors.
     pub restart: RestartPolicy,
     /// `node.compileMemoryMb` in bytes: address-space limit of one compile process.
@@ -272,6 +275,18 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
             d::EVENT_WATCHDOG_BLOCKS
         }
     };
+    let safety_poll = match n.safety_poll_seconds {
+        None => Duration::from_secs(d::SAFETY_POLL_SECS),
+        Some(s) if d::SAFETY_POLL_RANGE.contains(&s) => Duration::from_secs(s as u64),
+        Some(s) => {
+            cx.err(
+                "node.safetyPollSeconds",
+                format!("{s} is outside 1–86400"),
+                format!("use a number of seconds such as {}", d::SAFETY_POLL_SECS),
+            );
+            Duration::from_secs(d::SAFETY_POLL_SECS)
+        }
+    };
     let cache_dir = n.cache_dir.as_deref().map(|dir| cx.resolve(dir));
     let ledger_dir = cache_dir.clone().unwrap_or_else(|| {
         home_dir
@@ -284,6 +299,7 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
         ledger_dir,
         shutdown_timeout,
         event_watchdog_blocks,
+        safety_poll,
         restart: RestartPolicy::default(),
         compile_memory_bytes: compile_memory_mb << 20,
         compile_timeout,

@@ -268,6 +268,34 @@ fn compile_limits_are_configurable_and_bounded() {
     );
 }
 
+/// `node.safetyPollSeconds`: 120 s by default, configurable, bounded to 1–86400.
+#[test]
+fn safety_poll_is_configurable_and_bounded() {
+    let (dir, env) = setup();
+    let text = |node: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+               "worker": [{{"topicId": 1, "loopSeconds": 1, "inferenceAdapter": {{"wasm": "model.wasm"}}}}],
+               "node": {node}}}"#
+        )
+    };
+    let secs = |n: u64| std::time::Duration::from_secs(n);
+    let plan = check(&text("{}"), dir.path(), &env).unwrap();
+    assert_eq!(plan.node.safety_poll, secs(d::SAFETY_POLL_SECS));
+    let plan = check(&text(r#"{"safetyPollSeconds": 600}"#), dir.path(), &env).unwrap();
+    assert_eq!(plan.node.safety_poll, secs(600));
+    for bad in ["0", "86401"] {
+        let issues = check(
+            &text(&format!(r#"{{"safetyPollSeconds": {bad}}}"#)),
+            dir.path(),
+            &env,
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["node.safetyPollSeconds"], "{issues:?}");
+    }
+}
+
 #[test]
 fn loss_policy_is_typed_once_and_bad_options_name_their_field() {
     let (dir, env) = setup();

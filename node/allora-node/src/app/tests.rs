@@ -117,6 +117,7 @@ async fn wasm_adapter_port_calls_a_real_component() {
         },
         params: BTreeMap::new(),
         mounts: Vec::new(),
+        warm: None,
     };
     let a = super::adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
         .await
@@ -148,6 +149,7 @@ async fn wasm_adapter_port_cuts_off_a_spinning_guest_with_a_typed_timeout() {
         },
         params: BTreeMap::new(),
         mounts: Vec::new(),
+        warm: None,
     };
     let a = super::adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
         .await

@@ -154,6 +154,19 @@ pub struct RawAdapter {
     /// Host directories the adapter may read (read-only WASI preopens).
     #[serde(default)]
     pub files: Vec<RawMount>,
+    /// Keep one instance per topic alive between calls (opt-in).
+    #[serde(default)]
+    pub warm: Option<RawWarm>,
+}
+
+/// The `warm` option of an adapter block: `{"maxCalls": 1000, "maxMemoryMb": 256}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawWarm {
+    #[serde(default)]
+    pub max_calls: Option<i64>,
+    #[serde(default)]
+    pub max_memory_mb: Option<i64>,
 }
 
 /// One `files` entry of an adapter block: `{"host": "./models/eth", "guest": "/model"}`.
@@ -193,6 +206,9 @@ pub struct RawNode {
     /// Event websocket deafness watchdog, in expected block times.
     #[serde(default)]
     pub event_watchdog_blocks: Option<i64>,
+    /// Adapter instances alive at once (pool slots); calls beyond it queue.
+    #[serde(default)]
+    pub adapter_instances: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "worker", "reputer", "node"];

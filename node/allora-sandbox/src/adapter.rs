@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower,
+};
 
 use super::cache::Source;
 use super::checks::{
@@ -277,7 +279,9 @@ impl Adapter {
                 waited: now.elapsed(),
                 instances: pool.capacity(),
             },
-            SlotError::Closed => CallErrorKind::Instantiate("the adapter runtime is shutting down".into()),
+            SlotError::Closed => {
+                CallErrorKind::Instantiate("the adapter runtime is shutting down".into())
+            }
         })?;
         let limits = &self.inner.limits;
         let state = CallState::new(
@@ -412,7 +416,13 @@ impl Adapter {
     }
 
     /// Maps the adapter's own `err` string, classifying it as "http" if a request failed.
-    fn guest_err(&self, ctx: &CallContext, role: Role, invoked: &Invoked, msg: String) -> CallError {
+    fn guest_err(
+        &self,
+        ctx: &CallContext,
+        role: Role,
+        invoked: &Invoked,
+        msg: String,
+    ) -> CallError {
         let message = truncate(&msg, MAX_GUEST_ERROR).to_string();
         let kind = match invoked.http_error.clone() {
             Some(http) => CallErrorKind::Http { http, message },
@@ -557,4 +567,3 @@ impl Adapter {
         res.map_err(|m| self.guest_err(ctx, role, &invoked, m))
     }
 }
-

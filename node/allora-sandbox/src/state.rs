@@ -12,9 +12,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::host_http::ClientCache;
-use super::pool::Counters;
 use super::mounts::{Mount, preopen};
 use super::netpolicy::Allowlist;
+use super::pool::Counters;
 use super::stdio::CappedPipe;
 use super::text::escape_for_log;
 

@@ -49,7 +49,13 @@ impl CallStore {
     /// Starts a call ending at `deadline`: the epoch deadline, the HTTP deadline and budget,
     /// the log tags and the last-error slot all start afresh (a warm instance keeps only
     /// the guest's own state).
-    pub(crate) fn begin(&mut self, now: Instant, deadline: Instant, topic_id: u64, role: &'static str) {
+    pub(crate) fn begin(
+        &mut self,
+        now: Instant,
+        deadline: Instant,
+        topic_id: u64,
+        role: &'static str,
+    ) {
         let data = self.store.data_mut();
         data.deadline = deadline;
         data.limiter.hit = false;

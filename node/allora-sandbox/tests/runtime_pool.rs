@@ -31,9 +31,14 @@ fn limits(timeout_ms: u64) -> Limits {
 }
 
 async fn hostile(rt: &AdapterRuntime, timeout_ms: u64) -> Adapter {
-    rt.load(spec("hostile.wasm", &[Role::Inference], &[], limits(timeout_ms)))
-        .await
-        .expect("load hostile")
+    rt.load(spec(
+        "hostile.wasm",
+        &[Role::Inference],
+        &[],
+        limits(timeout_ms),
+    ))
+    .await
+    .expect("load hostile")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +69,10 @@ async fn calls_beyond_the_pool_queue_instead_of_failing() {
         let v = c.await.unwrap().expect("a queued call succeeds");
         assert_eq!(v[0].value, "1", "each call had a fresh instance");
     }
-    assert!(max_live <= 2 && max_live > 0, "live instances peaked at {max_live}");
+    assert!(
+        max_live <= 2 && max_live > 0,
+        "live instances peaked at {max_live}"
+    );
     assert!(saw_queue, "calls beyond the two slots should have queued");
     assert!(
         started.elapsed() >= Duration::from_millis(780),
@@ -72,8 +80,14 @@ async fn calls_beyond_the_pool_queue_instead_of_failing() {
         started.elapsed()
     );
     let s = rt.pool_stats();
-    assert_eq!((s.instances_live, s.queued, s.queue_timeouts_total), (0, 0, 0));
-    assert_eq!(s.linear_memory_bytes, 0, "memory is given back with the stores");
+    assert_eq!(
+        (s.instances_live, s.queued, s.queue_timeouts_total),
+        (0, 0, 0)
+    );
+    assert_eq!(
+        s.linear_memory_bytes, 0,
+        "memory is given back with the stores"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +115,11 @@ async fn a_call_whose_deadline_passes_in_the_queue_fails_typed_and_is_counted() 
     let err = a.infer(&c).await.unwrap_err();
     assert_eq!(err.kind(), "queue_timeout", "{err}");
     assert!(err.to_string().contains("node.adapterInstances"), "{err}");
-    assert!(started.elapsed() < Duration::from_millis(600), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(rt.pool_stats().queue_timeouts_total, 1);
     // The holder is unaffected, and a later call gets the slot.
     holder.await.unwrap().expect("the running call completes");
@@ -120,17 +138,25 @@ async fn a_busy_guest_does_not_starve_another_adapters_call_on_one_thread() {
         .await
         .expect("load trivial");
     let started = Instant::now();
-    let spinning =
-        tokio::spawn(async move { busy.infer(&ctx(1, 1, &[("mode", "loop")])).await });
+    let spinning = tokio::spawn(async move { busy.infer(&ctx(1, 1, &[("mode", "loop")])).await });
     // Let the spinner get going first.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut c = ctx(2, 1, &[]);
     c.deadline = Some(Instant::now() + Duration::from_millis(500));
-    let v = trivial.infer(&c).await.expect("the other adapter answers in time");
+    let v = trivial
+        .infer(&c)
+        .await
+        .expect("the other adapter answers in time");
     let answered = started.elapsed();
     assert_eq!(v[0].value, "42.5");
-    assert!(answered < Duration::from_millis(600), "answered after {answered:?}");
-    assert!(!spinning.is_finished(), "the spinner is still running meanwhile");
+    assert!(
+        answered < Duration::from_millis(600),
+        "answered after {answered:?}"
+    );
+    assert!(
+        !spinning.is_finished(),
+        "the spinner is still running meanwhile"
+    );
     // And the timeout still stops the spinner.
     let err = spinning.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), "timeout", "{err}");

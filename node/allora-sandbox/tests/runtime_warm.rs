@@ -21,9 +21,12 @@ fn limits() -> Limits {
 }
 
 async fn hostile(rt: &AdapterRuntime, warm: Option<WarmConfig>) -> Adapter {
-    rt.load_with_warm(spec("hostile.wasm", &[Role::Inference], &[], limits()), warm)
-        .await
-        .expect("load hostile")
+    rt.load_with_warm(
+        spec("hostile.wasm", &[Role::Inference], &[], limits()),
+        warm,
+    )
+    .await
+    .expect("load hostile")
 }
 
 fn warm(max_calls: u32, max_memory_mb: u64) -> Option<WarmConfig> {
@@ -67,12 +70,13 @@ async fn a_trap_recycles_the_warm_instance() {
     let a = hostile(&runtime(), warm(1000, 128)).await;
     assert_eq!(count(&a, 1, COUNT).await, 1);
     assert_eq!(count(&a, 1, COUNT).await, 2);
-    let err = a
-        .infer(&ctx(1, 1, &[("mode", "trap")]))
-        .await
-        .unwrap_err();
+    let err = a.infer(&ctx(1, 1, &[("mode", "trap")])).await.unwrap_err();
     assert_eq!(err.kind(), "trap", "{err}");
-    assert_eq!(count(&a, 1, COUNT).await, 1, "a fresh instance after the trap");
+    assert_eq!(
+        count(&a, 1, COUNT).await,
+        1,
+        "a fresh instance after the trap"
+    );
     assert_eq!(count(&a, 1, COUNT).await, 2);
 }
 
@@ -126,11 +130,18 @@ async fn idle_warm_instances_give_their_slot_to_a_waiting_call() {
     let a = hostile(&rt, warm(1000, 128)).await;
     assert_eq!(count(&a, 1, COUNT).await, 1);
     assert_eq!(count(&a, 2, COUNT).await, 1);
-    assert_eq!(rt.pool_stats().instances_live, 2, "both slots held by idle instances");
+    assert_eq!(
+        rt.pool_stats().instances_live,
+        2,
+        "both slots held by idle instances"
+    );
     // A third topic needs a slot: the oldest idle instance (topic 1) gives it up at once.
     let mut c = ctx(3, 1, COUNT);
     c.deadline = Some(std::time::Instant::now() + Duration::from_millis(500));
-    let v = a.infer(&c).await.expect("served without waiting for a deadline");
+    let v = a
+        .infer(&c)
+        .await
+        .expect("served without waiting for a deadline");
     assert_eq!(v[0].value, "1");
     assert_eq!(rt.pool_stats().queue_timeouts_total, 0);
     assert_eq!(count(&a, 2, COUNT).await, 2, "topic 2 stayed warm");

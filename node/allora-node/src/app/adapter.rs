@@ -31,14 +31,17 @@ pub async fn load(
 ) -> Result<WasmAdapter, allora_sandbox::LoadError> {
     // The Plan parsed the allowlist with the sandbox's parser; the typed policy goes in as is.
     let adapter = rt
-        .load_with_warm(AdapterSpec {
-            name: plan.name.clone(),
-            wasm: plan.wasm.clone(),
-            roles,
-            limits: plan.limits.clone(),
-            allowed_hosts: plan.allowed_hosts.policy().clone(),
-            mounts: plan.mounts.clone(),
-        }, plan.warm)
+        .load_with_warm(
+            AdapterSpec {
+                name: plan.name.clone(),
+                wasm: plan.wasm.clone(),
+                roles,
+                limits: plan.limits.clone(),
+                allowed_hosts: plan.allowed_hosts.policy().clone(),
+                mounts: plan.mounts.clone(),
+            },
+            plan.warm,
+        )
         .await?;
     Ok(WasmAdapter {
         adapter,

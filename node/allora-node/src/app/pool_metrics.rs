@@ -85,7 +85,10 @@ impl Collector for PoolCollector {
         out.extend(gauge(&self.memory, s.linear_memory_bytes));
         out.extend(gauge(&self.queued, s.queued));
         out.extend(gauge(&self.capacity, s.capacity));
-        let counter = self.queue_timeouts.lock().unwrap_or_else(|p| p.into_inner());
+        let counter = self
+            .queue_timeouts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         counter.reset();
         counter.inc_by(s.queue_timeouts_total);
         out.extend(counter.collect());

@@ -101,7 +101,7 @@ fn spec(file: &str, allow: &[String]) -> AdapterSpec {
 
 /// The seed's model server, in miniature: a Python stdlib HTTP server (keep-alive) answering
 /// every GET with the least-squares next value of the same series the adapters fetch, like the
-/// Flask apps the Go node calls. `None` (row skipped) when `python3` is missing.
+/// Flask apps the Go node calls (one thread per connection, like Flask's dev server). `None` (row skipped) when `python3` is missing.
 const PY_SERVER: &str = r#"
 import http.server, sys
 SERIES = [100.0, 102.0, 104.0, 106.0, 108.0, 110.0]
@@ -112,6 +112,7 @@ def predict(ys):
     return my + sxy / sxx * (n - mx)
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     def do_GET(self):
         body = repr(predict(SERIES)).encode()
         self.send_response(200)
@@ -120,7 +121,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
@@ -203,7 +204,11 @@ async fn warm_rows(
     }
     match python_server() {
         Some(py) => {
-            let client = reqwest::Client::new();
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("client");
             let n = 2000 / scale;
             let mut v = Vec::new();
             for i in 0..(n + 100) {

@@ -15,6 +15,17 @@ use allora::adapter::types::{CallContext, ForecastValue, LabeledValue};
 
 struct Hostile;
 
+/// Calls this instance has served in the `count`/`grow` modes: a global, so it grows only
+/// while the host keeps the instance warm (the warm-instance tests read it).
+static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Memory the `grow` mode keeps reachable across calls of a warm instance.
+static HOARD: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+fn count() -> Vec<LabeledValue> {
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    one(n.to_string())
+}
+
 fn one(value: String) -> Vec<LabeledValue> {
     vec![LabeledValue { label: "y".into(), value }]
 }
@@ -23,6 +34,19 @@ fn run(p: &BTreeMap<String, String>) -> Result<Vec<LabeledValue>, String> {
     let mode = p.get("mode").map(String::as_str).unwrap_or("ok");
     match mode {
         "ok" => Ok(one("1.5".into())),
+        "count" => Ok(count()),
+        // Waits `ms` milliseconds on the WASI clock (the host is free meanwhile), then counts.
+        "sleep" => {
+            let ms: u64 = p.get("ms").and_then(|m| m.parse().ok()).unwrap_or(100);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(count())
+        }
+        // Keeps `mb` more MiB alive (default 4), then counts: a warm instance's memory grows.
+        "grow" => {
+            let mb: usize = p.get("mb").and_then(|m| m.parse().ok()).unwrap_or(4);
+            HOARD.lock().map_err(|_| "poisoned".to_string())?.push(vec![1u8; mb << 20]);
+            Ok(count())
+        }
         "loop" => {
             let mut i: u64 = 0;
             loop {

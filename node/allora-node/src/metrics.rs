@@ -248,6 +248,14 @@ impl Metrics {
             .inc();
     }
 
+    /// Adds a collector owned elsewhere (e.g. the adapter pool's gauges, read at scrape time).
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), MetricsError> {
+        Ok(self.registry.register(collector)?)
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -7,6 +7,10 @@
 //!   Rust adapter, next to a plain loopback HTTP round trip;
 //! - the same for the Rust smoothing model and the Python and JavaScript examples, whose calls
 //!   include one loopback fetch through the sandboxed `http` import;
+//! - warm instances (`warm`: one kept instance per topic, call only) vs fresh for the Rust
+//!   smoothing model and the Python example, next to the seed's way: a loopback HTTP GET to a
+//!   small Python stdlib HTTP server computing the same prediction (`--warm-only` runs just
+//!   this table);
 //! - compile time vs loading from the on-disk cache for every example;
 //! - RSS with 100 loaded components.
 
@@ -14,7 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use allora_sandbox::{
-    Adapter, AdapterRuntime, AdapterSpec, CallContext, Limits, Role, RuntimeConfig,
+    Adapter, AdapterRuntime, AdapterSpec, CallContext, Limits, Role, RuntimeConfig, WarmConfig,
 };
 use axum::Router;
 use axum::routing::get;
@@ -95,9 +99,150 @@ fn spec(file: &str, allow: &[String]) -> AdapterSpec {
     }
 }
 
+/// The seed's model server, in miniature: a Python stdlib HTTP server (keep-alive) answering
+/// every GET with the least-squares next value of the same series the adapters fetch, like the
+/// Flask apps the Go node calls (one thread per connection, like Flask's dev server). `None` (row skipped) when `python3` is missing.
+const PY_SERVER: &str = r#"
+import http.server, sys
+SERIES = [100.0, 102.0, 104.0, 106.0, 108.0, 110.0]
+def predict(ys):
+    n = len(ys); mx = (n - 1) / 2; my = sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in range(n))
+    sxy = sum((x - mx) * (y - my) for x, y in enumerate(ys))
+    return my + sxy / sxx * (n - mx)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        body = repr(predict(SERIES)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct PyServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_server() -> Option<PyServer> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", PY_SERVER])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take()?)
+        .read_line(&mut line)
+        .ok()?;
+    let port: u16 = line.trim().parse().ok()?;
+    Some(PyServer {
+        child,
+        url: format!("http://127.0.0.1:{port}/predict"),
+    })
+}
+
+/// Warm vs fresh per-call cost, and the seed's loopback-HTTP way, as table rows.
+async fn warm_rows(
+    rt: &AdapterRuntime,
+    allow: &[String],
+    price_ctx: &CallContext,
+    scale: usize,
+) -> Vec<String> {
+    let mut rows = Vec::new();
+    let warm = Some(WarmConfig {
+        max_calls: u32::MAX,
+        max_memory_bytes: Limits::default().memory_bytes,
+    });
+    for (file, what, n) in [
+        (
+            "smoothing_model.wasm",
+            "Rust smoothing model (1 sandboxed fetch)",
+            2000,
+        ),
+        (
+            "py_inference.wasm",
+            "Python example (componentize-py, 1 sandboxed fetch)",
+            500,
+        ),
+    ] {
+        let fresh = rt.load(spec(file, allow)).await.expect("load");
+        let f = time_calls(&fresh, price_ctx, 20, n / scale).await;
+        let kept = rt
+            .load_with_warm(spec(file, allow), warm)
+            .await
+            .expect("load warm");
+        let w = time_calls(&kept, price_ctx, 20, n / scale).await;
+        let live = rt.pool_stats();
+        rows.push(format!(
+            "| {what}: fresh instance per call | {} | {} | {} |",
+            us(f.median),
+            us(f.p99),
+            f.n
+        ));
+        rows.push(format!(
+            "| {what}: warm instance (holds {:.1} MiB of linear memory) | {} | {} | {} |",
+            live.linear_memory_bytes as f64 / (1 << 20) as f64,
+            us(w.median),
+            us(w.p99),
+            w.n
+        ));
+    }
+    match python_server() {
+        Some(py) => {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("client");
+            let n = 2000 / scale;
+            let mut v = Vec::new();
+            for i in 0..(n + 100) {
+                let t = Instant::now();
+                let body = client
+                    .get(&py.url)
+                    .send()
+                    .await
+                    .expect("get")
+                    .text()
+                    .await
+                    .expect("body");
+                if i >= 100 {
+                    v.push(t.elapsed());
+                }
+                assert!(body.starts_with("112"), "{body}");
+            }
+            let s = stats(v);
+            rows.push(format!(
+                "| seed's way: loopback HTTP GET to a Python stdlib HTTP model server (keep-alive) | {} | {} | {} |",
+                us(s.median),
+                us(s.p99),
+                s.n
+            ));
+        }
+        None => rows.push("| seed's way: python3 not found, not measured | | | |".into()),
+    }
+    rows
+}
+
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let warm_only = std::env::args().any(|a| a == "--warm-only");
     let scale = if quick { 10 } else { 1 };
 
     let app = Router::new()
@@ -122,6 +267,18 @@ async fn main() {
     println!("allocator: {:?}", rt.allocator());
 
     let mut rows: Vec<String> = Vec::new();
+    let series = format!("http://{addr}/series");
+    let price_ctx = CallContext {
+        params: [("PriceEndpoint".to_string(), series)]
+            .into_iter()
+            .collect(),
+        ..CallContext::default()
+    };
+    if warm_only {
+        print_warm(warm_rows(&rt, &allow, &price_ctx, scale).await);
+        let _ = std::fs::remove_dir_all(&cache);
+        return;
+    }
 
     // RSS with loaded components, measured first so the large Python/JS compilations below
     // do not inflate the baseline. Two cases: 100 adapters over 4 distinct Rust components
@@ -266,13 +423,6 @@ async fn main() {
         s.n
     ));
 
-    let series = format!("http://{addr}/series");
-    let price_ctx = CallContext {
-        params: [("PriceEndpoint".to_string(), series)]
-            .into_iter()
-            .collect(),
-        ..CallContext::default()
-    };
     for (file, what, n) in [
         (
             "smoothing_model.wasm",
@@ -299,6 +449,8 @@ async fn main() {
             s.n
         ));
     }
+
+    let warm = warm_rows(&rt, &allow, &price_ctx, scale).await;
 
     // Compile vs cached load, per example: a fresh cache dir compiles, a second runtime on
     // the same dir deserializes.
@@ -343,6 +495,7 @@ async fn main() {
     for r in rows {
         println!("{r}");
     }
+    print_warm(warm);
     println!();
     println!("| component | size | compile | cached load | speed-up |");
     println!("|---|---|---|---|---|");
@@ -357,4 +510,13 @@ async fn main() {
     }
     drop(keep);
     let _ = std::fs::remove_dir_all(&cache);
+}
+
+fn print_warm(rows: Vec<String>) {
+    println!();
+    println!("| warm vs fresh, per call | median | p99 | calls |");
+    println!("|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
 }

@@ -1,16 +1,20 @@
-//! Loading a component for its configured roles, and calling it: fresh `Store` per call,
-//! deadline, memory limiter, lazy lifting with output caps, and value validation.
+//! Loading a component for its configured roles, and calling it: a pool slot (queued up to
+//! the call's deadline), a fresh `Store` per call (or the topic's warm instance, see
+//! `warm`), deadline with yielding, memory limiter, output caps, and value validation.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower};
-use wasmtime::{Store, Trap};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower,
+};
 
 use super::cache::Source;
+use super::checks::{
+    MAX_GUEST_ERROR, Output, check, check_name, classify, decimal, hostcall_fuel, wit_ctx,
+};
 use super::compile::compile;
-use super::engine::ticks_for;
 use super::error::{CallError, CallErrorKind, LoadError};
 use super::exports::{
     self, ForecastResult, InferResult, LossResult, NeverNegativeResult, RoleExports, TruthResult,
@@ -21,15 +25,14 @@ use super::host_log::truncate;
 use super::http_target::http_deadline;
 use super::mounts::{self, Mount};
 use super::netpolicy::Allowlist;
+use super::pool::{Evictable, Pool, SlotError};
 use super::state::{CallState, HttpState, HttpTags, Limiter, LogCtx};
-use super::text::{escape_for_log, first_hidden};
-use super::values::canonical_decimal;
+use super::store::CallStore;
+use super::warm::{Recycle, WarmCache, WarmConfig, WarmInstance};
 use super::{AdapterRuntime, AdapterSpec, CallContext, ForecastValue, LabeledValue, Limits, Role};
 
 /// Table elements a guest may grow to (interpreters need large function tables).
 const MAX_TABLE_ELEMENTS: usize = 200_000;
-/// Longest adapter error message kept.
-const MAX_GUEST_ERROR: usize = 2048;
 /// Longest label accepted.
 const MAX_LABEL: usize = 128;
 /// Longest inferer address accepted.
@@ -60,9 +63,22 @@ struct Inner {
     clients: Arc<ClientCache>,
     mounts: Arc<[Mount]>,
     info: LoadInfo,
+    pool: Arc<Pool>,
+    /// Idle warm instances by topic; `None` unless the adapter opted in.
+    warm: Option<Arc<WarmCache>>,
 }
 
-pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapter, LoadError> {
+/// What a successful call leaves for interpreting the guest's own result.
+struct Invoked {
+    /// The last refused or failed HTTP request of the call, if any.
+    http_error: Option<String>,
+}
+
+pub(super) async fn load(
+    rt: &AdapterRuntime,
+    spec: AdapterSpec,
+    warm: Option<WarmConfig>,
+) -> Result<Adapter, LoadError> {
     let name = spec.name.clone();
     let config_err = |reason: String| LoadError::Config {
         adapter: name.clone(),
@@ -79,6 +95,11 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
     }
     if spec.limits.timeout.is_zero() {
         return Err(config_err("timeout must be greater than zero".into()));
+    }
+    if let Some(w) = &warm
+        && w.max_calls == 0
+    {
+        return Err(config_err("warm.maxCalls must be at least 1".into()));
     }
     mounts::check(&spec.mounts).map_err(|(i, reason)| LoadError::Mount {
         adapter: name.clone(),
@@ -105,9 +126,16 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             adapter: name.clone(),
             reason: format!("{e:#}"),
         })?;
+    let name: Arc<str> = name.as_str().into();
+    let warm = warm.map(|w| {
+        let cache = Arc::new(WarmCache::new(w, name.clone()));
+        let holder: Arc<dyn Evictable> = cache.clone();
+        rt.inner.pool.register_idle_holder(Arc::downgrade(&holder));
+        cache
+    });
     let adapter = Adapter {
         inner: Arc::new(Inner {
-            name: name.as_str().into(),
+            name: name.clone(),
             pre,
             exports: role_exports,
             roles: spec.roles.clone(),
@@ -116,10 +144,12 @@ pub(super) async fn load(rt: &AdapterRuntime, spec: AdapterSpec) -> Result<Adapt
             clients: Arc::default(),
             mounts: spec.mounts.into(),
             info,
+            pool: rt.inner.pool.clone(),
+            warm,
         }),
     };
     adapter.trial().await?;
-    tracing::debug!(adapter = %name, source = ?info.source, compile_ms = info.compile_time.as_millis() as u64, "adapter loaded");
+    tracing::debug!(adapter = %name, source = ?info.source, compile_ms = info.compile_time.as_millis() as u64, warm = adapter.inner.warm.is_some(), "adapter loaded");
     Ok(adapter)
 }
 
@@ -144,6 +174,22 @@ impl Adapter {
         &self.inner.limits
     }
 
+    /// The warm-instance settings, if the adapter keeps instances warm.
+    pub fn warm(&self) -> Option<WarmConfig> {
+        self.inner.warm.as_ref().map(|w| w.config)
+    }
+
+    /// Warm instances recycled so far (max calls, memory high-water, failure, eviction);
+    /// 0 for an adapter that is not warm.
+    pub fn warm_recycled(&self) -> u64 {
+        self.inner.warm.as_ref().map_or(0, |w| w.recycled())
+    }
+
+    /// Idle warm instances right now (one per topic at most).
+    pub fn warm_idle(&self) -> usize {
+        self.inner.warm.as_ref().map_or(0, |w| w.idle_count())
+    }
+
     /// Instantiates once and type-checks every configured role's functions, so a component
     /// built against another WIT version fails at load.
     async fn trial(&self) -> Result<(), LoadError> {
@@ -153,15 +199,21 @@ impl Adapter {
             adapter: self.inner.name.to_string(),
             reason,
         };
-        let (mut store, deadline) = self.new_store(&ctx, role).map_err(inst_err)?;
+        let now = Instant::now();
+        let deadline = self.deadline(&ctx, now);
+        let mut call = self
+            .open(&ctx, role, now, deadline)
+            .await
+            .map_err(|k| inst_err(k.to_string()))?;
+        let store = &mut call.store;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let instance =
-            match tokio::time::timeout(remaining, self.inner.pre.instantiate_async(&mut store))
+            match tokio::time::timeout(remaining, self.inner.pre.instantiate_async(&mut *store))
                 .await
             {
                 Err(_) => return Err(inst_err("timed out".into())),
                 Ok(Err(e)) => {
-                    let kind = classify(e, &store, &self.inner.limits, remaining);
+                    let kind = classify(e, store, &self.inner.limits, remaining);
                     return Err(inst_err(kind.to_string()));
                 }
                 Ok(Ok(i)) => i,
@@ -175,27 +227,27 @@ impl Adapter {
             };
             match role {
                 Role::Inference => {
-                    check::<(WitCallContext,), InferResult>(&instance, &mut store, &ex.infer)
+                    check::<(WitCallContext,), InferResult>(&instance, store, &ex.infer)
                         .map_err(sig)?
                 }
                 Role::Forecast => check::<(WitCallContext, Vec<String>), ForecastResult>(
                     &instance,
-                    &mut store,
+                    store,
                     &ex.forecast,
                 )
                 .map_err(sig)?,
                 Role::GroundTruth => {
-                    check::<(WitCallContext,), TruthResult>(&instance, &mut store, &ex.ground_truth)
+                    check::<(WitCallContext,), TruthResult>(&instance, store, &ex.ground_truth)
                         .map_err(sig)?
                 }
                 Role::Loss => {
                     check::<(WitCallContext, String, Vec<String>), LossResult>(
-                        &instance, &mut store, &ex.loss,
+                        &instance, store, &ex.loss,
                     )
                     .map_err(sig)?;
                     check::<(WitCallContext,), NeverNegativeResult>(
                         &instance,
-                        &mut store,
+                        store,
                         &ex.never_negative,
                     )
                     .map_err(sig)?;
@@ -205,22 +257,39 @@ impl Adapter {
         Ok(())
     }
 
-    fn new_store(
+    /// When a call starting `now` must end: the adapter's timeout, or the call's own
+    /// deadline if earlier.
+    fn deadline(&self, ctx: &CallContext, now: Instant) -> Instant {
+        let deadline = now + self.inner.limits.timeout;
+        ctx.deadline.map_or(deadline, |d| deadline.min(d))
+    }
+
+    /// A fresh store for one call: waits (FIFO) for a pool slot until `deadline`, then builds
+    /// the per-call state and starts the call's clock.
+    async fn open(
         &self,
         ctx: &CallContext,
         role: Role,
-    ) -> Result<(Store<CallState>, Instant), String> {
+        now: Instant,
+        deadline: Instant,
+    ) -> Result<CallStore, CallErrorKind> {
+        let pool = &self.inner.pool;
+        let slot = pool.acquire(deadline).await.map_err(|e| match e {
+            SlotError::Deadline => CallErrorKind::QueueTimeout {
+                waited: now.elapsed(),
+                instances: pool.capacity(),
+            },
+            SlotError::Closed => {
+                CallErrorKind::Instantiate("the adapter runtime is shutting down".into())
+            }
+        })?;
         let limits = &self.inner.limits;
-        let now = Instant::now();
-        let mut deadline = now + limits.timeout;
-        if let Some(d) = ctx.deadline {
-            deadline = deadline.min(d);
-        }
         let state = CallState::new(
             Limiter::new(
                 usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
                 MAX_TABLE_ELEMENTS,
-            ),
+            )
+            .reporting_to(pool.counters.clone()),
             HttpState {
                 allow: self.inner.allow.clone(),
                 clients: self.inner.clients.clone(),
@@ -242,12 +311,12 @@ impl Adapter {
                 lines: 0,
             },
             &self.inner.mounts,
-        )?;
-        let mut store = Store::new(self.inner.pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_hostcall_fuel(hostcall_fuel(limits));
-        store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(now)));
-        Ok((store, deadline))
+        )
+        .map_err(CallErrorKind::Instantiate)?;
+        let mut call = CallStore::new(self.inner.pre.engine(), state, slot);
+        call.store.set_hostcall_fuel(hostcall_fuel(limits));
+        call.begin(now, deadline, ctx.topic_id, role.as_str());
+        Ok(call)
     }
 
     fn err(&self, ctx: &CallContext, role: Role, kind: CallErrorKind) -> CallError {
@@ -259,14 +328,15 @@ impl Adapter {
         }
     }
 
-    /// Instantiates into a fresh store and calls one export under the deadline.
+    /// Calls one export under the deadline, on the topic's warm instance if there is one,
+    /// else on a fresh instance (which a warm adapter then keeps for the topic's next call).
     async fn invoke<P, R>(
         &self,
         ctx: &CallContext,
         role: Role,
         idx: &Option<ComponentExportIndex>,
         params: P,
-    ) -> Result<(Store<CallState>, R), CallError>
+    ) -> Result<(Invoked, R), CallError>
     where
         P: ComponentNamedList + Lower + Send + Sync,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
@@ -274,37 +344,74 @@ impl Adapter {
         let Some(idx) = idx else {
             return Err(self.err(ctx, role, CallErrorKind::NotExported));
         };
-        let (mut store, deadline) = self
-            .new_store(ctx, role)
-            .map_err(|m| self.err(ctx, role, CallErrorKind::Instantiate(m)))?;
-        let budget = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        let deadline = self.deadline(ctx, now);
+        let budget = deadline.saturating_duration_since(now);
+        let warm = self.inner.warm.as_deref();
+        let (mut call, reused, calls) = match warm.and_then(|w| w.take(ctx.topic_id)) {
+            Some(mut w) => {
+                w.call.begin(now, deadline, ctx.topic_id, role.as_str());
+                (w.call, Some(w.instance), w.calls)
+            }
+            None => {
+                let call = self
+                    .open(ctx, role, now, deadline)
+                    .await
+                    .map_err(|k| self.err(ctx, role, k))?;
+                (call, None, 0)
+            }
+        };
         let pre = &self.inner.pre;
+        let store = &mut call.store;
         let run = async {
-            let instance = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (true, e))?;
+            let instance: Instance = match reused {
+                Some(i) => i,
+                None => pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(|e| (true, e))?,
+            };
             let func = instance
-                .get_typed_func::<P, R>(&mut store, idx)
+                .get_typed_func::<P, R>(&mut *store, idx)
                 .map_err(|e| (true, e))?;
-            func.call_async(&mut store, params)
+            let r = func
+                .call_async(&mut *store, params)
                 .await
-                .map_err(|e| (false, e))
+                .map_err(|e| (false, e))?;
+            Ok((instance, r))
         };
         // Host calls (http) are not interrupted by epochs; this outer timeout bounds them.
         let outcome = tokio::time::timeout_at(deadline.into(), run).await;
-        store.data().flush_stdio();
+        call.store.data().flush_stdio();
+        let failed = |call: CallStore| {
+            if let Some(w) = warm {
+                let memory = call.store.data().limiter.memory_used() as u64;
+                w.recycle(ctx.topic_id, Recycle::Failed, calls + 1, memory);
+            }
+        };
         match outcome {
-            Err(_) => Err(self.err(ctx, role, CallErrorKind::Timeout(budget))),
+            Err(_) => {
+                failed(call);
+                Err(self.err(ctx, role, CallErrorKind::Timeout(budget)))
+            }
             Ok(Err((instantiating, e))) => {
-                let kind = classify(e, &store, &self.inner.limits, budget);
+                let kind = classify(e, &call.store, &self.inner.limits, budget);
                 let kind = match kind {
                     CallErrorKind::Trap(m) if instantiating => CallErrorKind::Instantiate(m),
                     k => k,
                 };
+                failed(call);
                 Err(self.err(ctx, role, kind))
             }
-            Ok(Ok(r)) => Ok((store, r)),
+            Ok(Ok((instance, r))) => {
+                let invoked = Invoked {
+                    http_error: call.store.data().http.last_error(),
+                };
+                if let Some(w) = warm {
+                    w.put_back(ctx.topic_id, WarmInstance::new(call, instance, calls + 1));
+                }
+                Ok((invoked, r))
+            }
         }
     }
 
@@ -313,11 +420,11 @@ impl Adapter {
         &self,
         ctx: &CallContext,
         role: Role,
-        store: &Store<CallState>,
+        invoked: &Invoked,
         msg: String,
     ) -> CallError {
         let message = truncate(&msg, MAX_GUEST_ERROR).to_string();
-        let kind = match store.data().http.last_error() {
+        let kind = match invoked.http_error.clone() {
             Some(http) => CallErrorKind::Http { http, message },
             None => CallErrorKind::Adapter(message),
         };
@@ -327,10 +434,10 @@ impl Adapter {
     /// `inference.infer`: labelled values in canonical decimal form.
     pub async fn infer(&self, ctx: &CallContext) -> Result<Vec<LabeledValue>, CallError> {
         let role = Role::Inference;
-        let (store, (res,)) = self
+        let (invoked, (res,)) = self
             .invoke::<_, InferResult>(ctx, role, &self.inner.exports.infer, (wit_ctx(ctx),))
             .await?;
-        let list = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &invoked, m))?;
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
@@ -362,7 +469,7 @@ impl Adapter {
         inferers: &[String],
     ) -> Result<Vec<ForecastValue>, CallError> {
         let role = Role::Forecast;
-        let (store, (res,)) = self
+        let (invoked, (res,)) = self
             .invoke::<_, ForecastResult>(
                 ctx,
                 role,
@@ -370,7 +477,7 @@ impl Adapter {
                 (wit_ctx(ctx), inferers.to_vec()),
             )
             .await?;
-        let list = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &invoked, m))?;
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
@@ -402,10 +509,10 @@ impl Adapter {
     /// `ground-truth.ground-truth`: the true value in canonical decimal form.
     pub async fn ground_truth(&self, ctx: &CallContext) -> Result<String, CallError> {
         let role = Role::GroundTruth;
-        let (store, (res,)) = self
+        let (invoked, (res,)) = self
             .invoke::<_, TruthResult>(ctx, role, &self.inner.exports.ground_truth, (wit_ctx(ctx),))
             .await?;
-        let s = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
+        let s = res.map_err(|m| self.guest_err(ctx, role, &invoked, m))?;
         let e = |k| self.err(ctx, role, k);
         let value = Output::new(&self.inner.limits).string(s).map_err(e)?;
         decimal(&value).map_err(e)
@@ -419,7 +526,7 @@ impl Adapter {
         predictions: &[String],
     ) -> Result<Vec<String>, CallError> {
         let role = Role::Loss;
-        let (store, (res,)) = self
+        let (invoked, (res,)) = self
             .invoke::<_, LossResult>(
                 ctx,
                 role,
@@ -427,7 +534,7 @@ impl Adapter {
                 (wit_ctx(ctx), ground_truth.to_string(), predictions.to_vec()),
             )
             .await?;
-        let list = res.map_err(|m| self.guest_err(ctx, role, &store, m))?;
+        let list = res.map_err(|m| self.guest_err(ctx, role, &invoked, m))?;
         let mut out = Output::new(&self.inner.limits);
         let e = |k| self.err(ctx, role, k);
         out.check_len(list.len()).map_err(e)?;
@@ -449,7 +556,7 @@ impl Adapter {
     /// `loss.never-negative`: whether the node should submit log10 of the losses.
     pub async fn loss_never_negative(&self, ctx: &CallContext) -> Result<bool, CallError> {
         let role = Role::Loss;
-        let (store, (res,)) = self
+        let (invoked, (res,)) = self
             .invoke::<_, NeverNegativeResult>(
                 ctx,
                 role,
@@ -457,143 +564,6 @@ impl Adapter {
                 (wit_ctx(ctx),),
             )
             .await?;
-        res.map_err(|m| self.guest_err(ctx, role, &store, m))
+        res.map_err(|m| self.guest_err(ctx, role, &invoked, m))
     }
-}
-
-fn check<P, R>(
-    instance: &wasmtime::component::Instance,
-    store: &mut Store<CallState>,
-    idx: &Option<ComponentExportIndex>,
-) -> wasmtime::Result<()>
-where
-    P: ComponentNamedList + Lower,
-    R: ComponentNamedList + Lift,
-{
-    let idx = idx
-        .as_ref()
-        .ok_or_else(|| wasmtime::format_err!("export missing"))?;
-    instance.get_typed_func::<P, R>(store, idx).map(|_| ())
-}
-
-fn wit_ctx(ctx: &CallContext) -> WitCallContext {
-    WitCallContext {
-        topic_id: ctx.topic_id,
-        nonce: ctx.nonce,
-        params: ctx
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    }
-}
-
-fn decimal(v: &str) -> Result<String, CallErrorKind> {
-    canonical_decimal(v).map_err(|reason| CallErrorKind::InvalidValue {
-        value: truncate(v, 64).to_string(),
-        reason,
-    })
-}
-
-/// Labels and inferer names are signed and displayed: refuse empty or long ones and any
-/// control, format (bidi overrides, zero-width) or line-separator character.
-fn check_name(s: &str, what: &str, max: usize) -> Result<(), CallErrorKind> {
-    let shown = || escape_for_log(truncate(s, 64)).into_owned();
-    if s.is_empty() || s.len() > max {
-        return Err(CallErrorKind::InvalidValue {
-            value: shown(),
-            reason: format!("{what} must be 1..={max} bytes"),
-        });
-    }
-    if let Some(c) = first_hidden(s) {
-        return Err(CallErrorKind::InvalidValue {
-            value: shown(),
-            reason: format!(
-                "{what} contains the invisible or control character U+{:04X}; labels may not contain control, format (bidi, zero-width) or separator characters",
-                u32::from(c)
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Output caps of one result: list length and total string bytes, checked before copying.
-struct Output {
-    max_list: u64,
-    max_bytes: u64,
-    used: u64,
-}
-
-impl Output {
-    fn new(limits: &Limits) -> Output {
-        Output {
-            max_list: u64::from(limits.max_list_len),
-            max_bytes: limits.max_output_bytes,
-            used: 0,
-        }
-    }
-
-    fn check_len(&self, n: usize) -> Result<(), CallErrorKind> {
-        if n as u64 > self.max_list {
-            return Err(CallErrorKind::Output(format!(
-                "list of {n} elements exceeds the limit of {}",
-                self.max_list
-            )));
-        }
-        Ok(())
-    }
-
-    fn string(&mut self, text: String) -> Result<String, CallErrorKind> {
-        self.used += text.len() as u64;
-        if self.used > self.max_bytes {
-            return Err(CallErrorKind::Output(format!(
-                "result exceeds the output limit of {} bytes",
-                self.max_bytes
-            )));
-        }
-        Ok(text)
-    }
-}
-
-/// Host bytes one guest→host transfer (a call's result, or one host-import call) may make
-/// the host allocate: the output caps plus list bookkeeping, at least enough for an HTTP
-/// request body. wasmtime checks it while lifting, *before* copying, so an oversized result
-/// is refused without the host ever holding it (its default is 128 MiB).
-pub(super) fn hostcall_fuel(limits: &Limits) -> usize {
-    // Host bytes per returned list element (a `LabeledValue` is two `String`s).
-    const PER_ELEMENT: u64 = 64;
-    const FLOOR: u64 = 4 << 20;
-    let budget = limits
-        .max_output_bytes
-        .saturating_add(u64::from(limits.max_list_len).saturating_mul(PER_ELEMENT))
-        .saturating_add(64 << 10)
-        .max(FLOOR);
-    usize::try_from(budget).unwrap_or(usize::MAX)
-}
-
-/// Turns a wasmtime error into a call error kind using what the store observed.
-fn classify(
-    e: wasmtime::Error,
-    store: &Store<CallState>,
-    limits: &Limits,
-    budget: Duration,
-) -> CallErrorKind {
-    if store.data().limiter.hit {
-        return CallErrorKind::Memory {
-            limit_bytes: limits.memory_bytes,
-        };
-    }
-    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-        return CallErrorKind::Timeout(budget);
-    }
-    // wasmtime's hostcall-fuel error type is private; its message is stable.
-    if format!("{e:#}").contains("fuel allocated for hostcalls has been exhausted") {
-        return CallErrorKind::Output(format!(
-            "result exceeds the host copy budget of {} bytes (output limit {} bytes, {} list elements) and was refused before copying",
-            hostcall_fuel(limits),
-            limits.max_output_bytes,
-            limits.max_list_len
-        ));
-    }
-    CallErrorKind::Trap(truncate(&format!("{e:#}"), MAX_GUEST_ERROR).to_string())
 }

@@ -143,7 +143,7 @@ pub struct CallError {
 
 impl CallError {
     /// A short, bounded label for metrics: "timeout", "trap", "memory", "output",
-    /// "invalid_value", "http", "adapter_error", "instantiate", "not_exported".
+    /// "invalid_value", "http", "adapter_error", "instantiate", "queue_timeout", "not_exported".
     pub fn kind(&self) -> &'static str {
         self.kind.label()
     }
@@ -176,6 +176,13 @@ pub enum CallErrorKind {
     /// Creating the instance failed.
     #[error("instantiation failed: {0}")]
     Instantiate(String),
+    /// Every instance slot stayed busy until the call's deadline (counted in
+    /// `allora_adapter_queue_timeouts_total`); raise `node.adapterInstances` or give calls
+    /// more time.
+    #[error(
+        "waited {waited:?} for one of the {instances} adapter instance slots (node.adapterInstances) and reached its deadline before one was free"
+    )]
+    QueueTimeout { waited: Duration, instances: u32 },
     /// The adapter was not loaded for this role.
     #[error("the adapter is not configured for this role")]
     NotExported,
@@ -192,6 +199,7 @@ impl CallErrorKind {
             CallErrorKind::Http { .. } => "http",
             CallErrorKind::Adapter(_) => "adapter_error",
             CallErrorKind::Instantiate(_) => "instantiate",
+            CallErrorKind::QueueTimeout { .. } => "queue_timeout",
             CallErrorKind::NotExported => "not_exported",
         }
     }

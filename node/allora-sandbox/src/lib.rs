@@ -4,14 +4,18 @@
 //!
 //! One [`AdapterRuntime`] owns one engine; [`AdapterRuntime::load`] compiles (or loads from
 //! the on-disk cache) a component, checks it exports every configured role and prepares an
-//! `InstancePre`; every call on the resulting [`Adapter`] gets a fresh `Store` with memory
-//! limits, a deadline, an HTTP budget and capped output.
+//! `InstancePre`; every call on the resulting [`Adapter`] waits (FIFO, up to its deadline)
+//! for one of `max_concurrent_instances` pool slots and gets a fresh `Store` (or, for an
+//! adapter loaded warm, its topic's kept instance) with memory limits, a deadline that
+//! yields to the executor while the guest computes, an HTTP budget and capped output.
 //!
 //! Submodules, one concern each: `engine` (engine + epoch ticker), `cache` (compiled
 //! components on disk), `compile` (size cap, compile budget, cache before compile),
 //! `compile_process` (the compile in a child process under memory/CPU limits, and that
-//! child's entry point), `exports` (roles ↔ WIT exports), `adapter` (calls and output
-//! validation), `state` (per-call store data and limits), `host_http` / `wasi_http` (the
+//! child's entry point), `exports` (roles ↔ WIT exports), `adapter` (calls), `checks`
+//! (output validation, error classification), `pool` (the slot queue and its gauges),
+//! `store` (a call's store, slot and yielding deadline), `warm` (kept instances), `state`
+//! (per-call store data and limits), `host_http` / `wasi_http` (the
 //! `allora:adapter/http` import and standard `wasi:http`), `http_target` / `netpolicy` (the
 //! rules both HTTP interfaces enforce), `host_log` (the `log` import), `mounts` (read-only
 //! model directories), `stdio` (captured guest
@@ -20,6 +24,7 @@
 mod adapter;
 mod bindings;
 pub mod cache;
+mod checks;
 mod compile;
 pub mod compile_process;
 pub mod engine;
@@ -30,11 +35,14 @@ mod host_log;
 mod http_target;
 pub mod mounts;
 pub mod netpolicy;
+mod pool;
 mod state;
 pub mod static_exports;
 mod stdio;
+mod store;
 mod text;
 pub mod values;
+mod warm;
 mod wasi_http;
 
 use std::collections::{BTreeMap, HashMap};
@@ -52,6 +60,8 @@ pub use engine::Allocator;
 pub use error::{CallError, CallErrorKind, LoadError, RuntimeError};
 pub use exports::Inspection;
 pub use mounts::Mount;
+pub use pool::PoolStats;
+pub use warm::WarmConfig;
 
 use state::CallState;
 
@@ -194,8 +204,9 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Try the pooling allocator (falls back to on-demand if it cannot be created).
     pub pooling: bool,
-    /// Pool size: calls that can run at the same time (a call beyond it fails with kind
-    /// "instantiate" rather than waiting).
+    /// Pool size (`node.adapterInstances`): instances alive at once (running, or kept warm
+    /// and idle). A call beyond it waits in FIFO order until a slot is free or its deadline
+    /// passes ([`CallErrorKind::QueueTimeout`]); idle warm instances give their slot up first.
     pub max_concurrent_instances: u32,
     /// Upper bound for any adapter's `memory_bytes`.
     pub max_memory_bytes: u64,
@@ -277,6 +288,8 @@ struct RuntimeInner {
     config: RuntimeConfig,
     /// Compiled components by sha256 of their bytes, shared between adapters.
     components: Mutex<HashMap<String, Component>>,
+    /// The slot queue in front of the instance allocator, and the pool's gauges.
+    pool: Arc<pool::Pool>,
     /// Bounds concurrent compiles (`max_concurrent_compiles`; compiling uses every core).
     compile_slot: tokio::sync::Semaphore,
     /// In-process compiles that ran past their budget and are still running on their thread.
@@ -318,6 +331,7 @@ impl AdapterRuntime {
                 components: Mutex::default(),
                 compile_slot: tokio::sync::Semaphore::new(config.max_concurrent_compiles.max(1)),
                 abandoned: Arc::default(),
+                pool: Arc::new(pool::Pool::new(config.max_concurrent_instances)),
                 handoff: compile_process::Handoff::default(),
                 config,
             }),
@@ -338,7 +352,22 @@ impl AdapterRuntime {
     /// import linking and a trial instantiation — every problem surfaces here, not at the
     /// first call.
     pub async fn load(&self, spec: AdapterSpec) -> Result<Adapter, LoadError> {
-        adapter::load(self, spec).await
+        adapter::load(self, spec, None).await
+    }
+
+    /// [`load`](Self::load), keeping one instance per topic warm between calls when `warm`
+    /// is set (see [`WarmConfig`] and docs/SECURITY.md for the isolation trade-off).
+    pub async fn load_with_warm(
+        &self,
+        spec: AdapterSpec,
+        warm: Option<WarmConfig>,
+    ) -> Result<Adapter, LoadError> {
+        adapter::load(self, spec, warm).await
+    }
+
+    /// The instance pool's gauges and counters now (for `/metrics`).
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.pool.stats()
     }
 
     /// Compiles (or loads from cache) a component without role checks, for inspection.

@@ -14,6 +14,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use super::host_http::ClientCache;
 use super::mounts::{Mount, preopen};
 use super::netpolicy::Allowlist;
+use super::pool::Counters;
 use super::stdio::CappedPipe;
 use super::text::escape_for_log;
 
@@ -30,6 +31,9 @@ pub struct CallState {
     pub log: LogCtx,
     pub stdout: CappedPipe,
     pub stderr: CappedPipe,
+    /// When the current call must end: the epoch callback traps the guest past it (see
+    /// `store`). Reset by every call on a warm instance.
+    pub deadline: Instant,
 }
 
 impl WasiView for CallState {
@@ -71,6 +75,7 @@ impl CallState {
             log,
             stdout,
             stderr,
+            deadline: Instant::now(),
         })
     }
 
@@ -110,13 +115,15 @@ impl CallState {
 /// Caps the *sum* of every linear memory (and of every table's elements) in the call's
 /// store, so `memoryMb` bounds the call no matter how many memories or tables a component
 /// declares. Remembers whether a cap was hit, so the error is reported as "memory" rather
-/// than a generic trap. Failed grows trap.
+/// than a generic trap. Failed grows trap. Reports every byte it grants to (and, when the
+/// store is dropped, gives back to) the pool's `allora_adapter_linear_memory_bytes` gauge.
 pub struct Limiter {
     memory_cap: usize,
     table_cap: usize,
     memory_used: usize,
     table_used: usize,
     pub hit: bool,
+    counters: Option<Arc<Counters>>,
 }
 
 /// Memories, tables and instances a store may hold (wasmtime's defaults are 10 000).
@@ -133,11 +140,17 @@ impl Limiter {
             memory_used: 0,
             table_used: 0,
             hit: false,
+            counters: None,
         }
     }
 
+    /// The same limiter, reporting its memory to the pool's gauges.
+    pub(crate) fn reporting_to(mut self, counters: Arc<Counters>) -> Limiter {
+        self.counters = Some(counters);
+        self
+    }
+
     /// Bytes of linear memory the store holds now (all memories together).
-    #[cfg(test)]
     pub fn memory_used(&self) -> usize {
         self.memory_used
     }
@@ -169,14 +182,19 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Limiter::grow(
+        let before = self.memory_used;
+        let granted = Limiter::grow(
             &mut self.memory_used,
             self.memory_cap,
             &mut self.hit,
             current,
             desired,
             "linear memory (bytes)",
-        )
+        )?;
+        if let Some(c) = &self.counters {
+            c.memory_delta(self.memory_used.saturating_sub(before), 0);
+        }
+        Ok(granted)
     }
 
     fn table_growing(
@@ -205,6 +223,15 @@ impl ResourceLimiter for Limiter {
 
     fn memories(&self) -> usize {
         MAX_MEMORIES
+    }
+}
+
+impl Drop for Limiter {
+    /// The store (and with it every memory) is going away: give its bytes back.
+    fn drop(&mut self) {
+        if let Some(c) = &self.counters {
+            c.memory_delta(0, self.memory_used);
+        }
     }
 }
 

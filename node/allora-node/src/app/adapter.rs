@@ -1,11 +1,12 @@
 //! [`AdapterPort`] over the wasmtime runtime: loads the configured `.wasm` for its roles
-//! with the Plan's limits and allowlist, and hands the sandbox's typed `CallError` to the
-//! actors unchanged (as [`AdapterError::Call`]) so metrics count failures by kind.
+//! with the Plan's limits, allowlist and `warm` option, and hands the sandbox's typed
+//! `CallError` to the actors unchanged (as [`AdapterError::Call`]) so metrics count failures
+//! by kind.
 //!
-//! Every call runs on tokio's blocking pool: a guest spinning in a loop holds its thread
-//! until its epoch deadline traps it, and on a 2-core machine that would pin half of the
-//! async workers — i.e. one topic's broken model would slow every other topic. On the
-//! blocking pool it only ever costs its own thread.
+//! Calls are plain futures on the node's runtime: the sandbox makes a computing guest yield
+//! to the executor every few milliseconds and traps it at its deadline, so a topic's
+//! spinning model neither holds a thread of its own nor stalls the other topics' calls, and
+//! 1,000 concurrent calls cost 1,000 futures, not 1,000 blocking threads.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,14 +31,17 @@ pub async fn load(
 ) -> Result<WasmAdapter, allora_sandbox::LoadError> {
     // The Plan parsed the allowlist with the sandbox's parser; the typed policy goes in as is.
     let adapter = rt
-        .load(AdapterSpec {
-            name: plan.name.clone(),
-            wasm: plan.wasm.clone(),
-            roles,
-            limits: plan.limits.clone(),
-            allowed_hosts: plan.allowed_hosts.policy().clone(),
-            mounts: plan.mounts.clone(),
-        })
+        .load_with_warm(
+            AdapterSpec {
+                name: plan.name.clone(),
+                wasm: plan.wasm.clone(),
+                roles,
+                limits: plan.limits.clone(),
+                allowed_hosts: plan.allowed_hosts.policy().clone(),
+                mounts: plan.mounts.clone(),
+            },
+            plan.warm,
+        )
         .await?;
     Ok(WasmAdapter {
         adapter,
@@ -65,19 +69,14 @@ fn ctx(call: &Call) -> CallContext {
     }
 }
 
-/// Runs one adapter call on the blocking pool (see the module docs).
-async fn isolated<T, F, Fut>(adapter: &Adapter, call: &Call, f: F) -> Result<T, AdapterError>
+/// Runs one adapter call, mapping its typed error into the port's.
+async fn run<T, F, Fut>(adapter: &Adapter, call: &Call, f: F) -> Result<T, AdapterError>
 where
-    T: Send + 'static,
-    F: FnOnce(Adapter, CallContext) -> Fut + Send + 'static,
+    F: FnOnce(Adapter, CallContext) -> Fut,
     Fut: std::future::Future<Output = Result<T, allora_sandbox::CallError>>,
 {
-    let handle = tokio::runtime::Handle::current();
-    let adapter = adapter.clone();
-    let ctx = ctx(call);
-    tokio::task::spawn_blocking(move || handle.block_on(f(adapter, ctx)))
+    f(adapter.clone(), ctx(call))
         .await
-        .map_err(|e| AdapterError::Task(e.to_string()))?
         .map_err(AdapterError::Call)
 }
 
@@ -92,7 +91,7 @@ impl AdapterPort for WasmAdapter {
     }
 
     async fn infer(&self, call: &Call) -> Result<Vec<(String, String)>, AdapterError> {
-        let values = isolated(&self.adapter, call, |a, c| async move { a.infer(&c).await }).await?;
+        let values = run(&self.adapter, call, |a, c| async move { a.infer(&c).await }).await?;
         Ok(values.into_iter().map(|v| (v.label, v.value)).collect())
     }
 
@@ -102,7 +101,7 @@ impl AdapterPort for WasmAdapter {
         inferers: &[String],
     ) -> Result<Vec<(String, String)>, AdapterError> {
         let inferers = inferers.to_vec();
-        let values = isolated(&self.adapter, call, move |a, c| async move {
+        let values = run(&self.adapter, call, move |a, c| async move {
             a.forecast(&c, &inferers).await
         })
         .await?;
@@ -110,7 +109,7 @@ impl AdapterPort for WasmAdapter {
     }
 
     async fn ground_truth(&self, call: &Call) -> Result<String, AdapterError> {
-        isolated(&self.adapter, call, |a, c| async move {
+        run(&self.adapter, call, |a, c| async move {
             a.ground_truth(&c).await
         })
         .await
@@ -124,14 +123,14 @@ impl AdapterPort for WasmAdapter {
     ) -> Result<Vec<String>, AdapterError> {
         let truth = ground_truth.to_string();
         let preds = predictions.to_vec();
-        isolated(&self.adapter, call, move |a, c| async move {
+        run(&self.adapter, call, move |a, c| async move {
             a.loss(&c, &truth, &preds).await
         })
         .await
     }
 
     async fn never_negative(&self, call: &Call) -> Result<bool, AdapterError> {
-        isolated(&self.adapter, call, |a, c| async move {
+        run(&self.adapter, call, |a, c| async move {
             a.loss_never_negative(&c).await
         })
         .await

@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod chain;
 pub mod lock;
+pub mod pool_metrics;
 pub mod sign;
 pub mod tx;
 
@@ -46,6 +47,8 @@ pub enum AppError {
     EmissionsVersion(Box<VersionError>),
     #[error("creating the adapter runtime: {0}")]
     Runtime(#[from] RuntimeError),
+    #[error("registering the adapter pool metrics: {0}")]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
     /// Two wallets load to one account (keystore entries `config validate` could not read
@@ -67,13 +70,14 @@ fn client(plan: &Plan) -> Result<ChainClient, AppError> {
 
 /// The adapter runtime's settings: compiled components cached under `node.cacheDir`,
 /// compiles in a child process of this binary under `node.compileMemoryMb` and
-/// `node.compileTimeoutSecs`.
+/// `node.compileTimeoutSecs`, `node.adapterInstances` pool slots.
 pub fn runtime_config(plan: &Plan) -> RuntimeConfig {
     RuntimeConfig {
         cache_dir: plan.node.cache_dir.clone(),
         compile_timeout: plan.node.compile_timeout,
         compile_memory_bytes: plan.node.compile_memory_bytes,
         compiler: Compiler::current_exe(),
+        max_concurrent_instances: plan.node.adapter_instances,
         ..RuntimeConfig::default()
     }
 }
@@ -294,6 +298,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let runtime = runtime(plan)?;
+    pool_metrics::register(&metrics, &runtime)?;
     let wiring = tokio::select! {
         w = connect(plan, &metrics) => w?,
         _ = shutdown.cancelled() => return Ok(()),

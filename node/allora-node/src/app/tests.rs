@@ -117,6 +117,7 @@ async fn wasm_adapter_port_calls_a_real_component() {
         },
         params: BTreeMap::new(),
         mounts: Vec::new(),
+        warm: None,
     };
     let a = super::adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
         .await
@@ -148,6 +149,7 @@ async fn wasm_adapter_port_cuts_off_a_spinning_guest_with_a_typed_timeout() {
         },
         params: BTreeMap::new(),
         mounts: Vec::new(),
+        warm: None,
     };
     let a = super::adapter::load(&rt, &plan, vec![allora_sandbox::Role::Inference])
         .await
@@ -170,4 +172,64 @@ async fn wasm_adapter_port_cuts_off_a_spinning_guest_with_a_typed_timeout() {
         "{e:?}"
     );
     assert_eq!(e.label(), "timeout");
+}
+
+/// Calls run on the node's own executor (no blocking thread each): on a one-thread runtime a
+/// spinning guest yields, so another topic's call through the port still answers in time,
+/// and the spinner is still stopped at its timeout.
+#[tokio::test(flavor = "current_thread")]
+async fn a_spinning_guest_does_not_stall_another_topic_on_one_thread() {
+    use crate::actors::ports::{AdapterPort, Call};
+    let d = dist();
+    let rt = allora_sandbox::AdapterRuntime::new(allora_sandbox::RuntimeConfig::default()).unwrap();
+    let plan = |file: &str, timeout: Duration| AdapterPlan {
+        name: file.trim_end_matches(".wasm").into(),
+        wasm: d.join(file),
+        allowed_hosts: HostAllowlist::default(),
+        limits: Limits {
+            timeout,
+            ..default_limits()
+        },
+        params: BTreeMap::new(),
+        mounts: Vec::new(),
+        warm: None,
+    };
+    let role = || vec![allora_sandbox::Role::Inference];
+    let spinner = super::adapter::load(
+        &rt,
+        &plan("hostile.wasm", Duration::from_millis(1500)),
+        role(),
+    )
+    .await
+    .unwrap();
+    let other = super::adapter::load(&rt, &plan("trivial.wasm", Duration::from_secs(5)), role())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let spinning = tokio::spawn(async move {
+        let call = Call {
+            topic_id: 1,
+            nonce: 2,
+            params: BTreeMap::from([("mode".to_string(), "loop".to_string())]),
+            deadline: None,
+        };
+        spinner.infer(&call).await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let call = Call {
+        topic_id: 2,
+        nonce: 2,
+        params: BTreeMap::new(),
+        deadline: Some(std::time::Instant::now() + Duration::from_millis(500)),
+    };
+    let v = other.infer(&call).await.unwrap();
+    assert_eq!(v, vec![("y".to_string(), "42.5".to_string())]);
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!spinning.is_finished());
+    let e = spinning.await.unwrap().unwrap_err();
+    assert_eq!(e.label(), "timeout", "{e:?}");
 }

@@ -413,6 +413,7 @@ async fn start_node(
     .context("starting the metrics server")?;
     let runtime = AdapterRuntime::new(crate::app::runtime_config(&plan))
         .context("creating the adapter runtime")?;
+    app::pool_metrics::register(&metrics, &runtime).context("registering pool metrics")?;
     let task = tokio::spawn(async move {
         let wiring = tokio::select! {
             w = app::connect(&plan, &metrics) => w,

@@ -130,6 +130,15 @@ pub const COMPILE_MEMORY_MB_RANGE: std::ops::RangeInclusive<i64> = 256..=65_536;
 pub const COMPILE_TIMEOUT_SECS: u64 = 120;
 /// Valid range of `node.compileTimeoutSecs`.
 pub const COMPILE_TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 1..=3600;
+/// `node.adapterInstances`: adapter instances alive at once (pool slots); calls beyond it
+/// queue until their deadline.
+pub const ADAPTER_INSTANCES: u32 = 100;
+/// Valid range of `node.adapterInstances` (each slot reserves virtual address space).
+pub const ADAPTER_INSTANCES_RANGE: std::ops::RangeInclusive<i64> = 1..=10_000;
+/// `warm.maxCalls` of an adapter block: calls one warm instance serves before recycling.
+pub const WARM_MAX_CALLS: u64 = 1000;
+/// Largest `warm.maxCalls`. (`warm.maxMemoryMb` defaults to the adapter's `memoryMb`.)
+pub const WARM_MAX_CALLS_LIMIT: i64 = 1_000_000;
 /// Ledger directory name under the keystore home when `node.cacheDir` is unset.
 pub const LEDGER_SUBDIR: &str = "allora-node";
 /// Block time assumed until the window clock has measured two heights.

@@ -190,6 +190,19 @@ pub struct RawAdapter {
     /// Host directories the adapter may read (read-only WASI preopens).
     #[serde(default)]
     pub files: Vec<RawMount>,
+    /// Keep one instance per topic alive between calls (opt-in).
+    #[serde(default)]
+    pub warm: Option<RawWarm>,
+}
+
+/// The `warm` option of an adapter block: `{"maxCalls": 1000, "maxMemoryMb": 256}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawWarm {
+    #[serde(default)]
+    pub max_calls: Option<i64>,
+    #[serde(default)]
+    pub max_memory_mb: Option<i64>,
 }
 
 /// One `files` entry of an adapter block: `{"host": "./models/eth", "guest": "/model"}`.
@@ -232,6 +245,9 @@ pub struct RawNode {
     /// Longest an actor goes without polling while the event stream is healthy, in seconds.
     #[serde(default)]
     pub safety_poll_seconds: Option<i64>,
+    /// Adapter instances alive at once (pool slots); calls beyond it queue.
+    #[serde(default)]
+    pub adapter_instances: Option<i64>,
 }
 
 const TOP_LEVEL: &[&str] = &["wallet", "wallets", "worker", "reputer", "node"];

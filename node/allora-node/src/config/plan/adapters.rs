@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use allora_sandbox::{Limits, Mount, mounts};
+use allora_sandbox::{Limits, Mount, WarmConfig, mounts};
 
 use super::super::defaults as d;
-use super::super::raw::{RawAdapter, RawMount};
+use super::super::raw::{RawAdapter, RawMount, RawWarm};
 use super::policy::HostAllowlist;
 use super::{Ctx, ENV_ADAPTERS_DIR, GO_ENTRYPOINT, HTTP_SOURCE_WASM};
 
@@ -27,6 +27,9 @@ pub struct AdapterPlan {
     pub params: BTreeMap<String, String>,
     /// Read-only host directories (`files`), validated.
     pub mounts: Vec<Mount>,
+    /// `warm`: keep one instance per topic between calls; `None` (the default) gives every
+    /// call a fresh instance.
+    pub warm: Option<WarmConfig>,
 }
 
 /// The sandbox limits with every field at its default.
@@ -140,6 +143,10 @@ pub(super) fn adapter_block(
         }
     };
     let mounts = mounts(&a.files, path, cx);
+    let warm = a
+        .warm
+        .as_ref()
+        .map(|w| warm(w, limits.memory_bytes, path, cx));
     let mut merged = params.clone();
     merged.extend(a.params.clone());
     Some(AdapterPlan {
@@ -152,7 +159,37 @@ pub(super) fn adapter_block(
         limits,
         params: merged,
         mounts,
+        warm,
     })
+}
+
+/// Validates `warm`: `maxCalls` ≥ 1, `maxMemoryMb` within the adapter's `memoryMb` (its
+/// default: the adapter's `memoryMb`, i.e. recycle only at the hard cap).
+fn warm(w: &RawWarm, memory_bytes: u64, path: &str, cx: &mut Ctx<'_>) -> WarmConfig {
+    let at = format!("{path}.warm");
+    let max_calls = bounded(
+        w.max_calls,
+        1..=d::WARM_MAX_CALLS_LIMIT,
+        d::WARM_MAX_CALLS,
+        &at,
+        "maxCalls",
+        "use the number of calls one warm instance serves, e.g. 1000",
+        cx,
+    ) as u32;
+    let cap_mb = (memory_bytes >> 20).max(1);
+    let max_memory_mb = bounded(
+        w.max_memory_mb,
+        1..=cap_mb as i64,
+        cap_mb,
+        &at,
+        "maxMemoryMb",
+        "use a high-water mark in MiB no larger than the adapter's memoryMb",
+        cx,
+    );
+    WarmConfig {
+        max_calls,
+        max_memory_bytes: max_memory_mb << 20,
+    }
 }
 
 /// Validates `files`: every problem is reported with its index (missing or non-directory
@@ -366,6 +403,7 @@ pub(super) fn go_entrypoint(
         limits: default_limits(),
         params: params.clone(),
         mounts: Vec::new(),
+        warm: None,
     })
 }
 

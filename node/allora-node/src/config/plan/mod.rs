@@ -74,6 +74,8 @@ pub struct NodePlan {
     pub compile_memory_bytes: u64,
     /// `node.compileTimeoutSecs`: wall-clock budget of one adapter compile.
     pub compile_timeout: Duration,
+    /// `node.adapterInstances`: adapter instances alive at once; calls beyond it queue.
+    pub adapter_instances: u32,
 }
 
 /// The process-level inputs validation depends on, injectable for tests.
@@ -287,6 +289,21 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
             Duration::from_secs(d::SAFETY_POLL_SECS)
         }
     };
+    let adapter_instances = match n.adapter_instances {
+        None => d::ADAPTER_INSTANCES,
+        Some(k) if d::ADAPTER_INSTANCES_RANGE.contains(&k) => k as u32,
+        Some(k) => {
+            cx.err(
+                "node.adapterInstances",
+                format!("{k} is outside 1–10000"),
+                format!(
+                    "use the number of adapter calls that may run at once, such as {}",
+                    d::ADAPTER_INSTANCES
+                ),
+            );
+            d::ADAPTER_INSTANCES
+        }
+    };
     let cache_dir = n.cache_dir.as_deref().map(|dir| cx.resolve(dir));
     let ledger_dir = cache_dir.clone().unwrap_or_else(|| {
         home_dir
@@ -303,6 +320,7 @@ fn node(raw: &RawConfig, home_dir: Option<&Path>, cx: &mut Ctx<'_>) -> Option<No
         restart: RestartPolicy::default(),
         compile_memory_bytes: compile_memory_mb << 20,
         compile_timeout,
+        adapter_instances,
     })
 }
 

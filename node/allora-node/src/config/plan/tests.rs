@@ -478,3 +478,70 @@ fn tx_batching_caps_are_configurable_and_bounded() {
         assert!(paths.contains(&p), "{p} in {paths:?}");
     }
 }
+
+#[test]
+fn adapter_pool_and_warm_options_are_parsed_and_bounded() {
+    use crate::config::defaults as d;
+    let (dir, env) = setup();
+    let text = |node: &str, warm: &str| {
+        format!(
+            r#"{{"wallet": {{"addressRestoreMnemonic": "{MNEMONIC}", "nodeGrpcs": ["http://127.0.0.1:9090"]}},
+               "worker": [{{"topicId": 1, "inferenceAdapter": {{"wasm": "model.wasm", "memoryMb": 128 {warm}}}}},
+                          {{"topicId": 2, "inferenceAdapter": {{"wasm": "model.wasm"}}}}],
+               "node": {node}}}"#
+        )
+    };
+    // Defaults: 100 slots, no warm instances.
+    let plan = check(&text("{}", ""), dir.path(), &env).unwrap();
+    assert_eq!(plan.node.adapter_instances, d::ADAPTER_INSTANCES);
+    assert_eq!(plan.workers[0].inference.warm, None);
+    // `warm: {}` takes the defaults: 1000 calls, the adapter's memoryMb as the high-water mark.
+    let plan = check(&text("{}", r#", "warm": {}"#), dir.path(), &env).unwrap();
+    assert_eq!(
+        plan.workers[0].inference.warm,
+        Some(allora_sandbox::WarmConfig {
+            max_calls: 1000,
+            max_memory_bytes: 128 << 20
+        })
+    );
+    assert_eq!(
+        plan.workers[1].inference.warm, None,
+        "only the block that opts in"
+    );
+    let plan = check(
+        &text(
+            r#"{"adapterInstances": 7}"#,
+            r#", "warm": {"maxCalls": 5, "maxMemoryMb": 48}"#,
+        ),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(plan.node.adapter_instances, 7);
+    assert_eq!(
+        plan.workers[0].inference.warm,
+        Some(allora_sandbox::WarmConfig {
+            max_calls: 5,
+            max_memory_bytes: 48 << 20
+        })
+    );
+    let issues = check(
+        &text(
+            r#"{"adapterInstances": 0}"#,
+            r#", "warm": {"maxCalls": 0, "maxMemoryMb": 129}"#,
+        ),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "worker[0].inferenceAdapter.warm.maxCalls",
+            "worker[0].inferenceAdapter.warm.maxMemoryMb",
+            "node.adapterInstances"
+        ],
+        "{issues:?}"
+    );
+}

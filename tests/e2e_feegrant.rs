@@ -21,10 +21,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use allora_devnet::{Devnet, DevnetConfig, Genesis, GenesisAccount, GenesisParams, TEST_MNEMONICS};
-use cosmos_sdk_proto::cosmos::base::v1beta1::Coin;
-use cosmos_sdk_proto::cosmos::feegrant::v1beta1::{BasicAllowance, MsgGrantAllowance};
 use harness::*;
-use prost::Message;
 use serde_json::json;
 
 const EPOCH: i64 = 10;
@@ -73,38 +70,9 @@ async fn granted_wallet_with_no_funds_submits_and_ungranted_one_fails_naming_the
     // The grant, as an operator sends it: a MsgGrantAllowance tx signed by the granter.
     let chain = client::Client::connect(&dn).await;
     let granter_key = client::TestWallet::from_mnemonic(TEST_MNEMONICS[0]);
-    let allowance = BasicAllowance {
-        spend_limit: vec![Coin {
-            denom: "uallo".into(),
-            amount: SPEND_LIMIT.to_string(),
-        }],
-        expiration: None,
-    };
-    let msg = MsgGrantAllowance {
-        granter: granter.clone(),
-        grantee: granted.clone(),
-        allowance: Some(cosmos_sdk_proto::Any {
-            type_url: "/cosmos.feegrant.v1beta1.BasicAllowance".into(),
-            value: allowance.encode_to_vec(),
-        }),
-    };
-    let tx = chain
-        .build_tx(
-            &granter_key,
-            vec![client::any(
-                "/cosmos.feegrant.v1beta1.MsgGrantAllowance",
-                &msg,
-            )],
-            &client::TxOpts {
-                fee: Some(4_000_000),
-                ..Default::default()
-            },
-        )
+    chain
+        .grant_fee_allowance(&granter_key, &granted, SPEND_LIMIT)
         .await;
-    let r = chain.broadcast(tx).await;
-    assert_eq!(r.code, 0, "grant CheckTx: {}", r.raw_log);
-    let r = chain.wait_tx(&r.txhash).await;
-    assert_eq!(r.code, 0, "grant DeliverTx: {}", r.raw_log);
     assert_eq!(
         dn.fee_allowance(&granter, &granted),
         Some(Some(SPEND_LIMIT))

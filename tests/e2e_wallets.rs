@@ -20,10 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use allora_devnet::{Devnet, DevnetConfig, Genesis, GenesisAccount, GenesisParams, TEST_MNEMONICS};
-use cosmos_sdk_proto::cosmos::base::v1beta1::Coin;
-use cosmos_sdk_proto::cosmos::feegrant::v1beta1::{BasicAllowance, MsgGrantAllowance};
 use harness::*;
-use prost::Message;
 use serde_json::json;
 
 const EPOCH: i64 = 10;
@@ -249,41 +246,10 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// Sends a `MsgGrantAllowance` from test account `granter` to `grantee` and waits for it.
+/// Grants `grantee` a fee allowance of `SPEND_LIMIT` from test account `granter`.
 async fn grant(chain: &client::Client, granter: usize, grantee: &str) {
-    let allowance = BasicAllowance {
-        spend_limit: vec![Coin {
-            denom: "uallo".into(),
-            amount: SPEND_LIMIT.to_string(),
-        }],
-        expiration: None,
-    };
-    let msg = MsgGrantAllowance {
-        granter: address_of(granter),
-        grantee: grantee.to_string(),
-        allowance: Some(cosmos_sdk_proto::Any {
-            type_url: "/cosmos.feegrant.v1beta1.BasicAllowance".into(),
-            value: allowance.encode_to_vec(),
-        }),
-    };
     let key = client::TestWallet::from_mnemonic(TEST_MNEMONICS[granter]);
-    let tx = chain
-        .build_tx(
-            &key,
-            vec![client::any(
-                "/cosmos.feegrant.v1beta1.MsgGrantAllowance",
-                &msg,
-            )],
-            &client::TxOpts {
-                fee: Some(4_000_000),
-                ..Default::default()
-            },
-        )
-        .await;
-    let r = chain.broadcast(tx).await;
-    assert_eq!(r.code, 0, "grant CheckTx: {}", r.raw_log);
-    let r = chain.wait_tx(&r.txhash).await;
-    assert_eq!(r.code, 0, "grant DeliverTx: {}", r.raw_log);
+    chain.grant_fee_allowance(&key, grantee, SPEND_LIMIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -242,6 +242,48 @@ impl Client {
             .expect("tx response")
     }
 
+    /// Grants `grantee` a `BasicAllowance` of `spend_limit` uallo (no expiry) from `granter`,
+    /// the way an operator does it: a `MsgGrantAllowance` tx signed by the granter, asserted
+    /// accepted at CheckTx and included without error.
+    pub async fn grant_fee_allowance(
+        &self,
+        granter: &TestWallet,
+        grantee: &str,
+        spend_limit: u128,
+    ) {
+        use cosmos_sdk_proto::cosmos::base::v1beta1::Coin;
+        use cosmos_sdk_proto::cosmos::feegrant::v1beta1::{BasicAllowance, MsgGrantAllowance};
+        let allowance = BasicAllowance {
+            spend_limit: vec![Coin {
+                denom: "uallo".into(),
+                amount: spend_limit.to_string(),
+            }],
+            expiration: None,
+        };
+        let msg = MsgGrantAllowance {
+            granter: granter.address.clone(),
+            grantee: grantee.to_string(),
+            allowance: Some(cosmos_sdk_proto::Any {
+                type_url: "/cosmos.feegrant.v1beta1.BasicAllowance".into(),
+                value: allowance.encode_to_vec(),
+            }),
+        };
+        let tx = self
+            .build_tx(
+                granter,
+                vec![any("/cosmos.feegrant.v1beta1.MsgGrantAllowance", &msg)],
+                &TxOpts {
+                    fee: Some(4_000_000),
+                    ..Default::default()
+                },
+            )
+            .await;
+        let r = self.broadcast(tx).await;
+        assert_eq!(r.code, 0, "grant CheckTx: {}", r.raw_log);
+        let r = self.wait_tx(&r.txhash).await;
+        assert_eq!(r.code, 0, "grant DeliverTx: {}", r.raw_log);
+    }
+
     /// Polls GetTx until the tx is in a block (10 s max).
     pub async fn wait_tx(&self, hash: &str) -> TxResponse {
         for _ in 0..100 {
